@@ -1,0 +1,3 @@
+"""debugdash: run the Flask development server behind a live terminal dashboard."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,301 @@
+"""The event model: one set of types shared by the agent, the supervisor, the
+dashboard and the headless printer.
+
+Every event is a frozen dataclass with a class-level ``name`` (the ``"event"``
+key of its JSON form). ``to_dict``/``event_from_dict`` are the only way events
+are turned into and out of JSON: on the agent's socket, in ``--headless --json``
+output and in ``debugdash status``.
+
+Standard library only: the agent imports this inside someone else's server.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+_REGISTRY: dict[str, type[Event]] = {}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    name: ClassVar[str] = ""
+    #: Wall-clock time the event happened (seconds since the epoch), for display.
+    time: float = field(default_factory=time.time)
+
+    # No super() here: slots dataclasses are rebuilt, which breaks zero-argument super.
+    def __init_subclass__(cls) -> None:
+        if cls.name:
+            _REGISTRY[cls.name] = cls
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {"event": self.name}
+        data.update(_plain(self))
+        return data
+
+
+def _plain(obj: Any) -> dict[str, Any]:
+    return {f.name: _to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+
+
+def _to_plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        return _plain(value)
+    if isinstance(value, (list, tuple)):
+        return [_to_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _to_plain(v) for k, v in value.items()}
+    return value
+
+
+class EventFormatError(ValueError):
+    """A dictionary that does not describe a known event."""
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    """Rebuild an event from its ``to_dict`` form; raise EventFormatError if unknown."""
+    try:
+        cls = _REGISTRY[data["event"]]
+    except (KeyError, TypeError):
+        raise EventFormatError(f"unknown event: {data!r:.200}") from None
+    try:
+        return _build(cls, {k: v for k, v in data.items() if k != "event"})
+    except (TypeError, ValueError, KeyError) as e:
+        raise EventFormatError(f"malformed {cls.name} event: {e}") from None
+
+
+def _build(cls: type, data: dict[str, Any]) -> Any:
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        nested = _NESTED.get((cls.__name__, f.name))
+        if nested is not None and value is not None:
+            value = [_build(nested, v) for v in value] if isinstance(value, list) else _build(nested, value)
+        kwargs[f.name] = value
+    return cls(**kwargs)
+
+
+# --- parts of events -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    filename: str
+    lineno: int
+    function: str
+    #: The source line, stripped; "" when the source is not available.
+    source: str = ""
+    #: Local variables as safe, truncated reprs.
+    locals: dict[str, str] = field(default_factory=dict)
+    #: True for the app's own code, False for the standard library and packages.
+    is_app: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ExceptionInfo:
+    type: str  # qualified name, e.g. "KeyError" or "jinja2.exceptions.UndefinedError"
+    message: str
+    frames: list[Frame] = field(default_factory=list)
+    #: How this exception relates to the one before it in the chain:
+    #: "cause" (raise ... from), "context" (raised while handling), or None.
+    relation: Literal["cause", "context"] | None = None
+
+    @property
+    def raised_at(self) -> Frame | None:
+        """The innermost frame that belongs to the app, else the innermost frame."""
+        for frame in reversed(self.frames):
+            if frame.is_app:
+                return frame
+        return self.frames[-1] if self.frames else None
+
+
+# --- the events --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Started(Event):
+    """The supervisor launched the server process."""
+
+    name: ClassVar[str] = "started"
+    pid: int
+    command: list[str]
+    reason: str = "start"  # start | restart | toggle | file-change | crash-recovery
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Ready(Event):
+    """A server process is listening and serving requests."""
+
+    name: ClassVar[str] = "ready"
+    url: str
+    pid: int
+    host: str
+    port: int
+    debug: bool
+    debugger: bool
+    pin: str | None
+    reloader: bool
+    reloader_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Log(Event):
+    """One line the server wrote, decoded with replacement and free of control sequences."""
+
+    name: ClassVar[str] = "log"
+    stream: Literal["stdout", "stderr"]
+    line: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestError(Event):
+    """An unhandled exception in a request, or while streaming its response."""
+
+    name: ClassVar[str] = "request_error"
+    method: str
+    path: str
+    remote_addr: str
+    #: Root cause first, the exception the request actually raised last.
+    chain: list[ExceptionInfo]
+    streaming: bool = False
+    pid: int = 0
+
+    @property
+    def exception(self) -> ExceptionInfo:
+        return self.chain[-1]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoadError(Event):
+    """The app could not be imported or created."""
+
+    name: ClassVar[str] = "load_error"
+    message: str
+    filename: str | None = None
+    lineno: int | None = None
+    exception: ExceptionInfo | None = None
+    pid: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reload(Event):
+    """The reloader saw a file change and is restarting the worker."""
+
+    name: ClassVar[str] = "reload"
+    filename: str
+    reloader: str
+    pid: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Exited(Event):
+    """The server process ended."""
+
+    name: ClassVar[str] = "exited"
+    pid: int
+    returncode: int | None
+    #: The last lines of output, to show why it ended.
+    last_lines: list[str] = field(default_factory=list)
+    expected: bool = False  # True when we stopped it (quit, restart, toggle)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Toggles(Event):
+    """The state of every switch, sent whenever one changes."""
+
+    name: ClassVar[str] = "toggles"
+    debug: bool
+    debugger: bool
+    reloader: bool
+    attach: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Gate(Event):
+    """The debugger gate inside the server opened or closed (a live change)."""
+
+    name: ClassVar[str] = "gate"
+    debugger: bool
+    pid: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccessGranted(Event):
+    name: ClassVar[str] = "access_granted"
+    address: str  # a network in canonical form, e.g. "203.0.113.7/32"
+    what: list[str]  # subset of ["debugger", "attach"]
+    seconds: float  # the TTL granted
+    extended: bool = False  # True when this re-grant replaced an earlier deadline
+    user: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccessRevoked(Event):
+    name: ClassVar[str] = "access_revoked"
+    address: str
+    what: list[str]
+    user: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccessExpired(Event):
+    name: ClassVar[str] = "access_expired"
+    address: str
+    what: list[str]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccessRefused(Event):
+    """A peer without a grant tried to reach a debugger."""
+
+    name: ClassVar[str] = "access_refused"
+    address: str
+    what: str  # "debugger" or "attach"
+    detail: str = ""  # e.g. the request path
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AttachListening(Event):
+    name: ClassVar[str] = "attach_listening"
+    host: str
+    port: int
+    listening: bool = True  # False when the attach port was closed
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AttachClient(Event):
+    name: ClassVar[str] = "attach_client"
+    state: Literal["connected", "disconnected", "refused"]
+    peer: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Stats(Event):
+    """A sample of the server's process tree."""
+
+    name: ClassVar[str] = "stats"
+    pids: list[int]
+    cpu_percent: float
+    rss: int  # bytes
+    threads: int
+    ports: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Notice(Event):
+    """Something the user should know that is not one of the above."""
+
+    name: ClassVar[str] = "notice"
+    level: Literal["info", "warning", "error"]
+    message: str
+
+
+_NESTED: dict[tuple[str, str], type] = {
+    ("ExceptionInfo", "frames"): Frame,
+    ("RequestError", "chain"): ExceptionInfo,
+    ("LoadError", "exception"): ExceptionInfo,
+}

@@ -1,0 +1,134 @@
+"""The local socket between the supervisor and the agent inside the server.
+
+One JSON object per line, UTF-8. The agent speaks first with a ``hello`` that
+carries the one-time token from its environment; the supervisor answers with a
+``configure`` command holding the whole current state (debugger gate, grants,
+attach), and from then on the agent sends events (see ``events``) and the
+supervisor sends commands. When the connection is lost the agent closes every
+gate and ends its process: the server never outlives its supervisor.
+
+Standard library only: the agent imports this inside someone else's server.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from debugdash.core.events import Event, EventFormatError, event_from_dict
+
+SOCKET_ENV = "DEBUGDASH_SOCKET"
+TOKEN_ENV = "DEBUGDASH_TOKEN"
+#: Where the agent finds a debugpy to import when the app's environment has none.
+DEBUGPY_PATH_ENV = "DEBUGDASH_DEBUGPY_PATH"
+
+#: Longest line either side accepts; a request_error with many frames fits easily.
+MAX_LINE = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class WireGrant:
+    """One allowlist entry as the agent enforces it."""
+
+    network: str  # canonical network, e.g. "127.0.0.2/32" or "2001:db8::/64"
+    what: list[str]  # subset of ["debugger", "attach"]
+    deadline: float  # on the shared monotonic clock (see core.clock)
+
+
+_COMMANDS: dict[str, type[Command]] = {}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Command:
+    name: ClassVar[str] = ""
+
+    # No super() here: slots dataclasses are rebuilt, which breaks zero-argument super.
+    def __init_subclass__(cls) -> None:
+        if cls.name:
+            _COMMANDS[cls.name] = cls
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"cmd": self.name}
+        data.update(dataclasses.asdict(self))
+        return data
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Hello(Command):
+    """First line from the agent."""
+
+    name: ClassVar[str] = "hello"
+    token: str
+    pid: int
+    #: "worker" serves requests; "reloader" is the parent that restarts workers;
+    #: "server" serves without a reloader.
+    role: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Configure(Command):
+    """The whole state, sent in answer to ``hello``."""
+
+    name: ClassVar[str] = "configure"
+    debugger: bool
+    grants: list[WireGrant] = field(default_factory=list)
+    trusted_hosts: list[str] = field(default_factory=list)
+    #: Internal debugpy port to listen on, or None for attach off.
+    attach_port: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetGate(Command):
+    name: ClassVar[str] = "set_gate"
+    debugger: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetGrants(Command):
+    """Replace the allowlist; ``rotate`` also clears the debugger's frames and secret."""
+
+    name: ClassVar[str] = "set_grants"
+    grants: list[WireGrant]
+    rotate: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetAttach(Command):
+    """Start debugpy on the internal port, or stop it (port None)."""
+
+    name: ClassVar[str] = "set_attach"
+    port: int | None
+
+
+def command_from_dict(data: dict[str, Any]) -> Command:
+    try:
+        cls = _COMMANDS[data["cmd"]]
+    except (KeyError, TypeError):
+        raise EventFormatError(f"unknown command: {data!r:.200}") from None
+    kwargs = {k: v for k, v in data.items() if k != "cmd"}
+    if "grants" in kwargs:
+        kwargs["grants"] = [WireGrant(**g) for g in kwargs["grants"]]
+    try:
+        return cls(**kwargs)
+    except TypeError as e:
+        raise EventFormatError(f"malformed {cls.name} command: {e}") from None
+
+
+def encode(message: Event | Command) -> bytes:
+    """One line of the wire format, newline included."""
+    return json.dumps(message.to_dict(), separators=(",", ":")).encode() + b"\n"
+
+
+def decode(line: bytes) -> Event | Command:
+    """Parse one line into an event or a command; raise EventFormatError if neither."""
+    try:
+        data = json.loads(line)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise EventFormatError(f"not JSON: {e}") from None
+    if not isinstance(data, dict):
+        raise EventFormatError("not an object")
+    if "cmd" in data:
+        return command_from_dict(data)
+    return event_from_dict(data)

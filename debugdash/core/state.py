@@ -1,0 +1,234 @@
+"""What the dashboard knows about a session, rebuilt from the event stream.
+
+``SessionState`` is a reducer: feed it every event the supervisor publishes and
+it holds the phase, the latest switches and stats, the error groups, the reloads
+and the attach state — ready for display. It keeps no Textual objects and takes
+no time readings of its own (times come from the events), so it is tested with
+plain event lists.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from debugdash.core.events import (
+    AttachClient,
+    AttachListening,
+    Event,
+    Exited,
+    Gate,
+    LoadError,
+    Ready,
+    Reload,
+    RequestError,
+    Started,
+    Stats,
+    Toggles,
+)
+
+Phase = Literal["starting", "running", "reloading", "crashed", "stopped"]
+
+#: Distinct error groups kept; the least recently seen are dropped beyond this.
+MAX_ERROR_GROUPS = 200
+#: Reloads kept for display.
+MAX_RELOADS = 50
+
+
+@dataclass(slots=True)
+class ErrorGroup:
+    """Every request error with the same exception type raised at the same place."""
+
+    key: tuple[str, str, int]  # (exception type, file, line)
+    count: int
+    first_seen: float  # wall-clock seconds, from the events
+    last_seen: float
+    latest: RequestError
+
+    @property
+    def type(self) -> str:
+        return self.key[0]
+
+    @property
+    def location(self) -> str:
+        """``file:line`` where the group's exception was raised, or "" when unknown."""
+        _, filename, lineno = self.key
+        return f"{filename}:{lineno}" if filename else ""
+
+
+@dataclass(slots=True)
+class ReloadRecord:
+    """One reload: the file that changed and how it went."""
+
+    time: float
+    filename: str
+    reloader: str
+    #: Seconds from the change to the next ``Ready``; None until it is ready.
+    ready_after: float | None = None
+    load_error: LoadError | None = None
+
+
+@dataclass(slots=True)
+class AttachState:
+    listening: bool = False
+    host: str = ""
+    port: int | None = None
+    client: str | None = None
+    client_since: float | None = None  # wall-clock seconds, from the event
+
+
+@dataclass(slots=True)
+class SessionState:
+    """The dashboard's picture of the session; change it only through ``apply``."""
+
+    phase: Phase = "starting"
+    url: str | None = None
+    pid: int | None = None
+    #: Wall-clock time of the latest ``Started``, for the uptime.
+    started_at: float | None = None
+    host: str | None = None
+    port: int | None = None
+    pin: str | None = None
+    toggles: Toggles | None = None
+    #: Whether the debugger gate inside the server is open, from ``Gate``/``Ready``.
+    gate_open: bool | None = None
+    reloader_type: str | None = None
+    stats: Stats | None = None
+    load_error: LoadError | None = None
+    last_exit: Exited | None = None
+    attach: AttachState = field(default_factory=AttachState)
+    reloads: deque[ReloadRecord] = field(default_factory=lambda: deque(maxlen=MAX_RELOADS))
+    _groups: OrderedDict[tuple[str, str, int], ErrorGroup] = field(default_factory=OrderedDict)
+    #: Total request errors seen, including those of dropped groups.
+    error_count: int = 0
+
+    def apply_all(self, events: Iterable[Event]) -> None:
+        for event in events:
+            self.apply(event)
+
+    def apply(self, event: Event) -> None:
+        """Fold one event into the state; events of kinds it does not track are ignored."""
+        handler = _HANDLERS.get(type(event))
+        if handler is not None:
+            handler(self, event)
+
+    @property
+    def error_groups(self) -> list[ErrorGroup]:
+        """Error groups, the most recently seen first."""
+        return list(reversed(self._groups.values()))
+
+    def error_group(self, key: tuple[str, str, int]) -> ErrorGroup | None:
+        return self._groups.get(key)
+
+    def uptime(self, now: float) -> float | None:
+        """Seconds since the server was last started, while it is up."""
+        if self.started_at is None or self.phase in ("crashed", "stopped"):
+            return None
+        return max(0.0, now - self.started_at)
+
+    # --- handlers ---------------------------------------------------------
+
+    def _started(self, event: Started) -> None:
+        self.phase = "starting"
+        self.pid = event.pid
+        self.started_at = event.time
+        self.url = None
+        self.pin = None
+        self.stats = None
+        self.load_error = None
+
+    def _ready(self, event: Ready) -> None:
+        self.phase = "running"
+        self.url = event.url
+        self.pid = event.pid
+        self.host = event.host
+        self.port = event.port
+        self.pin = event.pin
+        self.gate_open = event.debugger
+        self.reloader_type = event.reloader_type if event.reloader else None
+        if self.reloads and self.reloads[-1].ready_after is None:
+            self.reloads[-1].ready_after = max(0.0, event.time - self.reloads[-1].time)
+
+    def _reload(self, event: Reload) -> None:
+        self.phase = "reloading"
+        self.load_error = None
+        self.reloads.append(ReloadRecord(time=event.time, filename=event.filename, reloader=event.reloader))
+
+    def _load_error(self, event: LoadError) -> None:
+        # The reloader keeps serving (and watching) after a load error, so the
+        # phase stays; the error is shown next to it until the next reload.
+        self.load_error = event
+        if self.reloads and self.reloads[-1].load_error is None:
+            self.reloads[-1].load_error = event
+
+    def _exited(self, event: Exited) -> None:
+        self.last_exit = event
+        self.phase = "stopped" if event.expected else "crashed"
+        self.stats = None
+        self.attach.client = None
+        self.attach.client_since = None
+
+    def _request_error(self, event: RequestError) -> None:
+        self.error_count += 1
+        key = _group_key(event)
+        group = self._groups.pop(key, None)
+        if group is None:
+            group = ErrorGroup(key=key, count=0, first_seen=event.time, last_seen=event.time, latest=event)
+        group.count += 1
+        group.last_seen = max(group.last_seen, event.time)
+        group.latest = event
+        self._groups[key] = group
+        while len(self._groups) > MAX_ERROR_GROUPS:
+            self._groups.popitem(last=False)
+
+    def _toggles(self, event: Toggles) -> None:
+        self.toggles = event
+
+    def _gate(self, event: Gate) -> None:
+        self.gate_open = event.debugger
+
+    def _stats(self, event: Stats) -> None:
+        self.stats = event
+
+    def _attach_listening(self, event: AttachListening) -> None:
+        self.attach.listening = event.listening
+        self.attach.host = event.host
+        self.attach.port = event.port if event.listening else None
+        if not event.listening:
+            self.attach.client = None
+            self.attach.client_since = None
+
+    def _attach_client(self, event: AttachClient) -> None:
+        if event.state == "connected":
+            self.attach.client = event.peer
+            self.attach.client_since = event.time
+        elif event.state == "disconnected" and self.attach.client == event.peer:
+            self.attach.client = None
+            self.attach.client_since = None
+
+
+def _group_key(event: RequestError) -> tuple[str, str, int]:
+    if not event.chain:
+        return ("(unknown exception)", "", 0)
+    exception = event.exception
+    frame = exception.raised_at
+    if frame is None:
+        return (exception.type, "", 0)
+    return (exception.type, frame.filename, frame.lineno)
+
+
+_HANDLERS = {
+    Started: SessionState._started,
+    Ready: SessionState._ready,
+    Reload: SessionState._reload,
+    LoadError: SessionState._load_error,
+    Exited: SessionState._exited,
+    RequestError: SessionState._request_error,
+    Toggles: SessionState._toggles,
+    Gate: SessionState._gate,
+    Stats: SessionState._stats,
+    AttachListening: SessionState._attach_listening,
+    AttachClient: SessionState._attach_client,
+}

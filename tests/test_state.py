@@ -1,0 +1,178 @@
+"""SessionState: the dashboard's reducer over the event stream."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from debugdash.core.events import (
+    AttachClient,
+    AttachListening,
+    ExceptionInfo,
+    Exited,
+    Frame,
+    Gate,
+    LoadError,
+    Ready,
+    Reload,
+    RequestError,
+    Started,
+    Stats,
+    Toggles,
+)
+from debugdash.core.state import MAX_ERROR_GROUPS, MAX_RELOADS, SessionState
+
+
+def _ready(t: float, pid: int = 10, **kw) -> Ready:
+    values = dict(
+        url="http://127.0.0.1:5001",
+        pid=pid,
+        host="127.0.0.1",
+        port=5001,
+        debug=True,
+        debugger=True,
+        pin="123-456-789",
+        reloader=True,
+        reloader_type="stat",
+    )
+    values.update(kw)
+    return Ready(time=t, **values)
+
+
+def _error(t: float, type_: str = "KeyError", line: int = 12, path: str = "/boom") -> RequestError:
+    frames = [
+        Frame("/usr/lib/python3/site-packages/flask/app.py", 900, "dispatch", is_app=False),
+        Frame("/srv/app.py", line, "view", "return d['x']"),
+        Frame("/usr/lib/python3.11/json/__init__.py", 40, "loads", is_app=False),
+    ]
+    return RequestError(
+        time=t,
+        method="GET",
+        path=path,
+        remote_addr="127.0.0.1",
+        chain=[ExceptionInfo(type=type_, message="'x'", frames=frames)],
+    )
+
+
+def test_phase_follows_start_ready_reload_crash_and_stop():
+    state = SessionState()
+    assert state.phase == "starting"
+    state.apply(Started(time=100.0, pid=10, command=["flask", "run"]))
+    assert (state.phase, state.pid, state.started_at) == ("starting", 10, 100.0)
+    state.apply(_ready(101.0))
+    assert (state.phase, state.url, state.pin) == ("running", "http://127.0.0.1:5001", "123-456-789")
+    state.apply(Reload(time=110.0, filename="/srv/app.py", reloader="stat"))
+    assert state.phase == "reloading"
+    state.apply(_ready(110.5, pid=11))
+    assert (state.phase, state.pid) == ("running", 11)
+    state.apply(Exited(time=120.0, pid=11, returncode=1, last_lines=["Traceback", "SyntaxError"]))
+    assert state.phase == "crashed"
+    assert state.last_exit.last_lines == ["Traceback", "SyntaxError"]
+    assert state.uptime(130.0) is None
+
+
+def test_expected_exit_is_stopped_until_the_next_start():
+    state = SessionState()
+    state.apply_all([Started(time=1.0, pid=10, command=[]), _ready(2.0)])
+    state.apply(Exited(time=3.0, pid=10, returncode=0, expected=True))
+    assert state.phase == "stopped"
+    state.apply(Started(time=4.0, pid=12, command=[], reason="restart"))
+    assert state.phase == "starting"
+    assert state.uptime(10.0) == 6.0
+
+
+def test_errors_group_by_type_and_raising_app_frame_newest_first():
+    state = SessionState()
+    state.apply_all(
+        [
+            _error(1.0, "KeyError", 12),
+            _error(2.0, "ZeroDivisionError", 30),
+            _error(3.0, "KeyError", 12, path="/other"),
+            _error(4.0, "KeyError", 13),
+        ]
+    )
+    groups = state.error_groups
+    assert [(g.type, g.location, g.count) for g in groups] == [
+        ("KeyError", "/srv/app.py:13", 1),
+        ("KeyError", "/srv/app.py:12", 2),
+        ("ZeroDivisionError", "/srv/app.py:30", 1),
+    ]
+    repeated = groups[1]
+    assert (repeated.first_seen, repeated.last_seen, repeated.latest.path) == (1.0, 3.0, "/other")
+    assert state.error_count == 4
+
+
+def test_error_groups_are_bounded_and_drop_the_stalest():
+    state = SessionState()
+    for n in range(MAX_ERROR_GROUPS + 5):
+        state.apply(_error(float(n), "E", n))
+    groups = state.error_groups
+    assert len(groups) == MAX_ERROR_GROUPS
+    assert groups[0].key == ("E", "/srv/app.py", MAX_ERROR_GROUPS + 4)
+    assert state.error_group(("E", "/srv/app.py", 0)) is None
+
+
+def test_error_without_frames_or_chain_still_groups():
+    state = SessionState()
+    state.apply(RequestError(time=1.0, method="GET", path="/", remote_addr="", chain=[]))
+    state.apply(
+        RequestError(time=2.0, method="GET", path="/", remote_addr="", chain=[ExceptionInfo("OSError", "x")])
+    )
+    assert [g.type for g in state.error_groups] == ["OSError", "(unknown exception)"]
+    assert state.error_groups[0].location == ""
+
+
+def test_reload_records_time_to_ready_and_a_following_load_error():
+    state = SessionState()
+    state.apply_all([Started(time=1.0, pid=1, command=[]), _ready(2.0)])
+    state.apply(Reload(time=10.0, filename="/srv/app.py", reloader="stat"))
+    state.apply(_ready(11.25))
+    state.apply(Reload(time=20.0, filename="/srv/models.py", reloader="stat"))
+    broken = LoadError(time=20.5, message="SyntaxError: invalid syntax", filename="/srv/models.py", lineno=3)
+    state.apply(broken)
+    first, second = state.reloads
+    assert (first.filename, first.ready_after, first.load_error) == ("/srv/app.py", 1.25, None)
+    assert second.load_error is broken
+    assert state.load_error is broken
+    # The server keeps serving the error page: the phase is not "crashed".
+    assert state.phase == "reloading"
+    state.apply(Reload(time=30.0, filename="/srv/models.py", reloader="stat"))
+    assert state.load_error is None
+
+
+def test_reloads_are_bounded():
+    state = SessionState()
+    for n in range(MAX_RELOADS + 3):
+        state.apply(Reload(time=float(n), filename=f"f{n}.py", reloader="stat"))
+    assert len(state.reloads) == MAX_RELOADS
+    assert state.reloads[-1].filename == f"f{MAX_RELOADS + 2}.py"
+
+
+def test_toggles_gate_and_stats_keep_the_latest():
+    state = SessionState()
+    state.apply(Toggles(debug=True, debugger=True, reloader=True, attach=False))
+    state.apply(Toggles(debug=True, debugger=False, reloader=True, attach=False))
+    state.apply(Gate(debugger=False))
+    state.apply(Stats(pids=[1, 2], cpu_percent=3.5, rss=50_000_000, threads=4))
+    assert state.toggles.debugger is False
+    assert state.gate_open is False
+    assert (state.stats.cpu_percent, state.stats.threads) == (3.5, 4)
+
+
+def test_attach_listening_and_client():
+    state = SessionState()
+    state.apply(AttachListening(host="127.0.0.1", port=5678))
+    state.apply(AttachClient(time=50.0, state="connected", peer="127.0.0.2"))
+    assert (state.attach.port, state.attach.client, state.attach.client_since) == (5678, "127.0.0.2", 50.0)
+    state.apply(AttachClient(state="refused", peer="127.0.0.3"))
+    assert state.attach.client == "127.0.0.2"
+    state.apply(AttachClient(state="disconnected", peer="127.0.0.2"))
+    assert state.attach.client is None
+    state.apply(AttachClient(state="connected", peer="127.0.0.2"))
+    state.apply(AttachListening(host="127.0.0.1", port=5678, listening=False))
+    assert (state.attach.listening, state.attach.port, state.attach.client) == (False, None, None)
+
+
+def test_state_module_does_not_import_textual():
+    code = "import sys, debugdash.core.state; assert 'textual' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,123 @@
+"""Process trees we own: ending them completely, and finding who holds a port.
+
+The server runs in a session (and process group) of its own, so one signal
+reaches the reloader parent, the worker and anything they started. psutil is the
+backstop for children that left the group (a debug adapter, say): we remember
+every descendant we have seen and end those still alive, by pid, and only those.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import socket
+import time
+
+import psutil
+
+from debugdash.core.errors import UserInputError
+
+#: How long the tree gets to exit on SIGTERM before SIGKILL.
+GRACE_SECONDS = 1.0
+
+
+def descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def kill_tree(pid: int, known: list[psutil.Process] | None = None, grace: float = GRACE_SECONDS) -> None:
+    """End the process group led by ``pid`` and every descendant seen, SIGTERM then SIGKILL.
+
+    Blocks for at most about ``grace`` seconds. Safe to call when all are gone.
+    """
+    procs = _alive([*(known or []), *descendants(pid)])
+    try:
+        procs.insert(0, psutil.Process(pid))
+    except psutil.Error:
+        pass
+    _signal_group(pid, signal.SIGTERM)
+    for proc in procs:
+        _send(proc, signal.SIGTERM)
+    _, alive = psutil.wait_procs(procs, timeout=grace)
+    if alive:
+        _signal_group(pid, signal.SIGKILL)
+        for proc in alive:
+            _send(proc, signal.SIGKILL)
+        psutil.wait_procs(alive, timeout=1.0)
+
+
+def _alive(procs: list[psutil.Process]) -> list[psutil.Process]:
+    seen: dict[int, psutil.Process] = {}
+    for proc in procs:
+        try:
+            if proc.is_running():  # also guards against pid reuse
+                seen[proc.pid] = proc
+        except psutil.Error:
+            pass
+    return list(seen.values())
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _send(proc: psutil.Process, sig: int) -> None:
+    try:
+        if proc.is_running():
+            proc.send_signal(sig)
+    except psutil.Error:
+        pass
+
+
+def check_port_free(host: str, port: int, flag: str = "--port") -> None:
+    """Raise UserInputError naming the holder when ``host:port`` cannot be bound."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # Same option the Werkzeug server uses, so a port in TIME_WAIT counts as free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                raise UserInputError(f"port {port} is in use by {port_holder(port)}; stop it or choose another with {flag}") from None
+            if e.errno == errno.EADDRNOTAVAIL:
+                raise UserInputError(f"--host {host} is not an address of this machine; use 127.0.0.1 or 0.0.0.0") from None
+            if e.errno == errno.EACCES:
+                raise UserInputError(f"port {port} needs special privileges; choose one above 1023 with {flag}") from None
+            raise
+
+
+def port_holder(port: int) -> str:
+    """'pid 123 (python -m http.server)' for the process listening on ``port``, if it can be found."""
+    try:
+        connections = psutil.net_connections(kind="inet")
+    except (psutil.Error, OSError):
+        connections = []
+    for conn in connections:
+        if conn.laddr and conn.laddr.port == port and conn.status == psutil.CONN_LISTEN and conn.pid:
+            try:
+                command = " ".join(psutil.Process(conn.pid).cmdline()) or psutil.Process(conn.pid).name()
+            except psutil.Error:
+                command = "?"
+            if len(command) > 80:
+                command = command[:77] + "..."
+            return f"pid {conn.pid} ({command})"
+    return "another program"
+
+
+def wait_port_free(host: str, port: int, timeout: float = 2.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            check_port_free(host, port)
+            return True
+        except UserInputError:
+            time.sleep(0.05)
+    return False

@@ -1,0 +1,135 @@
+"""The audit log: who opened which debugger to which address, and who was turned away.
+
+One line per record, appended, tab-separated so ``cut``/``awk`` read it:
+
+    <ISO-8601 time>  <user>  <action>  <address>  <what>  <detail>
+
+Actions: grant, extend, revoke, expire, refuse. Only access events are
+written, and none of them carries the debugger PIN, so the PIN never reaches
+this file.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from datetime import datetime
+from pathlib import Path
+
+from debugdash.core.events import (
+    AccessExpired,
+    AccessGranted,
+    AccessRefused,
+    AccessRevoked,
+    AttachClient,
+    Event,
+)
+from debugdash.core.text import display_text
+
+_FIELD_LIMIT = 300
+
+
+def default_path() -> Path:
+    """``$XDG_STATE_HOME/debugdash/audit.log``, else ``~/.local/state/debugdash/audit.log``."""
+    state = os.environ.get("XDG_STATE_HOME", "")
+    # The XDG spec says a relative value is invalid and must be ignored.
+    base = Path(state) if os.path.isabs(state) else Path.home() / ".local" / "state"
+    return base / "debugdash" / "audit.log"
+
+
+def current_user() -> str:
+    """The login name of this process, or its uid when it has none (e.g. in a container)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())
+
+
+class AuditLog:
+    """Appends access events to a private file (directory 0700, file 0600).
+
+    Nothing touches the disk until the first record, so reading ``path`` (for
+    ``debugdash status``) has no side effect.
+    """
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = Path(path) if path is not None else default_path()
+        #: The last write failure, for the caller to show; None while writes succeed.
+        self.error: OSError | None = None
+        # The relay reports one refused connection as AttachClient and
+        # AccessRefused with the same timestamp; one line is enough.
+        self._last_refusal: tuple[str, float] | None = None
+
+    def record(self, event: Event) -> bool:
+        """Write one line if ``event`` is an access event; return True when a line was written.
+
+        Other events are ignored (False). A failed write is kept in ``error``
+        and returns False rather than raising: the dashboard must keep running.
+        """
+        fields = self._fields(event)
+        if fields is None:
+            return False
+        line = "\t".join(_clean(f) for f in (_timestamp(event.time), *fields)) + "\n"
+        try:
+            self._append(line.encode("utf-8"))
+        except OSError as e:
+            self.error = e
+            return False
+        self.error = None
+        return True
+
+    def _fields(self, event: Event) -> tuple[str, str, str, str, str] | None:
+        if isinstance(event, AccessGranted):
+            action = "extend" if event.extended else "grant"
+            return (event.user or current_user(), action, event.address, _what(event.what), f"ttl={event.seconds:g}s")
+        if isinstance(event, AccessRevoked):
+            return (event.user or current_user(), "revoke", event.address, _what(event.what), "")
+        if isinstance(event, AccessExpired):
+            return (current_user(), "expire", event.address, _what(event.what), "")
+        if isinstance(event, AccessRefused):
+            if self._seen_refusal(event.address, event.what, event.time):
+                return None
+            return (current_user(), "refuse", event.address, event.what, event.detail)
+        if isinstance(event, AttachClient) and event.state == "refused":
+            if self._seen_refusal(event.peer, "attach", event.time):
+                return None
+            return (current_user(), "refuse", event.peer, "attach", "connection")
+        return None
+
+    def _seen_refusal(self, address: str, what: str, when: float) -> bool:
+        if what != "attach":
+            return False
+        key = (address, when)
+        seen = self._last_refusal == key
+        self._last_refusal = key
+        return seen
+
+    def _append(self, data: bytes) -> None:
+        directory = self.path.parent
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = directory.stat()
+        if info.st_mode & 0o077 and info.st_uid == os.getuid() and directory.name == "debugdash":
+            # Only our own directory: a custom path may live in a shared one.
+            directory.chmod(0o700)
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
+        fd = os.open(self.path, flags, 0o600)
+        try:
+            # An older file (or a lax umask) must not leave the log readable by others.
+            if os.fstat(fd).st_mode & 0o077:
+                os.fchmod(fd, 0o600)
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+
+
+def _timestamp(when: float) -> str:
+    return datetime.fromtimestamp(when).astimezone().isoformat(timespec="seconds")
+
+
+def _what(what: list[str] | tuple[str, ...]) -> str:
+    return ",".join(what)
+
+
+def _clean(value: str) -> str:
+    # Details come from the network (request paths); keep every record on one line.
+    return display_text(value, limit=_FIELD_LIMIT).replace("\t", " ") or "-"

@@ -1,0 +1,186 @@
+"""Turning a live exception into the event model's ExceptionInfo chain.
+
+Runs on the request thread of someone else's server, right when a request
+fails, so it has to be cheap and must never raise: source lines come from
+linecache only, frames are capped, locals are bounded ``reprlib`` reprs, and a
+``__repr__`` that raises gives ``<unrepresentable ...>``.
+"""
+
+from __future__ import annotations
+
+import linecache
+import os
+import reprlib
+import sysconfig
+import traceback
+from types import TracebackType
+
+from debugdash.core.events import ExceptionInfo, Frame
+
+MAX_FRAMES = 60
+MAX_CHAIN = 10
+MAX_LOCALS = 40
+MAX_REPR = 200
+MAX_MESSAGE = 2000
+
+_REPORTED = "__debugdash_reported__"
+
+
+class _SafeRepr(reprlib.Repr):
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxstring = MAX_REPR
+        self.maxother = MAX_REPR
+        self.maxlong = 100
+        self.maxlevel = 3
+
+    def repr_instance(self, x: object, level: int) -> str:
+        try:
+            text = repr(x)
+        except Exception:
+            return _unrepresentable(x)
+        if len(text) > self.maxother:
+            return text[: self.maxother - 3] + "..."
+        return text
+
+
+def _unrepresentable(x: object) -> str:
+    try:
+        name = type(x).__qualname__
+    except Exception:
+        name = "object"
+    return f"<unrepresentable {name}>"
+
+
+_REPR = _SafeRepr()
+
+
+def safe_repr(value: object, limit: int = MAX_REPR) -> str:
+    """A repr of ``value`` at most ``limit`` characters long; never raises."""
+    try:
+        text = _REPR.repr(value)
+    except Exception:
+        text = _unrepresentable(value)
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return text
+
+
+def _library_prefixes() -> tuple[str, ...]:
+    prefixes = set()
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        try:
+            prefixes.add(os.path.realpath(sysconfig.get_paths()[key]))
+            prefixes.add(sysconfig.get_paths()[key])
+        except (KeyError, OSError):
+            pass
+    # debugdash's own layers, but not its demo app: that one is "the app" when it runs.
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for root in {package, os.path.realpath(package)}:
+        for layer in ("agent", "core", "tui"):
+            prefixes.add(os.path.join(root, layer) + os.sep)
+        prefixes.add(os.path.join(root, "cli.py"))
+    return tuple(p for p in prefixes if p)
+
+
+_LIBRARY_PREFIXES = _library_prefixes()
+
+
+def is_app_file(filename: str) -> bool:
+    """False for the standard library, installed packages and debugdash itself."""
+    if filename.startswith("<"):
+        return not filename.startswith("<frozen")
+    if "site-packages" in filename or "dist-packages" in filename:
+        return False
+    return not filename.startswith(_LIBRARY_PREFIXES)
+
+
+def frames_of(tb: TracebackType | None, limit: int = MAX_FRAMES) -> list[Frame]:
+    """The innermost ``limit`` frames of a traceback, outermost first."""
+    entries = list(traceback.walk_tb(tb))[-limit:]
+    frames = []
+    for frame, lineno in entries:
+        code = frame.f_code
+        filename = code.co_filename
+        lineno = lineno or 0
+        frames.append(
+            Frame(
+                filename=filename,
+                lineno=lineno,
+                function=getattr(code, "co_qualname", code.co_name),
+                source=linecache.getline(filename, lineno).strip() if lineno else "",
+                locals=_locals_of(frame.f_locals),
+                is_app=is_app_file(filename),
+            )
+        )
+    return frames
+
+
+def _locals_of(namespace: dict) -> dict[str, str]:
+    result: dict[str, str] = {}
+    try:
+        items = list(namespace.items())
+    except Exception:
+        return result
+    for name, value in items[:MAX_LOCALS]:
+        result[str(name)] = safe_repr(value)
+    return result
+
+
+def type_name(exc: BaseException) -> str:
+    cls = type(exc)
+    module = getattr(cls, "__module__", "builtins")
+    if module in ("builtins", "__main__", None):
+        return cls.__qualname__
+    return f"{module}.{cls.__qualname__}"
+
+
+def message_of(exc: BaseException) -> str:
+    try:
+        text = str(exc)
+    except Exception:
+        text = f"<unprintable {type(exc).__qualname__}>"
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."
+
+
+def exception_chain(exc: BaseException) -> list[ExceptionInfo]:
+    """The chain ending in ``exc``, root cause first, each with its relation to the one before.
+
+    Honours ``__suppress_context__``; stops at a cycle or after MAX_CHAIN links.
+    """
+    links: list[tuple[BaseException, str | None]] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen and len(links) < MAX_CHAIN:
+        seen.add(id(current))
+        if current.__cause__ is not None:
+            relation, following = "cause", current.__cause__
+        elif current.__context__ is not None and not current.__suppress_context__:
+            relation, following = "context", current.__context__
+        else:
+            relation, following = None, None
+        links.append((current, relation))
+        current = following
+    links.reverse()
+    chain = []
+    for index, (item, relation) in enumerate(links):
+        chain.append(
+            ExceptionInfo(
+                type=type_name(item),
+                message=message_of(item),
+                frames=frames_of(item.__traceback__),
+                relation=relation if index else None,
+            )
+        )
+    return chain
+
+
+def mark_reported(exc: BaseException) -> bool:
+    """Mark ``exc`` as reported; False when it already was (report each exception once)."""
+    if getattr(exc, _REPORTED, False):
+        return False
+    try:
+        setattr(exc, _REPORTED, True)
+    except Exception:
+        pass  # an exception type that refuses attributes may be reported twice, never lost
+    return True

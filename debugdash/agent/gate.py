@@ -1,0 +1,150 @@
+"""The debugger gate: which requests reach Werkzeug's interactive debugger.
+
+One shared ``DebuggedApplication`` per process sits behind a per-request check
+of the socket peer (``REMOTE_ADDR`` only; forwarding headers never count). The
+gate is open for a peer when the debugger toggle is on and the peer is local
+(127.0.0.1, ::1) or holds an unexpired "debugger" grant; deadlines are checked
+on every request with this process's clock, so a stalled supervisor can never
+extend access. Closed requests go to the plain app: errors become Werkzeug's
+plain 500 and ``/console`` is the app's own 404.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qs
+
+from debugdash.core.addresses import granted, is_local, parse_peer
+from debugdash.core.clock import Clock, system_clock
+from debugdash.core.events import AccessRefused, Event, Gate as GateEvent
+from debugdash.core.wire import WireGrant
+
+CONSOLE_PATH = "/console"
+#: Werkzeug's own defaults; the bound host is added when debugdash sends none.
+DEFAULT_TRUSTED_HOSTS = (".localhost", "127.0.0.1")
+
+
+def fresh_pin() -> str:
+    """A random PIN in Werkzeug's ``123-456-789`` format."""
+    digits = f"{secrets.randbelow(10**9):09d}"
+    return f"{digits[:3]}-{digits[3:6]}-{digits[6:]}"
+
+
+class DebuggerGate:
+    """The live debugger switch and allowlist of this process, and the WSGI middleware using them."""
+
+    def __init__(
+        self,
+        *,
+        debugger: bool,
+        grants: Iterable[WireGrant] = (),
+        trusted_hosts: Iterable[str] = (),
+        emit: Callable[[Event], None] = lambda event: None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.debugger = bool(debugger)
+        self.grants: tuple[WireGrant, ...] = tuple(grants)
+        self.trusted_hosts = list(trusted_hosts)
+        self.pin: str | None = None
+        self._emit = emit
+        self._clock = clock or system_clock()
+        self._debugged: Any = None  # the one DebuggedApplication of this process
+
+    # --- commands -------------------------------------------------------------
+
+    def set_debugger(self, on: bool) -> None:
+        """Turn the debugger on or off for every later request; emits ``gate`` on a change."""
+        on = bool(on)
+        if on != self.debugger:
+            self.debugger = on
+            self._emit(GateEvent(debugger=on, pid=os.getpid()))
+
+    def set_grants(self, grants: Iterable[WireGrant], rotate: bool = False) -> None:
+        """Replace the allowlist; ``rotate`` also forgets every traceback and console."""
+        self.grants = tuple(grants)
+        if rotate:
+            self.rotate()
+
+    def rotate(self) -> None:
+        """Forget stored frames and change the secret, so earlier pages stop working."""
+        debugged = self._debugged
+        if debugged is None:
+            return
+        from werkzeug.debug import gen_salt
+
+        debugged.secret = gen_salt(20)
+        debugged.frames.clear()
+        debugged.frame_contexts.clear()
+
+    def close_all(self) -> None:
+        """Fail closed: no peer reaches the debugger from now on."""
+        self.debugger = False
+        self.grants = ()
+        self.rotate()
+
+    # --- per request ------------------------------------------------------------
+
+    def allows(self, remote_addr: str | None) -> bool:
+        """True when a request from this socket peer may reach the debugger now."""
+        if not self.debugger:
+            return False
+        peer = parse_peer(remote_addr)
+        if peer is None:
+            return False
+        if is_local(peer):
+            return True
+        return granted(peer, "debugger", self.grants, self._clock())
+
+    def wrap(self, app: Callable, plain: Callable, bound_host: str) -> Callable:
+        """The WSGI app to serve: ``app`` behind the debugger when allowed, else ``plain``.
+
+        ``app`` is what the debugger wraps (it must report and re-raise errors);
+        ``plain`` serves closed requests. Each call is a server start: the PIN
+        is new, the DebuggedApplication is created once per process.
+        """
+        from werkzeug.debug import DebuggedApplication
+
+        if self._debugged is None:
+            debugged = DebuggedApplication(
+                app, evalex=True, console_path=CONSOLE_PATH, pin_security=True, pin_logging=False
+            )
+            hosts = [h for h in self.trusted_hosts if h] or [*DEFAULT_TRUSTED_HOSTS, bound_host]
+            debugged.trusted_hosts = hosts
+            self._debugged = debugged
+        else:
+            self._debugged.app = app
+        # The cookie name is set first: Werkzeug's getter would otherwise derive it
+        # and overwrite our PIN with the machine-derived one.
+        self._debugged._pin_cookie = f"__wzd{secrets.token_hex(10)}"
+        self.pin = fresh_pin()
+        self._debugged.pin = self.pin
+        return _GatedApp(self, self._debugged, plain)
+
+    def _refused(self, environ: dict) -> None:
+        path = environ.get("PATH_INFO", "")
+        query = environ.get("QUERY_STRING", "")
+        if path != CONSOLE_PATH and "__debugger__" not in query:
+            return
+        if path != CONSOLE_PATH and parse_qs(query).get("__debugger__") != ["yes"]:
+            return
+        self._emit(
+            AccessRefused(address=str(environ.get("REMOTE_ADDR", "")), what="debugger", detail=path)
+        )
+
+
+class _GatedApp:
+    def __init__(self, gate: DebuggerGate, debugged: Callable, plain: Callable) -> None:
+        self.gate = gate
+        self.debugged = debugged
+        self.plain = plain
+
+    def __call__(self, environ: dict, start_response: Callable) -> Any:
+        gate = self.gate
+        if gate.allows(environ.get("REMOTE_ADDR")):
+            return self.debugged(environ, start_response)
+        if gate.debugger:
+            gate._refused(environ)
+        return self.plain(environ, start_response)

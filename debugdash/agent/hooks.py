@@ -1,0 +1,222 @@
+"""The patches that put the agent into Werkzeug and Flask.
+
+- ``run_simple`` (in ``werkzeug.serving``, ``werkzeug`` and ``flask.cli``,
+  which binds its own name at import): the debugger is never mounted by
+  Werkzeug; our gate wraps the app instead; the reloader is ours; host, port
+  and the reloader follow the supervisor's environment when it sets them.
+- ``BaseWSGIServer.serve_forever``: ``ready`` when a server starts serving.
+- ``flask.cli.ScriptInfo.load_app``: ``load_error`` when the app cannot be loaded.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+from typing import Any
+
+from debugdash.agent import reloader
+from debugdash.agent.capture import exception_chain, is_app_file, mark_reported, message_of
+from debugdash.agent.request_errors import CaptureMiddleware
+from debugdash.agent.runtime import Agent
+from debugdash.core.events import LoadError, Ready
+
+HOST_ENV = "DEBUGDASH_HOST"
+PORT_ENV = "DEBUGDASH_PORT"
+RELOAD_ENV = "DEBUGDASH_RELOAD"
+
+
+def reload_override() -> bool | None:
+    """The reloader setting forced by the supervisor, or None when it leaves it to the app."""
+    value = os.environ.get(RELOAD_ENV)
+    if value == "1":
+        return True
+    if value == "0":
+        return False
+    return None
+
+
+def install(agent: Agent) -> None:
+    """Patch Werkzeug (and Flask when importable) so servers started in this process report to ``agent``."""
+    import werkzeug
+    import werkzeug.serving
+
+    patched = _wrap_run_simple(werkzeug.serving.run_simple, agent)
+    werkzeug.serving.run_simple = patched
+    if getattr(werkzeug, "run_simple", None) is not None:
+        werkzeug.run_simple = patched
+    _wrap_serve_forever(werkzeug.serving.BaseWSGIServer, agent)
+    try:
+        import flask.cli
+    except ImportError:
+        return
+    flask.cli.run_simple = patched
+    _wrap_load_app(flask.cli.ScriptInfo, agent)
+    agent.reporter.connect_flask()
+
+
+def _wrap_run_simple(original: Any, agent: Agent) -> Any:
+    if getattr(original, "__debugdash__", False):
+        return original
+    signature = inspect.signature(original)
+
+    @functools.wraps(original)
+    def run_simple(*args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        options = bound.arguments
+        if agent.mode == "script":
+            if os.environ.get(HOST_ENV):
+                options["hostname"] = os.environ[HOST_ENV]
+            if os.environ.get(PORT_ENV):
+                options["port"] = int(os.environ[PORT_ENV])
+        forced = reload_override()
+        if forced is not None:
+            options["use_reloader"] = forced
+        # We mount the debugger ourselves, behind the gate.
+        options["use_debugger"] = False
+        if options["use_reloader"]:
+            options["reloader_type"] = reloader.NAME
+        app = options["application"]
+        agent.server_options = {
+            "debug": _debug_of(app),
+            "reloader": bool(options["use_reloader"]),
+        }
+        captured = CaptureMiddleware(app, agent.reporter)
+        options["application"] = agent.gate.wrap(captured, captured, str(options["hostname"]))
+        return original(*bound.args, **bound.kwargs)
+
+    run_simple.__debugdash__ = True  # type: ignore[attr-defined]
+    return run_simple
+
+
+def _debug_of(app: Any) -> bool:
+    debug = getattr(app, "debug", None)
+    if isinstance(debug, bool):
+        return debug
+    try:
+        from flask.helpers import get_debug_flag
+
+        return bool(get_debug_flag())
+    except ImportError:
+        return False
+
+
+def _wrap_serve_forever(server_class: type, agent: Agent) -> None:
+    original = server_class.serve_forever
+    if getattr(original, "__debugdash__", False):
+        return
+
+    @functools.wraps(original)
+    def serve_forever(self: Any, *args: Any, **kwargs: Any) -> Any:
+        agent.serving = True
+        agent.emit(ready_event(self, agent))
+        return original(self, *args, **kwargs)
+
+    serve_forever.__debugdash__ = True  # type: ignore[attr-defined]
+    server_class.serve_forever = serve_forever
+
+
+def ready_event(server: Any, agent: Agent) -> Ready:
+    """The ``ready`` event for a Werkzeug server that is about to serve."""
+    host = str(server.host)
+    port = int(server.port) if isinstance(server.port, int) else 0
+    if host.startswith("unix://"):
+        url = host
+    else:
+        shown = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+        if ":" in shown:
+            shown = f"[{shown}]"
+        scheme = "https" if getattr(server, "ssl_context", None) is not None else "http"
+        url = f"{scheme}://{shown}:{port}"
+    options = agent.server_options
+    use_reloader = bool(options.get("reloader", False))
+    return Ready(
+        url=url,
+        pid=os.getpid(),
+        host=host,
+        port=port,
+        debug=bool(options.get("debug", False)),
+        debugger=agent.gate.debugger,
+        pin=agent.gate.pin,
+        reloader=use_reloader,
+        reloader_type=reloader.DISPLAY_NAME if use_reloader else None,
+    )
+
+
+def _wrap_load_app(script_info: type, agent: Agent) -> None:
+    original = script_info.load_app
+    if getattr(original, "__debugdash__", False):
+        return
+
+    @functools.wraps(original)
+    def load_app(self: Any) -> Any:
+        try:
+            return original(self)
+        except Exception as e:
+            report_load_error(agent, e)
+            raise
+
+    load_app.__debugdash__ = True  # type: ignore[attr-defined]
+    script_info.load_app = load_app
+
+
+def report_load_error(agent: Agent, exc: BaseException, script: str | None = None) -> None:
+    """Emit ``load_error`` for ``exc`` (once) and have the reloader watch the files it names."""
+    if not mark_reported(exc):
+        return
+    related = _related(exc)
+    filename: str | None = None
+    lineno: int | None = None
+    for item in related:
+        if isinstance(item, SyntaxError) and item.filename:
+            filename, lineno = item.filename, item.lineno
+            break
+    watch = {filename} if filename else set()
+    innermost: tuple[str, int] | None = None
+    # Root cause first: its innermost app frame is where loading really failed.
+    for item in reversed(related):
+        tb = item.__traceback__
+        item_innermost = None
+        while tb is not None:
+            name = tb.tb_frame.f_code.co_filename
+            if is_app_file(name) and os.path.isfile(name):
+                watch.add(name)
+                item_innermost = (name, tb.tb_lineno)
+            tb = tb.tb_next
+        if innermost is None:
+            innermost = item_innermost
+    if filename is None and innermost is not None:
+        filename, lineno = innermost
+    if script:
+        watch.add(os.path.abspath(script))
+        if filename is None:
+            filename = os.path.abspath(script)
+    agent.extra_watch.update(os.path.abspath(f) for f in watch if f)
+    try:
+        chain = exception_chain(exc)
+        info = chain[-1] if chain else None
+    except Exception:
+        info = None
+    agent.emit(
+        LoadError(
+            message=message_of(exc),
+            filename=filename,
+            lineno=lineno,
+            exception=info,
+            pid=os.getpid(),
+        )
+    )
+
+
+def _related(exc: BaseException) -> list[BaseException]:
+    """``exc`` and every exception it was raised from or while handling, suppressed ones too.
+
+    Flask raises NoAppException ``from None`` over the ImportError that names the file.
+    """
+    found: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in found and len(found) < 10:
+        found.append(current)
+        current = current.__cause__ or current.__context__
+    return found

@@ -1,0 +1,154 @@
+"""debugdash's reloader loop, registered with Werkzeug as ``reloader_type="debugdash"``.
+
+Why a stat loop of our own: Werkzeug's watchdog backend floods with inotify
+queue overflows on the machines debugdash targets, and its stat backend polls
+once a second and walks every non-system ``sys.path`` directory for new ``.py``
+files on each pass. This loop stats, every ``INTERVAL`` seconds, only:
+
+- the files of loaded modules outside the interpreter's own library (the same
+  set Werkzeug's stat loop takes from ``sys.modules``; recomputed only when the
+  number of loaded modules changes),
+- extra files (``--extra-files``), and
+- files named by a load error (the broken module, which is not in
+  ``sys.modules``), so fixing it recovers.
+
+It never walks directories: a new ``.py`` file matters only once it is
+imported, and importing it means editing a file that is already watched. That
+keeps the idle worker cheap (a few hundred ``stat`` calls per pass) while the
+short interval keeps the reload latency low.
+
+On a change the worker emits ``reload`` naming the file, waits for the event to
+be written, and exits with 3 so the reloader parent starts a new worker. The
+parent keeps the worker's ``Popen`` so that, when the supervisor goes away, it
+can take the worker down with it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from werkzeug import _reloader
+
+from debugdash.core.events import Event, Reload
+
+NAME = "debugdash"
+DISPLAY_NAME = "debugdash-stat"
+#: Seconds between passes; reload latency is at most this plus the restart.
+INTERVAL = 0.15
+
+_ignore_always = tuple({sys.base_prefix, sys.base_exec_prefix})
+
+
+class AgentHooks:
+    """What the loop needs from the agent; set by ``register``."""
+
+    emit: Callable[[Event], None] = staticmethod(lambda event: None)
+    flush: Callable[[], Any] = staticmethod(lambda: None)
+    extra_watch: set[str] = set()
+    worker: subprocess.Popen | None = None
+    worker_lock = threading.Lock()
+
+
+def register(emit: Callable[[Event], None], flush: Callable[[], Any], extra_watch: set[str]) -> None:
+    """Make ``reloader_type="debugdash"`` available to ``run_simple``."""
+    AgentHooks.emit = staticmethod(emit)
+    AgentHooks.flush = staticmethod(flush)
+    AgentHooks.extra_watch = extra_watch
+    _reloader.reloader_loops[NAME] = DebugdashStatLoop
+
+
+def _module_files() -> list[str]:
+    files = []
+    for module in list(sys.modules.values()):
+        name = getattr(module, "__file__", None)
+        if not isinstance(name, str) or name.startswith(_ignore_always):
+            continue
+        files.append(name)
+    return files
+
+
+class DebugdashStatLoop(_reloader.ReloaderLoop):
+    name = DISPLAY_NAME
+
+    def __init__(self, extra_files=None, exclude_patterns=None, interval: float = INTERVAL) -> None:
+        # Werkzeug passes its 1 s default; latency matters more here, the pass is cheap.
+        super().__init__(extra_files, exclude_patterns, interval=min(interval, INTERVAL))
+        self.mtimes: dict[str, int] = {}
+        self._module_count = -1
+        self._paths: list[str] = []
+
+    def _watched(self) -> list[str]:
+        if len(sys.modules) != self._module_count:
+            self._module_count = len(sys.modules)
+            paths = set(_module_files())
+            for pattern in self.exclude_patterns:
+                paths.difference_update(fnmatch.filter(paths, pattern))
+            self._paths = sorted(paths)
+        return [*self._paths, *self.extra_files, *AgentHooks.extra_watch]
+
+    def run_step(self) -> None:
+        for name in self._watched():
+            try:
+                mtime = os.stat(name).st_mtime_ns
+            except OSError:
+                continue
+            old = self.mtimes.get(name)
+            if old is None:
+                self.mtimes[name] = mtime
+            elif mtime != old:
+                self.trigger_reload(name)
+
+    def trigger_reload(self, filename: str) -> None:
+        filename = os.path.abspath(filename)
+        AgentHooks.emit(Reload(filename=filename, reloader=DISPLAY_NAME, pid=os.getpid()))
+        AgentHooks.flush()
+        self.log_reload(filename)
+        sys.exit(3)
+
+    def restart_with_reloader(self) -> int:
+        """Run workers until one exits with something other than 3 (a reload)."""
+        while True:
+            _reloader._log("info", f" * Restarting with {self.name}")
+            args = [sys.executable, *sys.orig_argv[1:]]
+            env = os.environ.copy()
+            env["WERKZEUG_RUN_MAIN"] = "true"
+            with AgentHooks.worker_lock:
+                worker = subprocess.Popen(args, env=env, close_fds=False)
+                AgentHooks.worker = worker
+            try:
+                code = worker.wait()
+            except KeyboardInterrupt:
+                worker.wait()
+                raise
+            if code != 3:
+                return code
+
+
+def stop_worker() -> None:
+    """Kill the current worker of this reloader parent, if any (used when failing closed)."""
+    worker = AgentHooks.worker
+    if worker is not None and worker.poll() is None:
+        try:
+            worker.kill()
+        except OSError:
+            pass
+
+
+def watch_until_changed(files: set[str]) -> None:
+    """Block until one of ``files`` or a loaded module changes, then exit with 3 (reload).
+
+    For a worker whose script failed to run: the parent restarts it once fixed.
+    """
+    AgentHooks.extra_watch.update(files)
+    loop = DebugdashStatLoop()
+    loop.run_step()
+    while True:
+        time.sleep(loop.interval)
+        loop.run_step()

@@ -1,0 +1,97 @@
+"""Reporting unhandled request exceptions as ``request_error`` events.
+
+Two places see them, and each exception is reported once (it is marked):
+Flask's ``got_request_exception`` (fires even when Flask turns the error into
+its own 500), and ``CaptureMiddleware``, which sits inside the debugger and
+also sees errors raised while a streamed body is iterated. The middleware
+always re-raises, so the debugger or the server still handles the error.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from debugdash.agent.capture import exception_chain, mark_reported
+from debugdash.core.events import Event, RequestError
+
+
+class ErrorReporter:
+    def __init__(self, emit: Callable[[Event], None]) -> None:
+        self._emit = emit
+
+    def report(self, environ: dict, exc: BaseException, streaming: bool = False) -> None:
+        """Emit a ``request_error`` for ``exc`` unless it was reported already; never raises."""
+        if not mark_reported(exc):
+            return
+        try:
+            event = RequestError(
+                method=str(environ.get("REQUEST_METHOD", "")),
+                path=str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", "")),
+                remote_addr=str(environ.get("REMOTE_ADDR", "")),
+                chain=exception_chain(exc),
+                streaming=streaming,
+                pid=os.getpid(),
+            )
+        except Exception:
+            return  # reporting must never turn into a second failure of the request
+        self._emit(event)
+
+    def on_flask_exception(self, sender: Any, exception: BaseException | None = None, **extra: Any) -> None:
+        """Receiver for ``flask.got_request_exception``."""
+        if exception is None:
+            return
+        try:
+            from flask import request
+
+            environ = request.environ
+        except Exception:
+            environ = {}
+        self.report(environ, exception)
+
+    def connect_flask(self) -> None:
+        """Listen to Flask's ``got_request_exception`` for every app, when Flask is importable."""
+        try:
+            from flask.signals import got_request_exception
+        except ImportError:
+            return
+        # weak=False: the receiver is a bound method of an object only the signal keeps.
+        got_request_exception.connect(self.on_flask_exception, weak=False)
+
+
+class CaptureMiddleware:
+    """Reports exceptions from ``app`` and from iterating its body, then re-raises them."""
+
+    def __init__(self, app: Callable, reporter: ErrorReporter) -> None:
+        self.app = app
+        self.reporter = reporter
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        try:
+            body = self.app(environ, start_response)
+        except Exception as e:
+            self.reporter.report(environ, e)
+            raise
+        return _ReportingBody(body, environ, self.reporter)
+
+
+class _ReportingBody:
+    """The response body, passed through; an error while iterating it is reported as streaming."""
+
+    def __init__(self, body: Iterable[bytes], environ: dict, reporter: ErrorReporter) -> None:
+        self._body = body
+        self._environ = environ
+        self._reporter = reporter
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            yield from self._body
+        except Exception as e:
+            self._reporter.report(self._environ, e, streaming=True)
+            raise
+
+    def close(self) -> None:
+        close = getattr(self._body, "close", None)
+        if close is not None:
+            close()

@@ -1,0 +1,74 @@
+"""The agent of one process: its link to the supervisor, its gate, its reporters.
+
+Commands from the supervisor are applied here; losing the supervisor closes
+every gate and ends the process at once with exit code 4 (never 3, which would
+make Werkzeug's reloader parent start a new worker).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from debugdash.agent import attach, reloader
+from debugdash.agent.gate import DebuggerGate
+from debugdash.agent.link import Link
+from debugdash.agent.request_errors import ErrorReporter
+from debugdash.core.events import Event
+from debugdash.core.wire import Command, Configure, SetAttach, SetGate, SetGrants
+
+LOST_EXIT_CODE = 4
+
+
+class Agent:
+    def __init__(self, link: Link, configure: Configure, role: str, mode: str) -> None:
+        self.link = link
+        self.role = role
+        self.mode = mode
+        self.gate = DebuggerGate(
+            debugger=configure.debugger,
+            grants=configure.grants,
+            trusted_hosts=configure.trusted_hosts,
+            emit=self.emit,
+        )
+        self.reporter = ErrorReporter(self.emit)
+        #: Files the reloader watches besides loaded modules (e.g. a module that failed to load).
+        self.extra_watch: set[str] = set()
+        self._initial_attach = configure.attach_port
+        # Set by the run_simple hook, read when the server starts serving.
+        self.server_options: dict[str, Any] = {}
+        #: True once a server of this process started serving (later errors are not load errors).
+        self.serving = False
+
+    def emit(self, event: Event) -> None:
+        self.link.send(event)
+
+    def start(self) -> None:
+        self.link.start(self.apply, self.fail_closed)
+        reloader.register(self.emit, self.link.flush, self.extra_watch)
+        if self._initial_attach is not None and self.role != "reloader":
+            attach.set_attach(self._initial_attach, self.emit)
+
+    def apply(self, command: Command) -> None:
+        """Apply one command from the supervisor (called on the reader thread)."""
+        if isinstance(command, SetGate):
+            self.gate.set_debugger(command.debugger)
+        elif isinstance(command, SetGrants):
+            self.gate.set_grants(command.grants, rotate=command.rotate)
+        elif isinstance(command, SetAttach):
+            if self.role != "reloader":
+                attach.set_attach(command.port, self.emit)
+        elif isinstance(command, Configure):
+            self.gate.set_grants(command.grants)
+            self.gate.set_debugger(command.debugger)
+
+    def fail_closed(self, reason: str) -> None:
+        """The supervisor is gone: close every gate and end this process now."""
+        self.gate.close_all()
+        try:
+            os.write(2, f"debugdash.agent: lost debugdash ({reason}); stopping the server\n".encode())
+        except OSError:
+            pass
+        reloader.stop_worker()
+        attach.stop_adapter()
+        os._exit(LOST_EXIT_CODE)

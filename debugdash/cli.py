@@ -1,0 +1,245 @@
+"""The `debugdash` command: run (the default), demo, and the control subcommands
+that steer a running session from another terminal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import getpass
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from debugdash import __version__
+from debugdash.core.errors import UserInputError
+
+F = Callable[..., Any]
+
+
+class _DefaultToRun(click.Group):
+    """`debugdash --app x` means `debugdash run --app x`, like the contract says."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+def _user_errors(func: F) -> F:
+    """Bad input from the user: one line naming the fix, exit code 2, no traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except UserInputError as e:
+            click.echo(f"Error: {e}", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+@click.group(cls=_DefaultToRun, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="debugdash")
+def main() -> None:
+    """Run the Flask development server behind a live dashboard.
+
+    `debugdash --app myapp` instead of `flask --app myapp run --debug`.
+    """
+
+
+def _run_options(func: F) -> F:
+    options = [
+        click.option("--app", help="The Flask app, as for `flask --app` (module, module:name, 'pkg:create_app()')."),
+        click.option("--script", type=click.Path(path_type=Path), help="A file that calls app.run() itself."),
+        click.option("--host", help="Address to bind (default 127.0.0.1)."),
+        click.option("--port", help="Port to bind (default 5000)."),
+        click.option("--debug/--no-debug", default=None, help="Flask debug mode (default on)."),
+        click.option("--debugger/--no-debugger", default=None, help="The interactive debugger (default on, local only)."),
+        click.option("--reload/--no-reload", default=None, help="The reloader (default on)."),
+        click.option("--attach/--no-attach", default=None, help="External debugger attach with debugpy (default off)."),
+        click.option("--attach-port", help="Port for IDE attach (default 5678)."),
+        click.option("--attach-keep-debugger", is_flag=True, default=None, help="Keep the built-in debugger on while attach is on."),
+        click.option("--attach-keep-reloader", is_flag=True, default=None, help="Keep the reloader on while attach is on."),
+        click.option("--allow", multiple=True, metavar="ADDR", help="Grant ADDR debugger access at start (repeatable)."),
+        click.option("--ttl", help="How long --allow grants last (default 15m; e.g. 90s, 2h, 1h30m)."),
+        click.option("--wide", is_flag=True, default=None, help="Allow granting networks wider than /24 or /64."),
+        click.option("--trusted-host", "trusted_hosts", multiple=True, help="Extra Host names the debugger accepts."),
+        click.option("--python", help="The app's interpreter (default: the active virtualenv's)."),
+        click.option("--headless", is_flag=True, help="No dashboard: print events to stdout."),
+        click.option("--json", "as_json", is_flag=True, help="With --headless: one JSON object per line."),
+        click.argument("extra_args", nargs=-1, type=click.UNPROCESSED),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@main.command(context_settings={"ignore_unknown_options": False})
+@_run_options
+@_user_errors
+def run(headless: bool, as_json: bool, **options: Any) -> None:
+    """Run the app's development server under debugdash (the default command)."""
+    from debugdash.core.settings import resolve
+
+    if as_json and not headless:
+        raise UserInputError("--json goes with --headless")
+    settings = resolve(options)
+    sys.exit(_serve(settings, headless=headless, as_json=as_json))
+
+
+@main.command()
+@click.option("--port", help="Port to bind (default 5000).")
+@click.option("--host", help="Address to bind (default 127.0.0.1).")
+@click.option("--headless", is_flag=True, help="No dashboard: print events to stdout.")
+@click.option("--json", "as_json", is_flag=True, help="With --headless: one JSON object per line.")
+@_user_errors
+def demo(port: str | None, host: str | None, headless: bool, as_json: bool) -> None:
+    """Run the bundled demo app, whose routes fail in instructive ways."""
+    from debugdash.core.settings import resolve
+
+    demo_dir = Path(__file__).parent / "demo"
+    settings = resolve({"app": "debugdash.demo.app:app", "port": port, "host": host}, cwd=demo_dir)
+    sys.exit(_serve(settings, headless=headless, as_json=as_json))
+
+
+def _serve(settings: Any, *, headless: bool, as_json: bool) -> int:
+    from debugdash.core import process
+    from debugdash.core.runtime import runtime_base
+    from debugdash.core.supervisor import Supervisor
+
+    # Fail before any screen appears, with one line, when we cannot start at all.
+    runtime_base()
+    process.check_port_free(settings.host, settings.port)
+    supervisor = Supervisor(settings)
+    if headless:
+        from debugdash.headless import run_headless
+
+        try:
+            return asyncio.run(run_headless(supervisor, as_json=as_json))
+        finally:
+            supervisor.kill_now()
+    from debugdash.tui.app import DashboardApp
+
+    try:
+        DashboardApp(supervisor).run()
+    finally:
+        supervisor.kill_now()
+    return 0
+
+
+# --- control subcommands ---------------------------------------------------------
+
+_port_option = click.option("--port", type=int, help="The session's server port, when several run.")
+
+
+def _control(message: dict[str, Any], port: int | None) -> Any:
+    from debugdash.core import control
+
+    message.setdefault("user", _user())
+    return control.request(message, port)
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "?"
+
+
+@main.command()
+@click.argument("address")
+@click.option("--for", "ttl", default=None, help="How long (default 15m, at most 8h): 90s, 15m, 2h, 1h30m.")
+@click.option("--what", type=click.Choice(["debugger", "attach", "both"]), default="debugger", show_default=True)
+@click.option("--wide", is_flag=True, help="Allow networks wider than /24 (IPv4) or /64 (IPv6).")
+@_port_option
+@_user_errors
+def allow(address: str, ttl: str | None, what: str, wide: bool, port: int | None) -> None:
+    """Grant ADDRESS access to the debugger (or attach) for a while."""
+    from debugdash.core.allowlist import parse_duration, parse_network
+
+    # Validate here too, so a typo fails even when no session runs.
+    parse_network(address, wide=wide)
+    if ttl is not None:
+        parse_duration(ttl)
+    entry = _control({"cmd": "allow", "address": address, "ttl": ttl, "what": what, "wide": wide}, port)
+    click.echo(f"{entry['network']} may reach the {' and '.join(entry['what'])} for {_duration(entry['seconds_left'])}")
+
+
+@main.command()
+@click.argument("address", required=False)
+@click.option("--all", "all_", is_flag=True, help="Revoke every grant.")
+@_port_option
+@_user_errors
+def revoke(address: str | None, all_: bool, port: int | None) -> None:
+    """Remove ADDRESS's access now (or everyone's, with --all)."""
+    if bool(address) == all_:
+        raise UserInputError("give an ADDRESS or --all")
+    entries = _control({"cmd": "revoke", "address": address, "all": all_}, port)
+    if not entries:
+        click.echo("no grants to revoke")
+    for entry in entries:
+        click.echo(f"revoked {entry['network']}")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the whole status as JSON.")
+@_port_option
+@_user_errors
+def status(as_json: bool, port: int | None) -> None:
+    """Show the running session: URL, PIN, toggles, grants with time left."""
+    data = _control({"cmd": "status"}, port)
+    if as_json:
+        click.echo(json.dumps(data, indent=2, sort_keys=True))
+        return
+    toggles = data["toggles"]
+    click.echo(f"{data['app']}  {data['url']}  {data['phase']}  pid {data['pid']}")
+    click.echo("  " + "  ".join(f"{name} {'on' if on else 'off'}" for name, on in toggles.items()))
+    if data.get("pin") and toggles.get("debugger"):
+        click.echo(f"  debugger PIN {data['pin']}")
+    grants = data.get("grants") or []
+    if not grants:
+        click.echo("  remote access: none (grant with `debugdash allow ADDR --for 15m`)")
+    for grant in grants:
+        click.echo(f"  remote access: {grant['network']} ({', '.join(grant['what'])}) {_duration(grant['seconds_left'])} left")
+    attach = data.get("attach")
+    if attach:
+        click.echo(f"  attach: port {attach['port']}  tunnel: {attach['tunnel']}")
+    if data.get("audit_log"):
+        click.echo(f"  audit log: {data['audit_log']}")
+
+
+@main.command()
+@_port_option
+@_user_errors
+def restart(port: int | None) -> None:
+    """Restart the server of the running session."""
+    _control({"cmd": "restart"}, port)
+    click.echo("restarted")
+
+
+@main.command()
+@click.argument("name", type=click.Choice(["debugger", "reloader", "attach", "debug"]))
+@click.argument("state", type=click.Choice(["on", "off"]), required=False)
+@_port_option
+@_user_errors
+def toggle(name: str, state: str | None, port: int | None) -> None:
+    """Flip a switch of the running session (or set it: on/off)."""
+    result = _control({"cmd": "toggle", "name": name, "state": None if state is None else state == "on"}, port)
+    click.echo(f"{name} {'on' if result[name] else 'off'}")
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds + 0.999)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    if minutes:
+        return f"{minutes}m{secs:02d}s"
+    return f"{secs}s"

@@ -1,0 +1,168 @@
+"""The control socket: how `debugdash allow/revoke/status/restart/toggle` in
+another terminal steer a running session.
+
+One request and one answer per connection, each a line of JSON. Requests call
+the same Supervisor coroutines the dashboard's keys call. Only the user who
+runs the session can connect: the socket sits in a 0700 directory, and the
+peer's uid is checked as well.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import struct
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from debugdash.core.errors import UserInputError
+from debugdash.core.runtime import runtime_base, session_sockets
+
+if TYPE_CHECKING:
+    from debugdash.core.supervisor import Supervisor
+
+TOGGLES = ("debugger", "reloader", "attach", "debug")
+
+
+class ControlServer:
+    def __init__(self, supervisor: Supervisor, path: Path) -> None:
+        self.supervisor = supervisor
+        self.path = path
+        self._server: asyncio.AbstractServer | None = None
+
+    async def start(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()  # stale: the port was free, so no live session owns it
+        self._server = await asyncio.start_unix_server(self._serve, path=str(self.path))
+        os.chmod(self.path, 0o600)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        self.remove_socket()
+
+    def remove_socket(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            if not _same_user(writer):
+                return
+            line = await asyncio.wait_for(reader.readline(), timeout=10)
+            try:
+                request = json.loads(line)
+                result = await self._handle(request)
+                answer: dict[str, Any] = {"ok": True, "result": result}
+            except UserInputError as e:
+                answer = {"ok": False, "error": str(e)}
+            except (ValueError, KeyError, TypeError) as e:
+                answer = {"ok": False, "error": f"bad request: {e}"}
+            writer.write(json.dumps(answer).encode() + b"\n")
+            await writer.drain()
+        except (OSError, asyncio.TimeoutError):
+            pass
+        finally:
+            writer.close()
+
+    async def _handle(self, request: dict[str, Any]) -> Any:
+        sup = self.supervisor
+        command = request["cmd"]
+        user = str(request.get("user") or "")
+        if command == "status":
+            return sup.status()
+        if command == "allow":
+            entry = await sup.grant(
+                request["address"],
+                what=request.get("what") or "debugger",
+                ttl=request.get("ttl"),
+                wide=bool(request.get("wide")),
+                user=user or None,
+            )
+            return entry.to_dict(sup.clock())
+        if command == "revoke":
+            if request.get("all"):
+                return [e.to_dict(sup.clock()) for e in await sup.revoke_all(user=user or None)]
+            return [(await sup.revoke(request["address"], user=user or None)).to_dict(sup.clock())]
+        if command == "restart":
+            await sup.restart()
+            return {"restarted": True}
+        if command == "toggle":
+            name = request["name"]
+            if name not in TOGGLES:
+                raise UserInputError(f"unknown toggle {name!r}; use one of: {', '.join(TOGGLES)}")
+            current = getattr(sup.toggles, name)
+            state = request.get("state")
+            on = (not current) if state is None else bool(state)
+            await getattr(sup, f"set_{name}")(on)
+            return {name: getattr(sup.toggles, name)}
+        raise UserInputError(f"unknown command {command!r}")
+
+
+def _same_user(writer: asyncio.StreamWriter) -> bool:
+    sock = writer.get_extra_info("socket")
+    if sock is None or not hasattr(socket, "SO_PEERCRED"):
+        return True  # the 0700 directory is the guard where credentials are unavailable
+    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", creds)
+    return uid == os.getuid()
+
+
+# --- the client side (runs in the `debugdash allow/...` process) -------------
+
+
+def find_session(port: int | None) -> Path:
+    """The control socket of the running session; UserInputError naming the fix otherwise."""
+    base = runtime_base()
+    sockets = {p: path for p, path in session_sockets(base).items() if _alive(path)}
+    if port is not None:
+        if port not in sockets:
+            raise UserInputError(f"no debugdash session is running on port {port}; `debugdash status` lists sessions")
+        return sockets[port]
+    if not sockets:
+        raise UserInputError("no debugdash session is running; start one with `debugdash --app yourapp`")
+    if len(sockets) > 1:
+        ports = ", ".join(str(p) for p in sorted(sockets))
+        raise UserInputError(f"{len(sockets)} debugdash sessions are running (ports {ports}); pick one with --port")
+    return next(iter(sockets.values()))
+
+
+def _alive(path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(1.0)
+        try:
+            s.connect(str(path))
+        except OSError:
+            return False
+    return True
+
+
+def request(message: dict[str, Any], port: int | None = None, timeout: float = 30.0) -> Any:
+    """Send one request to the running session and return its result.
+
+    Raises UserInputError with the session's message when it refuses.
+    """
+    path = find_session(port)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        try:
+            s.connect(str(path))
+            s.sendall(json.dumps(message).encode() + b"\n")
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        except OSError as e:
+            raise UserInputError(f"the debugdash session at {path} did not answer ({e.strerror or e}); is it still running?") from None
+    if not data:
+        raise UserInputError(f"the debugdash session at {path} closed the connection; is it still running?")
+    answer = json.loads(data)
+    if not answer.get("ok"):
+        raise UserInputError(answer.get("error") or "the session refused the request")
+    return answer["result"]

@@ -1,0 +1,629 @@
+"""The supervisor: starts the Flask development server, keeps it on a leash,
+and tells its subscribers everything that happens.
+
+It runs on an asyncio loop (Textual's, or its own in headless mode) and owns:
+the server's process tree, the agent socket the server reports on, the control
+socket other terminals steer it through, the allowlist and its deadlines, the
+attach relay, and stats sampling. Every toggle, from a key or from another
+terminal, goes through the same public coroutine here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import getpass
+import hmac
+import importlib.util
+import json
+import os
+import secrets
+import shutil
+import socket
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from debugdash.core import process, wire
+from debugdash.core.addresses import is_local, parse_peer
+from debugdash.core.allowlist import AccessEntry, Allowlist, parse_duration, parse_network, parse_what
+from debugdash.core.audit import AuditLog
+from debugdash.core.clock import Clock, system_clock
+from debugdash.core.errors import UserInputError
+from debugdash.core.events import (
+    AccessExpired,
+    AccessGranted,
+    AccessRefused,
+    AccessRevoked,
+    AttachClient,
+    Event,
+    Exited,
+    Gate,
+    LoadError,
+    Notice,
+    Ready,
+    Reload,
+    Started,
+    Toggles,
+)
+from debugdash.core.filewatch import FileWatcher
+from debugdash.core.logbuffer import LineSplitter, LogBuffer
+from debugdash.core.runtime import control_socket_path, runtime_base
+from debugdash.core.settings import Settings, as_dict
+from debugdash.core.stats import TreeSampler
+
+Subscriber = Callable[[list[Event]], None]
+
+#: How often stats are sampled while the server runs.
+STATS_INTERVAL = 1.0
+#: How often deadlines are checked while any grant exists (enforcement itself
+#: happens on every request, in the agent and the relay).
+EXPIRY_TICK = 0.25
+
+
+class Supervisor:
+    """One supervised Flask development server and everything around it."""
+
+    def __init__(self, settings: Settings, *, clock: Clock | None = None, audit: AuditLog | None = None) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or system_clock()
+        self.logs = LogBuffer()
+        self.allowlist = Allowlist(self.clock)
+        self.audit = audit if audit is not None else AuditLog()
+        self.toggles = Toggles(
+            debug=settings.debug,
+            debugger=settings.debugger,
+            reloader=settings.reload,
+            attach=False,
+        )
+        self.ready: Ready | None = None
+        self.phase = "stopped"
+        self.last_exit: Exited | None = None
+        self._subscribers: list[Subscriber] = []
+        self._token = secrets.token_urlsafe(32)
+        self._session_dir: Path | None = None
+        self._agent_server: asyncio.AbstractServer | None = None
+        self._agents: dict[asyncio.StreamWriter, wire.Hello] = {}
+        self._control: Any = None
+        self._proc: asyncio.subprocess.Process | None = None
+        self._proc_done: asyncio.Event | None = None
+        self._sampler: TreeSampler | None = None
+        self._expected_exit = False
+        self._stopping = False
+        self._started = False
+        self._lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._grants_changed = asyncio.Event()
+        self._crash_watch: asyncio.Task[Any] | None = None
+        self._relay: Any = None
+        self._attach_internal_port: int | None = None
+        self._before_attach: tuple[bool, bool] | None = None
+
+    # --- subscribing ---------------------------------------------------------
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        """Call ``callback(events)`` with each batch of events; returns the unsubscribe function."""
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
+
+    def publish(self, events: list[Event]) -> None:
+        """Hand events to every subscriber (and the audit log). Public for tests that replay events."""
+        if not events:
+            return
+        for event in events:
+            self.audit.record(event)
+        for callback in list(self._subscribers):
+            try:
+                callback(events)
+            except Exception as e:  # a broken subscriber must not take the server down
+                print(f"debugdash: subscriber failed: {e!r}", file=sys.stderr)
+
+    def publish_one(self, event: Event) -> None:
+        self.publish([event])
+
+    # --- life cycle ----------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the sockets and launch the server; returns once it is launched.
+
+        Raises UserInputError when the port is taken.
+        """
+        if self._started:
+            return
+        process.check_port_free(self.settings.host, self.settings.port)
+        base = runtime_base()
+        self._session_dir = Path(tempfile.mkdtemp(prefix=f"{self.settings.port}-", dir=base))
+        agent_path = self._session_dir / "agent.sock"
+        self._agent_server = await asyncio.start_unix_server(self._on_agent, path=str(agent_path), limit=wire.MAX_LINE)
+        os.chmod(agent_path, 0o600)
+        _link_package("debugdash", self._session_dir / "path")
+        _link_package("debugpy", self._session_dir / "debugpy-path")
+
+        from debugdash.core.control import ControlServer
+
+        self._control = ControlServer(self, control_socket_path(base, self.settings.port))
+        await self._control.start()
+        self._started = True
+        self.publish_one(self.toggles)
+        for address in self.settings.allow:
+            await self.grant(address, ttl=self.settings.ttl, wide=self.settings.wide)
+        self._spawn(self._expiry_loop())
+        self._spawn(self._stats_loop())
+        if self.settings.binds_network and self.toggles.debugger:
+            self.publish_one(
+                Notice(
+                    level="warning",
+                    message=f"the server listens on {self.settings.host}: the debugger is on for this machine "
+                    "and for granted addresses only; grant with g or `debugdash allow ADDR`",
+                )
+            )
+        await self._launch("start")
+        if self.settings.attach:
+            await self.set_attach(True)
+
+    async def stop(self) -> None:
+        """Stop everything: the server tree, the attach port, the sockets. Idempotent."""
+        if self._stopping:
+            if self._proc_done is not None:
+                await self._proc_done.wait()
+            return
+        self._stopping = True
+        if self._crash_watch is not None:
+            self._crash_watch.cancel()
+        if self._relay is not None:
+            with contextlib.suppress(Exception):
+                await self._relay.stop()
+            self._relay = None
+        await self._terminate()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._control is not None:
+            await self._control.stop()
+        if self._agent_server is not None:
+            self._agent_server.close()
+        for writer in list(self._agents):
+            writer.close()
+        if self._session_dir is not None:
+            shutil.rmtree(self._session_dir, ignore_errors=True)
+        self.phase = "stopped"
+
+    def kill_now(self) -> None:
+        """Synchronous last resort (e.g. after the event loop is gone): end the server tree."""
+        if self._proc is not None and self._proc.returncode is None:
+            process.kill_tree(self._proc.pid, self._sampler.known() if self._sampler else None, grace=0.5)
+        if self._control is not None:
+            self._control.remove_socket()
+        if self._session_dir is not None:
+            shutil.rmtree(self._session_dir, ignore_errors=True)
+
+    async def restart(self, reason: str = "restart") -> None:
+        """Stop the server if it runs, and start it again."""
+        async with self._lock:
+            if self._stopping:
+                return
+            await self._terminate()
+            await self._launch(reason)
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # --- the server process --------------------------------------------------
+
+    def command(self) -> list[str]:
+        """The command line that runs the server under the agent."""
+        s = self.settings
+        if s.script is not None:
+            return [s.python, "-m", "debugdash.agent", "script", str(s.script), *s.extra_args]
+        cmd = [s.python, "-m", "debugdash.agent", "flask"]
+        if s.app:
+            cmd += ["--app", s.app]
+        cmd += ["--debug" if self.toggles.debug else "--no-debug", "run"]
+        cmd += ["--host", s.host, "--port", str(s.port)]
+        cmd += ["--reload" if self.toggles.reloader else "--no-reload"]
+        return [*cmd, *s.extra_args]
+
+    def _environment(self) -> dict[str, str]:
+        assert self._session_dir is not None
+        env = {**self.settings.env, **os.environ}
+        import_dir = str(self._session_dir / "path")
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (import_dir, env.get("PYTHONPATH", "")) if p)
+        env[wire.SOCKET_ENV] = str(self._session_dir / "agent.sock")
+        env[wire.TOKEN_ENV] = self._token
+        env["DEBUGDASH_RELOAD"] = "1" if self.toggles.reloader else "0"
+        env[wire.DEBUGPY_PATH_ENV] = str(self._session_dir / "debugpy-path")
+        if self.settings.script is not None:
+            env["DEBUGDASH_HOST"] = self.settings.host
+            if self.settings.port_given:
+                env["DEBUGDASH_PORT"] = str(self.settings.port)
+            env.pop("FLASK_RUN_FROM_CLI", None)
+        # Textual and our own terminal settings mean nothing to the server.
+        env.pop("TEXTUAL", None)
+        return env
+
+    async def _launch(self, reason: str) -> None:
+        self._expected_exit = False
+        self.ready = None
+        self.phase = "starting"
+        if self._crash_watch is not None:
+            self._crash_watch.cancel()
+            self._crash_watch = None
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *self.command(),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                cwd=str(self.settings.cwd),
+                env=self._environment(),
+                start_new_session=True,
+            )
+        except OSError as e:
+            self.phase = "crashed"
+            self.publish_one(Notice(level="error", message=f"could not start {self.settings.python}: {e.strerror}"))
+            return
+        self._proc = proc
+        self._proc_done = asyncio.Event()
+        self._sampler = TreeSampler(proc.pid)
+        self.publish_one(Started(pid=proc.pid, command=self.command(), reason=reason))
+        self._spawn(self._watch_process(proc, self._proc_done))
+
+    async def _watch_process(self, proc: asyncio.subprocess.Process, done: asyncio.Event) -> None:
+        assert proc.stdout is not None and proc.stderr is not None
+        pumps = [
+            asyncio.ensure_future(self._pump(proc.stdout, "stdout")),
+            asyncio.ensure_future(self._pump(proc.stderr, "stderr")),
+        ]
+        returncode = await proc.wait()
+        # Output still in the pipes belongs to this run; grandchildren holding
+        # the pipes open must not keep us waiting.
+        await asyncio.wait(pumps, timeout=1.0)
+        for pump in pumps:
+            pump.cancel()
+        expected = self._expected_exit or self._stopping
+        self.ready = None
+        exited = Exited(
+            pid=proc.pid,
+            returncode=returncode,
+            last_lines=[line.text for line in self.logs.tail(20)],
+            expected=expected,
+        )
+        self.last_exit = exited
+        self.phase = "stopped" if expected else "crashed"
+        done.set()
+        self.publish_one(exited)
+        if not expected:
+            # Known but not running: end whatever it left behind, then wait for a fix.
+            sampler = self._sampler
+            await asyncio.to_thread(process.kill_tree, proc.pid, sampler.known() if sampler else None, 0.5)
+            self._crash_watch = self._spawn(self._restart_on_change())
+
+    async def _pump(self, stream: asyncio.StreamReader, name: str) -> None:
+        splitter = LineSplitter()
+        while chunk := await stream.read(256 * 1024):
+            lines = splitter.feed(chunk)
+            if lines:
+                self.logs.append(name, lines)
+        self.logs.append(name, splitter.flush())
+
+    async def _terminate(self) -> None:
+        proc, done = self._proc, self._proc_done
+        if proc is None or done is None or done.is_set():
+            return
+        self._expected_exit = True
+        known = self._sampler.known() if self._sampler else None
+        await asyncio.to_thread(process.kill_tree, proc.pid, known)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(done.wait(), timeout=3.0)
+
+    async def _restart_on_change(self) -> None:
+        """After a crash: restart on the next change to the app's files, never in a loop."""
+        watcher = FileWatcher(self.settings.cwd, extra=self._watched_extra())
+        await watcher.changed()
+        async with self._lock:
+            if self._stopping or self.phase != "crashed":
+                return
+            self._crash_watch = None
+            await self._launch("file-change")
+
+    def _watched_extra(self) -> list[Path]:
+        return [self.settings.script] if self.settings.script is not None else []
+
+    # --- the agent socket -----------------------------------------------------
+
+    async def _on_agent(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            line = await asyncio.wait_for(reader.readline(), timeout=10)
+            hello = wire.decode(line)
+            if not isinstance(hello, wire.Hello) or not hmac.compare_digest(hello.token, self._token):
+                writer.close()
+                return
+            self._agents[writer] = hello
+            writer.write(wire.encode(self._configure_for(hello)))
+            await writer.drain()
+            while line := await reader.readline():
+                try:
+                    message = wire.decode(line)
+                except ValueError:
+                    continue
+                if isinstance(message, Event):
+                    self._on_agent_event(message)
+        except (OSError, ValueError, asyncio.TimeoutError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self._agents.pop(writer, None)
+            writer.close()
+
+    def _configure_for(self, hello: wire.Hello) -> wire.Configure:
+        serving = hello.role in ("worker", "server")
+        return wire.Configure(
+            debugger=self.toggles.debugger,
+            grants=self.allowlist.wire_grants(),
+            trusted_hosts=self.trusted_hosts(),
+            attach_port=self._attach_internal_port if (self.toggles.attach and serving) else None,
+        )
+
+    def _on_agent_event(self, event: Event) -> None:
+        if isinstance(event, Ready):
+            self.ready = event
+            self.phase = "running"
+        elif isinstance(event, Reload):
+            self.phase = "reloading"
+        elif isinstance(event, LoadError) and self.phase == "reloading":
+            self.phase = "running"
+        self.publish_one(event)
+
+    def _send(self, command: wire.Command, roles: tuple[str, ...] = ("worker", "server", "reloader")) -> None:
+        data = wire.encode(command)
+        for writer, hello in list(self._agents.items()):
+            if hello.role in roles:
+                with contextlib.suppress(OSError, RuntimeError):
+                    writer.write(data)
+
+    def trusted_hosts(self) -> list[str]:
+        """The host names the debugger accepts (DNS-rebinding protection); never empty."""
+        hosts = ["127.0.0.1", "localhost", ".localhost", "::1", socket.gethostname()]
+        host = self.settings.host
+        if host in ("0.0.0.0", "::"):
+            with contextlib.suppress(OSError):
+                for addresses in psutil.net_if_addrs().values():
+                    hosts += [a.address.split("%")[0] for a in addresses if a.family in (socket.AF_INET, socket.AF_INET6)]
+        else:
+            hosts.append(host)
+        hosts += self.settings.trusted_hosts
+        return list(dict.fromkeys(h for h in hosts if h))
+
+    # --- toggles ----------------------------------------------------------------
+
+    def _set_toggles(self, **changes: bool) -> None:
+        self.toggles = dataclasses.replace(self.toggles, **changes, time=_now())
+        self.publish_one(self.toggles)
+
+    async def set_debugger(self, on: bool) -> None:
+        """Open or close the debugger gate, live (no restart)."""
+        if on == self.toggles.debugger:
+            return
+        self._set_toggles(debugger=on)
+        self._send(wire.SetGate(debugger=on))
+
+    async def set_reloader(self, on: bool) -> None:
+        """Turn the reloader on or off; restarts the server."""
+        if on == self.toggles.reloader:
+            return
+        self._set_toggles(reloader=on)
+        await self.restart("toggle")
+
+    async def set_debug(self, on: bool) -> None:
+        """Turn Flask's debug mode on or off; restarts the server."""
+        if on == self.toggles.debug:
+            return
+        self._set_toggles(debug=on)
+        await self.restart("toggle")
+
+    async def set_attach(self, on: bool) -> None:
+        """Turn external attach (debugpy behind the relay) on or off.
+
+        As the Flask docs advise for external debuggers, attach also turns the
+        built-in debugger and the reloader off, and turning it off restores them.
+        Raises UserInputError when the attach port is taken (the server keeps running).
+        """
+        from debugdash.core.attach import AttachSession
+
+        if on == self.toggles.attach:
+            return
+        if on:
+            session = AttachSession(self)
+            await session.open()  # raises UserInputError when the port is taken
+            self._relay = session
+            self._before_attach = (self.toggles.debugger, self.toggles.reloader)
+            keep_debugger = self.settings.attach_keep_debugger
+            keep_reloader = self.settings.attach_keep_reloader
+            self._set_toggles(attach=True)
+            if not keep_debugger:
+                await self.set_debugger(False)
+            if not keep_reloader and self.toggles.reloader:
+                self._set_toggles(reloader=False)
+                await self.restart("toggle")
+            else:
+                self._send(wire.SetAttach(port=self._attach_internal_port), roles=("worker", "server"))
+        else:
+            session, self._relay = self._relay, None
+            self._set_toggles(attach=False)
+            self._send(wire.SetAttach(port=None), roles=("worker", "server"))
+            if session is not None:
+                await session.close()
+            debugger, reloader = self._before_attach or (self.toggles.debugger, self.toggles.reloader)
+            self._before_attach = None
+            await self.set_debugger(debugger)
+            await self.set_reloader(reloader)
+
+    def attach_help(self) -> dict[str, Any] | None:
+        """How to connect an IDE: the port, the SSH tunnel, a VS Code launch.json entry."""
+        if self._relay is None:
+            return None
+        return self._relay.help()
+
+    @property
+    def suggested_grant(self) -> str | None:
+        """The SSH client's address, when the server is reachable from a network."""
+        if not self.settings.binds_network:
+            return None
+        connection = os.environ.get("SSH_CONNECTION", "").split()
+        return connection[0] if connection else None
+
+    # --- remote access -----------------------------------------------------------
+
+    async def grant(
+        self,
+        address: str,
+        what: str = "debugger",
+        ttl: str | float | None = None,
+        *,
+        wide: bool = False,
+        user: str | None = None,
+    ) -> AccessEntry:
+        """Give ``address`` access to ``what`` for ``ttl`` (default: settings.ttl).
+
+        Granting an address again sets its deadline anew. Raises UserInputError.
+        """
+        network = parse_network(address, wide=wide)
+        kinds = parse_what(what)
+        if ttl is None:
+            seconds = float(self.settings.ttl)
+        elif isinstance(ttl, str):
+            seconds = parse_duration(ttl)
+        else:
+            seconds = ttl  # the allowlist checks the range
+        entry, extended = self.allowlist.grant(network, kinds, seconds, user=user or _user())
+        self._push_grants(rotate=False)
+        self._grants_changed.set()
+        self.publish_one(
+            AccessGranted(address=entry.network, what=list(entry.what), seconds=seconds, extended=extended, user=entry.user)
+        )
+        if "debugger" in kinds and not self.toggles.debugger:
+            self.publish_one(Notice(level="warning", message="the debugger is off; the grant takes effect when you turn it on (d)"))
+        return entry
+
+    async def revoke(self, address: str, *, user: str | None = None) -> AccessEntry:
+        """Remove the entry for ``address`` now. Raises UserInputError when there is none."""
+        network = parse_network(address, wide=True)
+        entry = self.allowlist.revoke(network)
+        if entry is None:
+            raise UserInputError(f"{address} has no access to revoke; `debugdash status` lists the granted addresses")
+        self._access_ended([entry])
+        self.publish_one(AccessRevoked(address=entry.network, what=list(entry.what), user=user or _user()))
+        return entry
+
+    async def revoke_all(self, *, user: str | None = None) -> list[AccessEntry]:
+        entries = self.allowlist.revoke_all()
+        if entries:
+            self._access_ended(entries)
+        for entry in entries:
+            self.publish_one(AccessRevoked(address=entry.network, what=list(entry.what), user=user or _user()))
+        return entries
+
+    def access_entries(self) -> list[AccessEntry]:
+        return self.allowlist.entries()
+
+    def check_expiry(self) -> list[AccessEntry]:
+        """Remove entries whose deadline has come; called by a ticker, and by tests after moving the clock."""
+        expired = self.allowlist.pop_expired()
+        if expired:
+            self._access_ended(expired)
+            for entry in expired:
+                self.publish_one(AccessExpired(address=entry.network, what=list(entry.what)))
+        return expired
+
+    def _access_ended(self, entries: list[AccessEntry]) -> None:
+        # The agent enforces deadlines itself; this makes the change immediate
+        # and retires the debugger's frames and secret.
+        self._push_grants(rotate=True)
+        if self._relay is not None:
+            self._relay.close_unallowed()
+
+    def _push_grants(self, rotate: bool) -> None:
+        self._send(wire.SetGrants(grants=self.allowlist.wire_grants(), rotate=rotate))
+
+    def allows_attach(self, peer: str) -> bool:
+        return is_local(parse_peer(peer)) or self.allowlist.allows(peer, "attach")
+
+    def refuse(self, peer: str, what: str, detail: str = "") -> None:
+        self.publish_one(AccessRefused(address=peer, what=what, detail=detail))
+
+    async def _expiry_loop(self) -> None:
+        while True:
+            if not self.allowlist.entries():
+                self._grants_changed.clear()
+                await self._grants_changed.wait()
+            await asyncio.sleep(EXPIRY_TICK)
+            self.check_expiry()
+
+    async def _stats_loop(self) -> None:
+        while True:
+            await asyncio.sleep(STATS_INTERVAL)
+            sampler = self._sampler
+            if sampler is None or self._proc is None or self._proc.returncode is not None:
+                continue
+            stats = await asyncio.to_thread(sampler.sample)
+            if stats is not None:
+                self.publish_one(stats)
+
+    # --- status ---------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """Everything `debugdash status` shows, as JSON-able data. Never the audit of the PIN."""
+        now = self.clock()
+        ready = self.ready
+        return {
+            "app": self.settings.app_label,
+            "phase": self.phase,
+            "url": ready.url if ready else self.settings.url,
+            "pid": ready.pid if ready else (self._proc.pid if self._proc else None),
+            "supervisor_pid": os.getpid(),
+            "port": self.settings.port,
+            "host": self.settings.host,
+            "toggles": {k: v for k, v in self.toggles.to_dict().items() if k not in ("event", "time")},
+            "pin": ready.pin if ready else None,
+            "reloader_type": ready.reloader_type if ready else None,
+            "grants": [entry.to_dict(now) for entry in self.allowlist.entries()],
+            "audit_log": str(self.audit.path) if self.audit.path else None,
+            "attach": self.attach_help(),
+            "python": self.settings.python,
+            "settings": as_dict(self.settings),
+        }
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())
+
+
+def _now() -> float:
+    return time.time()
+
+
+def _link_package(name: str, into: Path) -> None:
+    """Make our copy of package ``name`` importable from ``into`` alone.
+
+    The server may run in another virtualenv; a directory holding just this
+    link keeps the rest of our environment (Textual, our Werkzeug) out of it.
+    """
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        return
+    into.mkdir(exist_ok=True)
+    (into / name).symlink_to(next(iter(spec.submodule_search_locations)), target_is_directory=True)
+
+
+def dumps(data: dict[str, Any]) -> str:
+    return json.dumps(data, indent=2, sort_keys=True)

@@ -1,0 +1,167 @@
+"""The headless face of the supervisor: events as readable lines, or JSON lines.
+
+``--headless --json`` writes one JSON object per line, each with an ``"event"``
+key, for scripts and CI. Without ``--json`` the same events read like a log.
+Runs until the server is stopped by a signal (Ctrl-C, SIGTERM, SIGHUP).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+import time
+from typing import IO
+
+from debugdash.core.events import (
+    AccessExpired,
+    AccessGranted,
+    AccessRefused,
+    AccessRevoked,
+    AttachClient,
+    AttachListening,
+    Event,
+    Exited,
+    Gate,
+    LoadError,
+    Log,
+    Notice,
+    Ready,
+    Reload,
+    RequestError,
+    Started,
+    Stats,
+    Toggles,
+)
+from debugdash.core.supervisor import Supervisor
+
+
+class HeadlessPrinter:
+    """Writes the supervisor's events and the server's output to a stream."""
+
+    def __init__(self, supervisor: Supervisor, out: IO[str], *, as_json: bool) -> None:
+        self.supervisor = supervisor
+        self.out = out
+        self.as_json = as_json
+        # Readable output shows the PIN only to a person at a terminal, never to a file.
+        self.show_pin = _isatty(out)
+        self._log_seq = 0
+        supervisor.subscribe(self.on_events)
+        supervisor.logs.listen(self.on_logs)
+
+    def on_events(self, events: list[Event]) -> None:
+        for event in events:
+            if self.as_json:
+                self._write(json.dumps(event.to_dict(), separators=(",", ":")))
+            elif not isinstance(event, (Stats, Toggles)):
+                self._write(f"{_clock(event.time)} {describe(event, show_pin=self.show_pin)}")
+        self._flush()
+
+    def on_logs(self) -> None:
+        logs = self.supervisor.logs
+        lines = logs.since(self._log_seq)
+        if lines and lines[0].seq > self._log_seq + 1:
+            dropped = lines[0].seq - self._log_seq - 1
+            self._write_log("stderr", f"[debugdash: {dropped} lines of output not shown]")
+        for line in lines:
+            self._write_log(line.stream, line.text)
+        self._log_seq = logs.last_seq
+        self._flush()
+
+    def _write_log(self, stream: str, text: str) -> None:
+        if self.as_json:
+            self._write(json.dumps(Log(stream=stream, line=text).to_dict(), separators=(",", ":")))
+        else:
+            self._write(f"  | {text}")
+
+    def _write(self, line: str) -> None:
+        try:
+            self.out.write(line + "\n")
+        except (BrokenPipeError, ValueError):
+            pass
+
+    def _flush(self) -> None:
+        try:
+            self.out.flush()
+        except (BrokenPipeError, ValueError):
+            pass
+
+
+def _clock(timestamp: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(timestamp))
+
+
+def _isatty(out: IO[str]) -> bool:
+    try:
+        return out.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def describe(event: Event, *, show_pin: bool = False) -> str:
+    """One readable line for an event."""
+    match event:
+        case Started():
+            return f"started   pid {event.pid} ({event.reason})"
+        case Ready():
+            if not event.debugger:
+                debugger = "debugger off"
+            elif event.pin and show_pin:
+                debugger = f"debugger on, PIN {event.pin}"
+            else:
+                debugger = "debugger on, PIN in `debugdash status`"
+            reloader = f"reloader {event.reloader_type}" if event.reloader else "no reloader"
+            return f"ready     {event.url} (pid {event.pid}, {debugger}, {reloader})"
+        case RequestError():
+            exc = event.exception
+            where = exc.raised_at
+            at = f" at {where.filename}:{where.lineno} in {where.function}" if where else ""
+            streaming = " while streaming" if event.streaming else ""
+            return f"error     {event.method} {event.path}{streaming}: {exc.type}: {exc.message}{at}"
+        case LoadError():
+            at = f" ({event.filename}:{event.lineno})" if event.filename else ""
+            return f"load error {event.message}{at}"
+        case Reload():
+            return f"reload    {event.filename} changed ({event.reloader})"
+        case Exited():
+            how = "stopped" if event.expected else "crashed"
+            return f"exited    pid {event.pid} {how}, code {event.returncode}"
+        case Gate():
+            return f"gate      debugger {'open' if event.debugger else 'closed'} in pid {event.pid}"
+        case AccessGranted():
+            verb = "extended" if event.extended else "granted"
+            return f"access    {verb} {event.address} ({', '.join(event.what)}) for {int(event.seconds)}s by {event.user}"
+        case AccessRevoked():
+            return f"access    revoked {event.address} ({', '.join(event.what)}) by {event.user}"
+        case AccessExpired():
+            return f"access    expired {event.address} ({', '.join(event.what)})"
+        case AccessRefused():
+            return f"refused   {event.address} asked for the {event.what} {event.detail}".rstrip()
+        case AttachListening():
+            state = "listening on" if event.listening else "closed"
+            return f"attach    {state} {event.host}:{event.port}"
+        case AttachClient():
+            return f"attach    client {event.peer} {event.state}"
+        case Notice():
+            return f"{event.level:<9} {event.message}"
+        case Toggles():
+            names = ("debug", "debugger", "reloader", "attach")
+            return "toggles   " + ", ".join(f"{n} {'on' if getattr(event, n) else 'off'}" for n in names)
+        case _:
+            return f"{event.name:<9} {json.dumps(event.to_dict())}"
+
+
+async def run_headless(supervisor: Supervisor, *, as_json: bool, out: IO[str] | None = None) -> int:
+    """Run until a signal asks to stop; returns the exit code."""
+    HeadlessPrinter(supervisor, out or sys.stdout, as_json=as_json)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await supervisor.start()
+        await stop.wait()
+    finally:
+        await supervisor.stop()
+    return 0

@@ -1,0 +1,246 @@
+"""The user-facing attach port: a TCP relay in front of debugpy.
+
+debugpy listens on 127.0.0.1 on an internal port inside the server and checks
+nobody. This relay, in the supervisor, is the only way in from elsewhere: it
+accepts a connection only when ``allowed(peer)`` says so (judged by the socket
+peer address alone, before a single byte is read), and can close open
+connections the moment a grant ends. Because it lives in the supervisor, the
+port disappears with debugdash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import time
+from collections.abc import Callable
+
+import psutil
+
+from debugdash.core.addresses import parse_peer
+from debugdash.core.errors import UserInputError
+from debugdash.core.events import AccessRefused, AttachClient, AttachListening, Event, Notice
+from debugdash.core.text import display_text
+
+_CHUNK = 64 * 1024
+_CONNECT_TIMEOUT = 5.0
+_STOP_TIMEOUT = 2.0
+
+
+class _Connection:
+    """One accepted client, and its upstream once connected."""
+
+    def __init__(self, peer: str, client: asyncio.StreamWriter) -> None:
+        self.peer = peer
+        self.since = time.time()
+        self.client = client
+        self.upstream: asyncio.StreamWriter | None = None
+        self.kicked = False
+        self.task: asyncio.Task | None = asyncio.current_task()
+
+    def kick(self) -> None:
+        """Drop both sides now, discarding anything unsent."""
+        self.kicked = True
+        self.client.transport.abort()
+        if self.upstream is not None:
+            self.upstream.transport.abort()
+
+
+class AttachRelay:
+    """Relays allowed TCP clients on ``host:port`` to debugpy on ``127.0.0.1:target()``.
+
+    ``allowed(peer)`` gets the normalised peer address (``::ffff:a.b.c.d``
+    becomes ``a.b.c.d``) and decides; an exception there counts as a refusal.
+    ``publish`` receives AttachListening, AttachClient, AccessRefused and Notice
+    events. Everything runs on the event loop that called ``start``.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        target: Callable[[], int | None],
+        allowed: Callable[[str], bool],
+        publish: Callable[[Event], None],
+    ) -> None:
+        self.host = host
+        self._requested_port = port
+        self._bound_port: int | None = None
+        self._target = target
+        self._allowed = allowed
+        self._publish = publish
+        self._server: asyncio.Server | None = None
+        self._connections: set[_Connection] = set()
+
+    @property
+    def port(self) -> int:
+        """The port actually bound (useful with port 0); the requested one before ``start``."""
+        return self._bound_port if self._bound_port is not None else self._requested_port
+
+    @property
+    def listening(self) -> bool:
+        return self._server is not None
+
+    @property
+    def clients(self) -> list[tuple[str, float]]:
+        """``(peer, connected since, wall time)`` for every client relayed to debugpy now."""
+        relayed = (c for c in self._connections if c.upstream is not None and not c.kicked)
+        return sorted(((c.peer, c.since) for c in relayed), key=lambda pair: pair[1])
+
+    async def start(self) -> None:
+        """Listen on ``host:port``; UserInputError naming the holder if the port is taken."""
+        if self._server is not None:
+            return
+        try:
+            self._server = await asyncio.start_server(self._accept, self.host, self._requested_port)
+        except OSError as e:
+            raise UserInputError(_bind_failure(self.host, self._requested_port, e)) from None
+        self._bound_port = self._server.sockets[0].getsockname()[1]
+        self._publish(AttachListening(host=self.host, port=self.port))
+
+    async def stop(self) -> None:
+        """Stop listening and close every connection; the port is free when this returns."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.close()
+        tasks = [c.task for c in self._connections if c.task is not None]
+        for connection in list(self._connections):
+            connection.kick()
+        if tasks:
+            await asyncio.wait(tasks, timeout=_STOP_TIMEOUT)
+        await server.wait_closed()
+        self._publish(AttachListening(host=self.host, port=self.port, listening=False))
+
+    def close_where(self, predicate: Callable[[str], bool]) -> int:
+        """Close the open connections whose peer address matches; return how many.
+
+        Called when a grant expires or is revoked, with e.g. ``lambda peer: not
+        allowed(peer)``. The connections are dropped at once; their
+        ``disconnected`` events follow on the event loop.
+        """
+        closing = [c for c in self._connections if not c.kicked and predicate(c.peer)]
+        for connection in closing:
+            connection.kick()
+        return len(closing)
+
+    # --- one connection ----------------------------------------------------
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await self._serve(reader, writer)
+        except Exception as e:  # noqa: BLE001 - a bad connection must never take the relay down
+            writer.transport.abort()
+            self._publish(Notice(level="error", message=f"attach relay: {type(e).__name__}: {e}"))
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peername = writer.get_extra_info("peername")
+        raw = str(peername[0]) if peername else ""
+        address = parse_peer(raw)
+        peer = str(address) if address is not None else display_text(raw, limit=100)
+        if address is None or not self._is_allowed(peer) or self._server is None:
+            writer.transport.abort()
+            now = time.time()
+            self._publish(AttachClient(time=now, state="refused", peer=peer))
+            self._publish(AccessRefused(time=now, address=peer, what="attach", detail="attach connection"))
+            return
+        target = self._target()
+        if target is None:
+            writer.transport.abort()
+            self._publish(Notice(level="warning", message=f"attach client {peer} turned away: debugpy is not running"))
+            return
+        connection = _Connection(peer, writer)
+        self._connections.add(connection)
+        try:
+            await self._relay(connection, reader, target)
+        finally:
+            self._connections.discard(connection)
+            connection.kick()
+
+    def _is_allowed(self, peer: str) -> bool:
+        try:
+            return bool(self._allowed(peer))
+        except Exception:  # noqa: BLE001 - fail closed
+            return False
+
+    async def _relay(self, connection: _Connection, reader: asyncio.StreamReader, target: int) -> None:
+        try:
+            up_reader, up_writer = await asyncio.wait_for(
+                asyncio.open_connection("127.0.0.1", target), _CONNECT_TIMEOUT
+            )
+        except (OSError, asyncio.TimeoutError) as e:
+            reason = e.strerror if isinstance(e, OSError) and e.strerror else "no answer"
+            self._publish(
+                Notice(
+                    level="warning",
+                    message=f"attach client {connection.peer} turned away: debugpy on port {target}: {reason}",
+                )
+            )
+            return
+        connection.upstream = up_writer
+        if connection.kicked:  # closed while we were connecting
+            return
+        self._publish(AttachClient(state="connected", peer=connection.peer))
+        try:
+            pipes = [
+                asyncio.create_task(_pipe(reader, up_writer)),
+                asyncio.create_task(_pipe(up_reader, connection.client)),
+            ]
+            try:
+                await asyncio.wait(pipes, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for pipe in pipes:
+                    pipe.cancel()
+                await asyncio.gather(*pipes, return_exceptions=True)
+            if not connection.kicked:
+                # A normal end: let what was already relayed reach the other side.
+                for stream in (connection.client, up_writer):
+                    stream.close()
+                    with contextlib.suppress(OSError, asyncio.TimeoutError):
+                        await asyncio.wait_for(stream.wait_closed(), _STOP_TIMEOUT)
+        finally:
+            self._publish(AttachClient(state="disconnected", peer=connection.peer))
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    with contextlib.suppress(OSError):
+        while data := await reader.read(_CHUNK):
+            writer.write(data)
+            await writer.drain()
+
+
+# --- the port is taken -----------------------------------------------------------
+
+
+def _bind_failure(host: str, port: int, error: OSError) -> str:
+    if error.errno == errno.EADDRINUSE:
+        holder = _holder(port)
+        if holder:
+            return f"attach port {port} is already in use by {holder}; stop it or choose another with --attach-port"
+        return f"attach port {port} is already in use by another program; choose another with --attach-port"
+    if error.errno == errno.EADDRNOTAVAIL:
+        return f"cannot listen for attach on {host}: not an address of this machine; check --host"
+    if error.errno == errno.EACCES:
+        return f"not allowed to listen on port {port}; choose a port above 1023 with --attach-port"
+    return f"cannot listen for attach on {host}:{port} ({error.strerror or error}); choose another --attach-port"
+
+
+def _holder(port: int) -> str | None:
+    """``pid N (command)`` of a process listening on ``port``, if it can be seen."""
+    try:
+        connections = psutil.net_connections(kind="inet")
+    except (psutil.Error, OSError):
+        return None
+    pids = [c.pid for c in connections if c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN]
+    pids += [c.pid for c in connections if c.laddr and c.laddr.port == port and not c.raddr]
+    for pid in pids:
+        if pid is None:
+            continue
+        try:
+            command = " ".join(psutil.Process(pid).cmdline()) or psutil.Process(pid).name()
+        except psutil.Error:
+            command = "?"
+        return f"pid {pid} ({display_text(command, limit=80)})"
+    return None

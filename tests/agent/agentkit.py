@@ -1,0 +1,314 @@
+"""The harness for agent tests: a test supervisor on a real unix socket, and real servers.
+
+``TestSupervisor`` answers every ``hello`` with a ``configure`` the test chose,
+records every event, and sends commands. ``start_server`` runs the real Flask
+development server as ``python -m debugdash.agent ...`` in its own process
+group, waits for its ``ready`` and kills the group at the end of the test.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from debugdash.core.events import Event, Ready
+from debugdash.core.wire import Command, Configure, Hello, WireGrant, decode, encode
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
+    """Poll ``predicate`` until it returns something truthy; fail the test at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s: {predicate}")
+        time.sleep(interval)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class AgentConnection:
+    sock: socket.socket
+    hello: Hello
+    events: list[Event] = field(default_factory=list)
+    closed: bool = False
+
+
+class TestSupervisor:
+    """A stand-in for debugdash's supervisor: a unix socket server in a thread."""
+
+    __test__ = False
+
+    def __init__(self, configure: Configure | None = None) -> None:
+        self.dir = tempfile.mkdtemp(prefix="dd-agent-", dir="/tmp")
+        self.path = os.path.join(self.dir, "s.sock")
+        self.token = "test-token"
+        self.configure = configure or Configure(debugger=True)
+        self.connections: list[AgentConnection] = []
+        self.events: list[Event] = []
+        self.answer_hello = True
+        self._lock = threading.Lock()
+        self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._listener.bind(self.path)
+        self._listener.listen(16)
+        threading.Thread(target=self._accept_loop, daemon=True).start()
+
+    def _accept_loop(self) -> None:
+        while True:
+            try:
+                sock, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(sock,), daemon=True).start()
+
+    def _serve(self, sock: socket.socket) -> None:
+        reader = sock.makefile("rb")
+        try:
+            hello = decode(reader.readline())
+        except Exception:
+            sock.close()
+            return
+        assert isinstance(hello, Hello) and hello.token == self.token
+        conn = AgentConnection(sock, hello)
+        with self._lock:
+            self.connections.append(conn)
+        if self.answer_hello:
+            sock.sendall(encode(self.configure))
+        while True:
+            try:
+                line = reader.readline()
+            except OSError:
+                line = b""
+            if not line:
+                conn.closed = True
+                return
+            message = decode(line)
+            if isinstance(message, Event):
+                with self._lock:
+                    conn.events.append(message)
+                    self.events.append(message)
+
+    # --- what tests use -------------------------------------------------------
+
+    def env(self) -> dict[str, str]:
+        return {"DEBUGDASH_SOCKET": self.path, "DEBUGDASH_TOKEN": self.token}
+
+    def of(self, cls: type, **match: Any) -> list[Any]:
+        with self._lock:
+            events = list(self.events)
+        return [e for e in events if isinstance(e, cls) and all(getattr(e, k) == v for k, v in match.items())]
+
+    def wait(self, cls: type, timeout: float = 15.0, since: int = 0, **match: Any) -> Any:
+        """The first event of ``cls`` (after the first ``since`` events) matching ``match``."""
+
+        def find() -> Any:
+            with self._lock:
+                events = self.events[since:]
+            for e in events:
+                if isinstance(e, cls) and all(getattr(e, k) == v for k, v in match.items()):
+                    return e
+            return None
+
+        return wait_for(find, timeout)
+
+    def mark(self) -> int:
+        with self._lock:
+            return len(self.events)
+
+    def connection(self, pid: int) -> AgentConnection:
+        with self._lock:
+            return next(c for c in self.connections if c.hello.pid == pid)
+
+    def send(self, command: Command, pid: int | None = None) -> None:
+        """Send a command to the agent of ``pid``, or to every live agent."""
+        with self._lock:
+            targets = [c for c in self.connections if not c.closed and (pid is None or c.hello.pid == pid)]
+        for conn in targets:
+            try:
+                conn.sock.sendall(encode(command))
+            except OSError:
+                pass
+
+    def drop(self, pid: int | None = None) -> None:
+        """Close the connection(s), as a dying supervisor would."""
+        with self._lock:
+            targets = [c for c in self.connections if pid is None or c.hello.pid == pid]
+        for conn in targets:
+            try:
+                conn.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            conn.sock.close()
+
+    def close(self) -> None:
+        self.drop()
+        self._listener.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@dataclass
+class Server:
+    proc: subprocess.Popen
+    supervisor: TestSupervisor
+    ready: Ready | None
+    port: int
+    clock_file: Path
+
+    @property
+    def pid(self) -> int:
+        return self.ready.pid if self.ready else self.proc.pid
+
+    def get(self, path: str, source: str = "127.0.0.1", **kw: Any) -> "Reply":
+        return http_get(self.port, path, source=source, **kw)
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the agent's monotonic clock forward by ``seconds`` more."""
+        current = float(self.clock_file.read_text() or 0)
+        self.clock_file.write_text(str(current + seconds))
+
+    def now(self) -> float:
+        """The agent's current clock reading (monotonic plus the offset file)."""
+        return time.monotonic() + float(self.clock_file.read_text() or 0)
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: str
+
+
+def http_get(
+    port: int,
+    path: str,
+    source: str = "127.0.0.1",
+    headers: dict[str, str] | None = None,
+    host: str = "127.0.0.1",
+) -> Reply:
+    conn = http.client.HTTPConnection(host, port, timeout=15, source_address=(source, 0))
+    try:
+        conn.request("GET", path, headers=headers or {})
+        response = conn.getresponse()
+        try:
+            body = response.read().decode("utf-8", "replace")
+        except http.client.IncompleteRead as e:
+            body = e.partial.decode("utf-8", "replace")
+        return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, body)
+    finally:
+        conn.close()
+
+
+def grant(network: str, seconds: float, now: float, what: tuple[str, ...] = ("debugger",)) -> WireGrant:
+    return WireGrant(network=network, what=list(what), deadline=now + seconds)
+
+
+class ServerFactory:
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        self.procs: list[subprocess.Popen] = []
+        self.supervisors: list[TestSupervisor] = []
+
+    def __call__(
+        self,
+        app: str = "debugdash.demo.app",
+        *,
+        mode: str = "flask",
+        flask_args: list[str] | None = None,
+        supervisor: TestSupervisor | None = None,
+        configure: Configure | None = None,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+        wait_ready: bool = True,
+        port: int | None = None,
+    ) -> Server:
+        sup = supervisor or TestSupervisor(configure)
+        if supervisor is None:
+            self.supervisors.append(sup)
+        elif configure is not None:
+            sup.configure = configure
+        port = port or free_port()
+        clock_file = self.tmp_path / f"clock-{port}"
+        clock_file.write_text("0")
+        if mode == "flask":
+            args = flask_args if flask_args is not None else ["run", "--port", str(port), "--no-reload"]
+            command = [sys.executable, "-m", "debugdash.agent", "flask", "--app", app, *args]
+        else:
+            command = [sys.executable, "-m", "debugdash.agent", "script", app]
+        full_env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "WERKZEUG_", "DEBUGDASH_"))
+        }
+        full_env.update(sup.env())
+        full_env["PYTHONPATH"] = str(REPO_ROOT)
+        full_env["PYTHONUNBUFFERED"] = "1"
+        full_env["DEBUGDASH_CLOCK_OFFSET_FILE"] = str(clock_file)
+        if mode == "script":
+            full_env["DEBUGDASH_PORT"] = str(port)
+            full_env["DEBUGDASH_HOST"] = "127.0.0.1"
+        full_env.update(env or {})
+        proc = subprocess.Popen(
+            command,
+            env=full_env,
+            cwd=str(cwd or self.tmp_path),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        self.procs.append(proc)
+        threading.Thread(target=_drain, args=(proc,), daemon=True).start()
+        server = Server(proc, sup, None, port, clock_file)
+        if wait_ready:
+            server.ready = sup.wait(Ready, port=port, timeout=20)
+        return server
+
+    def cleanup(self) -> None:
+        for proc in self.procs:
+            _kill_group(proc)
+        for sup in self.supervisors:
+            sup.close()
+
+
+def _drain(proc: subprocess.Popen) -> None:
+    # Keep the pipe from filling; keep the tail for failure messages.
+    tail: list[bytes] = []
+    proc.stderr_tail = tail  # type: ignore[attr-defined]
+    for line in proc.stderr:  # type: ignore[union-attr]
+        tail.append(line)
+        del tail[:-200]
+
+
+def stderr_of(proc: subprocess.Popen) -> str:
+    return b"".join(getattr(proc, "stderr_tail", [])).decode("utf-8", "replace")
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
+
+

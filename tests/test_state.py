@@ -135,7 +135,7 @@ def test_reload_records_time_to_ready_and_a_following_load_error():
     assert second.load_error is broken
     assert state.load_error is broken
     # The server keeps serving the error page: the phase is not "crashed".
-    assert state.phase == "reloading"
+    assert state.phase == "running"
     state.apply(Reload(time=30.0, filename="/srv/models.py", reloader="stat"))
     assert state.load_error is None
 

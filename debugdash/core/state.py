@@ -157,9 +157,12 @@ class SessionState:
         self.reloads.append(ReloadRecord(time=event.time, filename=event.filename, reloader=event.reloader))
 
     def _load_error(self, event: LoadError) -> None:
-        # The reloader keeps serving (and watching) after a load error, so the
-        # phase stays; the error is shown next to it until the next reload.
+        # The reloader keeps serving (an error page) and watching after a load
+        # error, so this is "running" with the error shown next to it until the
+        # next reload — not a crash.
         self.load_error = event
+        if self.phase == "reloading":
+            self.phase = "running"
         if self.reloads and self.reloads[-1].load_error is None:
             self.reloads[-1].load_error = event
 

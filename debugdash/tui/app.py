@@ -1,0 +1,411 @@
+"""The dashboard: the supervisor's state on one screen, and its switches on single keys.
+
+``DashboardApp(supervisor)`` starts the supervisor when it mounts and stops it
+(the whole server tree) before it exits — whether by ``q``, the palette, or the
+terminal going away. Every key calls the same Supervisor coroutine that
+``debugdash toggle ...`` reaches through the control socket, and what changed
+comes back as events: the screen only ever shows what the supervisor reports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+import subprocess
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import App, ComposeResult, SuspendNotSupported
+from textual.binding import Binding
+from textual.driver import Driver
+from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
+
+from debugdash.core.errors import UserInputError
+from debugdash.core.events import (
+    AccessExpired,
+    AccessGranted,
+    AccessRevoked,
+    AttachClient,
+    AttachListening,
+    Event,
+    Exited,
+    LoadError,
+    Notice,
+    Reload,
+    RequestError,
+    Started,
+    Stats,
+)
+from debugdash.core.state import SessionState
+from debugdash.core.text import display_text
+from debugdash.tui.commands import DashboardCommands
+from debugdash.tui.screens.grant import GrantScreen
+from debugdash.tui.screens.help import HelpScreen
+from debugdash.tui.terminal import on_hangup
+from debugdash.tui.widgets.access import AccessPanel
+from debugdash.tui.widgets.attach import AttachPanel, attach_help_text
+from debugdash.tui.widgets.errors import ErrorList, group_id
+from debugdash.tui.widgets.log import LogPane
+from debugdash.tui.widgets.reloads import ReloadList
+from debugdash.tui.widgets.status import StatusLine, ToggleBar
+from debugdash.tui.widgets.traceback import TracebackView
+
+#: How often changed state is drawn (events can arrive far faster).
+RENDER_INTERVAL = 0.1
+#: Longest wait for the server tree to stop before killing it outright.
+STOP_TIMEOUT = 5.0
+#: A new error group is announced at most this often (a flood stays on the table).
+ANNOUNCE_INTERVAL = 2.0
+
+NO_ERRORS = "No errors yet. Requests that raise an exception show up here, grouped by type and place."
+TABS = ("errors", "log", "reloads", "access", "attach")
+
+
+class DashboardApp(App[None]):
+    """The debugdash dashboard for one Supervisor."""
+
+    CSS_PATH = "dashboard.tcss"
+    TITLE = "debugdash"
+    COMMANDS = App.COMMANDS | {DashboardCommands}
+    BINDINGS = [
+        Binding("r", "restart", "Restart"),
+        Binding("d", "toggle_debugger", "Debugger"),
+        Binding("l", "toggle_reloader", "Reloader"),
+        Binding("a", "toggle_attach", "Attach"),
+        Binding("g", "grant", "Grant"),
+        Binding("x", "revoke", "Revoke"),
+        Binding("e", "edit", "Edit"),
+        Binding("c", "copy", "Copy"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit"),
+        *(Binding(str(n), f"show_tab('{tab}')", tab.title(), show=False) for n, tab in enumerate(TABS, 1)),
+    ]
+
+    def __init__(
+        self,
+        supervisor: Any,
+        *,
+        start: bool = True,
+        wall_clock: Callable[[], float] = time.time,
+        driver_class: type[Driver] | None = None,
+    ) -> None:
+        """``start=False`` shows the supervisor without starting it (for replayed events)."""
+        super().__init__(driver_class=driver_class)
+        self.sup = supervisor
+        self.state = SessionState()
+        self._start = start
+        self._wall = wall_clock
+        self._root = str(getattr(supervisor.settings, "cwd", "") or os.getcwd())
+        self._unsubscribe: Callable[[], None] | None = None
+        self._undo_signals: Callable[[], None] | None = None
+        self._stopped = False
+        self._dirty: set[str] = set()
+        self._last_announce = float("-inf")
+        self.state.apply(supervisor.toggles)
+
+    def get_driver_class(self) -> type[Driver]:
+        driver = super().get_driver_class()
+        from textual.drivers.linux_driver import LinuxDriver
+
+        if driver is LinuxDriver:
+            from debugdash.tui.terminal import HangupSafeDriver
+
+            return HangupSafeDriver
+        return driver
+
+    # --- layout -------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield StatusLine(id="status")
+        yield ToggleBar(id="toggles")
+        yield Static(id="banner")
+        with TabbedContent(initial="errors", id="tabs"):
+            with TabPane("Errors", id="errors"):
+                yield ErrorList(id="errors-table")
+                yield TracebackView(id="traceback", root=self._root)
+            with TabPane("Log", id="log"):
+                yield LogPane(id="log-pane")
+            with TabPane("Reloads", id="reloads"):
+                yield ReloadList(id="reloads-table")
+            with TabPane("Access", id="access"):
+                yield AccessPanel(id="access-panel")
+            with TabPane("Attach", id="attach"):
+                yield AttachPanel(id="attach-panel")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = f"debugdash · {self.sup.settings.app_label}"
+        self._unsubscribe = self.sup.subscribe(self._on_events)
+        self.query_one(LogPane).follow_buffer(self.sup.logs)
+        self.set_interval(RENDER_INTERVAL, self._render_dirty)
+        self.set_interval(1.0, self._tick)
+        if not self.is_headless:
+            self._undo_signals = on_hangup(lambda: self.call_later(self.terminal_gone))
+        self._dirty.update(("status", "errors", "reloads", "access", "attach", "banner"))
+        self._render_dirty()
+        self.query_one("#errors-table", ErrorList).focus()
+        if self._start:
+            self.run_worker(self._start_supervisor(), name="start", group="supervisor")
+
+    async def _start_supervisor(self) -> None:
+        try:
+            await self.sup.start()
+        except UserInputError as e:
+            self._show_banner(Text(f"Could not start: {e}", "bold"))
+            self.notify(str(e), title="Could not start", severity="error", timeout=30, markup=False)
+
+    # --- events from the supervisor ------------------------------------------
+
+    def _on_events(self, events: list[Event]) -> None:
+        for event in events:
+            self.state.apply(event)
+            self._note(event)
+
+    def _note(self, event: Event) -> None:
+        dirty = self._dirty
+        dirty.add("status")
+        if isinstance(event, RequestError):
+            dirty.add("errors")
+            group = self.state.error_groups[0]
+            now = time.monotonic()
+            if group.count == 1 and now - self._last_announce >= ANNOUNCE_INTERVAL:
+                self._last_announce = now
+                self.notify(
+                    f"{display_text(group.type, 80)} in {event.method} {display_text(event.path, 80)}",
+                    title="New error",
+                    severity="error",
+                    markup=False,
+                )
+        elif isinstance(event, (Reload, LoadError)):
+            dirty.update(("reloads", "banner"))
+        elif isinstance(event, (Started, Exited)):
+            dirty.update(("banner", "attach"))
+        elif isinstance(event, (AccessGranted, AccessRevoked, AccessExpired)):
+            dirty.add("access")
+            if isinstance(event, AccessExpired):
+                self.notify(
+                    f"{event.address} can no longer reach the {' or '.join(event.what)}.",
+                    title="Remote access expired",
+                    severity="warning",
+                    markup=False,
+                )
+        elif isinstance(event, (AttachListening, AttachClient)):
+            dirty.add("attach")
+        elif isinstance(event, Notice):
+            severity = {"info": "information", "warning": "warning", "error": "error"}[event.level]
+            self.notify(display_text(event.message), severity=severity, timeout=8, markup=False)
+        elif not isinstance(event, Stats):
+            dirty.add("attach")
+
+    def _render_dirty(self) -> None:
+        dirty, self._dirty = self._dirty, set()
+        if not dirty:
+            return
+        if "status" in dirty:
+            self._render_status()
+        if "errors" in dirty:
+            self._render_errors()
+        if "reloads" in dirty:
+            self.query_one(ReloadList).show(self.state.reloads, self._root)
+        if "access" in dirty:
+            self._render_access()
+        if "attach" in dirty:
+            self._render_attach()
+        if "banner" in dirty:
+            self._render_banner()
+
+    def _tick(self) -> None:
+        # Uptime, countdowns and "attached for" move with time, not with events.
+        self._dirty.update(("status", "access", "attach"))
+        self._render_dirty()
+
+    def _render_status(self) -> None:
+        self.query_one(StatusLine).show(self.sup.settings.app_label, self.state, self._wall())
+        self.query_one(ToggleBar).show(self.state, len(self.sup.access_entries()))
+
+    def _render_errors(self) -> None:
+        table = self.query_one(ErrorList)
+        groups = self.state.error_groups
+        table.display = bool(groups)
+        table.show(groups, self._root)
+        if not groups:
+            self.query_one(TracebackView).show_message(NO_ERRORS)
+
+    def _render_access(self) -> None:
+        self.query_one(AccessPanel).show(self.sup.access_entries(), self.sup.clock())
+
+    def _render_attach(self) -> None:
+        enabled = self.state.toggles.attach if self.state.toggles else False
+        help = self.sup.attach_help() if enabled else None
+        self.query_one(AttachPanel).show(enabled, self.state.attach, help, self._wall())
+
+    def _render_banner(self) -> None:
+        state = self.state
+        if state.phase == "crashed" and state.last_exit is not None:
+            exit = state.last_exit
+            text = Text(f"The server exited (code {exit.returncode}).", "bold")
+            text.append(" It restarts when you save a file, or press r.\n", "")
+            for line in exit.last_lines[-8:]:
+                text.append(display_text(line) + "\n", "dim")
+            text.rstrip()
+            self._show_banner(text)
+        elif state.load_error is not None:
+            error = state.load_error
+            text = Text("The app could not be loaded: ", "bold")
+            text.append(display_text(error.message.splitlines()[0] if error.message else "load error", 300))
+            if error.filename:
+                text.append(f"  ({display_text(error.filename)}:{error.lineno or '?'})", "dim")
+            self._show_banner(text)
+        else:
+            self.query_one("#banner", Static).display = False
+
+    def _show_banner(self, text: Text) -> None:
+        banner = self.query_one("#banner", Static)
+        banner.update(text)
+        banner.display = True
+
+    @on(DataTable.RowHighlighted, "#errors-table")
+    def _error_highlighted(self, message: DataTable.RowHighlighted) -> None:
+        key = message.row_key.value
+        group = next((g for g in self.state.error_groups if group_id(g.key) == key), None)
+        if group is not None:
+            self.query_one(TracebackView).show_request_error(group.latest)
+
+    # --- actions ------------------------------------------------------------
+
+    def _control(self, coroutine: Coroutine[Any, Any, Any], done: str | None = None) -> None:
+        """Run a supervisor call without blocking the screen; its errors become notifications."""
+
+        async def run() -> None:
+            try:
+                await coroutine
+            except UserInputError as e:
+                self.notify(str(e), severity="error", timeout=10, markup=False)
+            else:
+                if done:
+                    self.notify(done, markup=False)
+            self._dirty.update(("status", "access", "attach"))
+
+        self.run_worker(run(), group="control")
+
+    def action_restart(self) -> None:
+        self._control(self.sup.restart(), "Restarting the server…")
+
+    def action_toggle_debugger(self) -> None:
+        self._control(self.sup.set_debugger(not self.sup.toggles.debugger))
+
+    def action_toggle_reloader(self) -> None:
+        self._control(self.sup.set_reloader(not self.sup.toggles.reloader))
+
+    def action_toggle_attach(self) -> None:
+        self._control(self.sup.set_attach(not self.sup.toggles.attach))
+
+    def action_grant(self) -> None:
+        def granted(entry: Any) -> None:
+            if entry is not None:
+                self.notify(f"{entry.network} may reach the {' and '.join(entry.what)}.", title="Access granted", markup=False)
+                self._dirty.update(("access", "status"))
+                self.action_show_tab("access")
+
+        self.push_screen(GrantScreen(self.sup.grant, self.sup.suggested_grant), granted)
+
+    def action_revoke(self) -> None:
+        network = self.query_one(AccessPanel).selected_network
+        if network is None:
+            self.notify("No remote access to revoke.", severity="warning")
+            return
+        self._control(self.sup.revoke(network), f"Revoked {network}.")
+
+    def action_revoke_all(self) -> None:
+        self._control(self.sup.revoke_all(), "Revoked all remote access.")
+
+    def action_edit(self) -> None:
+        frame = self.query_one(TracebackView).selected_frame
+        if frame is None:
+            self.notify("Highlight a frame in a traceback first (Errors tab).", severity="warning")
+            return
+        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+        if not editor:
+            self.notify("Set $EDITOR to open frames, e.g. export EDITOR=vim", severity="warning", timeout=8)
+            return
+        if not os.path.exists(frame.filename):
+            self.notify(f"{frame.filename} is not on this machine.", severity="warning", markup=False)
+            return
+        command = [*shlex.split(editor), f"+{frame.lineno}", frame.filename]
+        try:
+            with self.suspend():
+                result = subprocess.run(command, check=False)
+        except SuspendNotSupported:
+            result = subprocess.run(command, check=False, stdin=subprocess.DEVNULL)
+        except OSError as e:
+            self.notify(f"Could not run {editor}: {e.strerror}", severity="error", markup=False)
+            return
+        if result.returncode:
+            self.notify(f"{editor} exited with code {result.returncode}", severity="warning", markup=False)
+
+    def action_copy(self) -> None:
+        tabs = self.query_one(TabbedContent)
+        if tabs.active == "attach":
+            text = attach_help_text(self.sup.attach_help())
+            if not text:
+                self.notify("External attach is off: nothing to copy. Press a to turn it on.", severity="warning")
+                return
+            self.copy_to_clipboard(text)
+            self.notify("Tunnel command and launch.json copied.")
+            return
+        view = self.query_one(TracebackView)
+        if not view.has_traceback:
+            self.notify("No traceback to copy yet.", severity="warning")
+            return
+        text = view.plain_text()
+        self.copy_to_clipboard(text)
+        self.notify(f"Traceback copied ({text.count(chr(10))} lines).")
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_show_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+        target = {
+            "errors": "#errors-table",
+            "log": "#log-view",
+            "reloads": "#reloads-table",
+            "access": "#access-table",
+            "attach": "#attach-panel",
+        }[tab]
+        widget = self.query_one(target)
+        if tab == "errors" and not widget.display:
+            widget = self.query_one(TracebackView)
+        widget.focus()
+
+    async def action_quit(self) -> None:
+        await self.shutdown()
+        self.exit()
+
+    async def terminal_gone(self) -> None:
+        """The terminal closed under us (EOF, SIGHUP, SIGTERM): stop everything and leave."""
+        await self.action_quit()
+
+    async def shutdown(self) -> None:
+        """Stop the supervisor (and so the server tree); idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        if self._undo_signals is not None:
+            self._undo_signals()
+        try:
+            await asyncio.wait_for(self.sup.stop(), timeout=STOP_TIMEOUT)
+        except (asyncio.TimeoutError, OSError):
+            self.sup.kill_now()
+
+    async def on_unmount(self) -> None:
+        # However the app ends (Ctrl+Q, an exception), the server must not outlive it.
+        await self.shutdown()
+

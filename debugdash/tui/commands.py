@@ -1,0 +1,42 @@
+"""The command palette (Ctrl+P): every dashboard key, by name."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+#: (title, help, action) — the same actions the keys run.
+COMMANDS: list[tuple[str, str, str]] = [
+    ("Restart the server", "r", "restart"),
+    ("Toggle the debugger", "d · a live switch, no restart", "toggle_debugger"),
+    ("Toggle the reloader", "l · restarts the server", "toggle_reloader"),
+    ("Toggle external attach (debugpy)", "a", "toggle_attach"),
+    ("Grant remote access", "g · an address, a duration, debugger/attach", "grant"),
+    ("Revoke the highlighted remote access", "x", "revoke"),
+    ("Revoke all remote access", "ends every grant now", "revoke_all"),
+    ("Open the highlighted frame in $EDITOR", "e", "edit"),
+    ("Copy the traceback (or attach help)", "c · OSC 52, works over SSH", "copy"),
+    ("Show errors", "1", "show_tab('errors')"),
+    ("Show the server log", "2", "show_tab('log')"),
+    ("Show reloads", "3", "show_tab('reloads')"),
+    ("Show remote access", "4", "show_tab('access')"),
+    ("Show external attach", "5", "show_tab('attach')"),
+    ("Help: every key", "?", "help"),
+    ("Quit", "q · stops the server", "quit"),
+]
+
+
+class DashboardCommands(Provider):
+    """Offers each dashboard action; runs it exactly as its key would."""
+
+    async def discover(self) -> Hits:
+        for title, help, action in COMMANDS:
+            yield DiscoveryHit(title, partial(self.app.run_action, action), help=help)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help, action in COMMANDS:
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), partial(self.app.run_action, action), help=help)

@@ -1,0 +1,118 @@
+"""Leaving cleanly when the terminal goes away.
+
+Over SSH or in tmux the terminal can vanish under a running dashboard. Textual's
+Linux driver then misbehaves in two ways: its input thread treats end-of-file
+as "no data" and goes straight back to ``select()``, which reports the closed
+descriptor readable again — a 100 % CPU spin; and its writer thread dies on the
+first failed write, after which the bounded output queue fills and the app
+blocks for good. ``HangupSafeDriver`` fixes both and tells the app, which then
+stops the server tree and exits. ``on_hangup`` covers SIGHUP (the SSH session or
+the tmux session closed before stdin noticed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import selectors
+import signal
+from codecs import getincrementaldecoder
+from collections.abc import Callable
+from typing import IO, Any
+
+from textual.drivers.linux_driver import LinuxDriver
+from textual._xterm_parser import XTermParser
+
+
+class _ForgivingFile:
+    """The driver's output file, turning writes to a vanished terminal into no-ops."""
+
+    def __init__(self, file: IO[str], on_gone: Callable[[], None]) -> None:
+        self._file = file
+        self._on_gone = on_gone
+        self.gone = False
+
+    def write(self, text: str) -> int:
+        if self.gone:
+            return len(text)
+        try:
+            return self._file.write(text)
+        except (OSError, ValueError):
+            self._lost()
+            return len(text)
+
+    def flush(self) -> None:
+        if self.gone:
+            return
+        try:
+            self._file.flush()
+        except (OSError, ValueError):
+            self._lost()
+
+    def _lost(self) -> None:
+        self.gone = True
+        self._on_gone()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._file, name)
+
+
+class HangupSafeDriver(LinuxDriver):
+    """LinuxDriver that ends the app on stdin end-of-file or a dead terminal, instead of spinning."""
+
+    def __init__(self, app: Any, **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        self._told_app = False
+        if self._file is not None:
+            self._file = _ForgivingFile(self._file, self._terminal_gone)
+
+    def _terminal_gone(self) -> None:
+        if self._told_app:
+            return
+        self._told_app = True
+        handler = getattr(self._app, "terminal_gone", None) or self._app.exit
+        # call_later posts a message: safe from the input and writer threads.
+        self._app.call_later(handler)
+
+    def run_input_thread(self) -> None:
+        # The upstream loop, except that end-of-file and read errors end it.
+        selector = selectors.SelectSelector()
+        selector.register(self.fileno, selectors.EVENT_READ)
+        parser = XTermParser(self._debug)
+        decode = getincrementaldecoder("utf-8")(errors="replace").decode
+        try:
+            while not self.exit_event.is_set():
+                for _key, mask in selector.select(0.1):
+                    if not mask & selectors.EVENT_READ:
+                        continue
+                    try:
+                        data = os.read(self.fileno, 4096)
+                    except OSError:
+                        data = b""
+                    if not data:
+                        self._terminal_gone()
+                        return
+                    for event in parser.feed(decode(data)):
+                        self.process_message(event)
+                for event in parser.tick():
+                    self.process_message(event)
+        finally:
+            selector.close()
+
+
+def on_hangup(callback: Callable[[], None]) -> Callable[[], None]:
+    """Call ``callback`` on SIGHUP and SIGTERM in the running loop; returns the undo function."""
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGHUP, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, callback)
+        except (ValueError, RuntimeError, NotImplementedError):
+            continue  # not the main thread, or no signals here
+        installed.append(sig)
+
+    def undo() -> None:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+    return undo

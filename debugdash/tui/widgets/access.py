@@ -1,0 +1,64 @@
+"""Remote access: who may reach a debugger, for what, and for how much longer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from debugdash.tui import format as fmt
+
+#: Entries with less than this many seconds left are highlighted.
+LAST_MINUTE = 60.0
+
+EMPTY_TEXT = "No remote access. Press g to grant an address."
+
+
+class AccessPanel(Vertical):
+    """The allowlist with a live countdown; ``x`` revokes the highlighted entry."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(EMPTY_TEXT, id="access-empty")
+        yield DataTable(id="access-table", cursor_type="row")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_column("address", key="address")
+        table.add_column("grants", key="what")
+        table.add_column("left", key="left", width=9)
+        table.display = False
+
+    @property
+    def selected_network(self) -> str | None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    def show(self, entries: Sequence[Any], now: float) -> None:
+        """Render entries (``.network``, ``.what``, ``.remaining(now)``); soonest to expire first."""
+        table = self.query_one(DataTable)
+        selected = self.selected_network
+        live = [(entry, entry.remaining(now)) for entry in entries]
+        live = sorted((pair for pair in live if pair[1] > 0), key=lambda pair: pair[1])
+        table.clear()
+        for entry, left in live:
+            urgent = left <= LAST_MINUTE
+            style = "bold black on yellow" if urgent else ""
+            table.add_row(
+                Text(entry.network, style or "bold"),
+                Text(", ".join(entry.what), style),
+                Text(fmt.countdown(left), style or "green"),
+                key=entry.network,
+            )
+        table.display = bool(live)
+        self.query_one("#access-empty", Static).display = not live
+        if selected is not None and live:
+            keys = [entry.network for entry, _ in live]
+            if selected in keys:
+                table.move_cursor(row=keys.index(selected), animate=False)
+

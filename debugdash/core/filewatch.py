@@ -37,9 +37,17 @@ class FileWatcher:
                         return found
         return found
 
-    async def changed(self) -> str:
-        """Wait until a watched file is added, removed or modified; return its path."""
+    async def changed(self, since: float | None = None) -> str:
+        """Wait until a watched file is added, removed or modified; return its path.
+
+        With ``since`` (a wall-clock time), a file modified after it counts as
+        changed at once: a fix saved while the server was still failing is not lost.
+        """
         before = await asyncio.to_thread(self.snapshot)
+        if since is not None:
+            for path, mtime in before.items():
+                if mtime >= since:
+                    return path
         while True:
             await asyncio.sleep(POLL_SECONDS)
             after = await asyncio.to_thread(self.snapshot)

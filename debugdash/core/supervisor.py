@@ -104,6 +104,7 @@ class Supervisor:
         self._relay: Any = None
         self._attach_internal_port: int | None = None
         self._before_attach: tuple[bool, bool] | None = None
+        self._launched_at = 0.0
 
     # --- subscribing ---------------------------------------------------------
 
@@ -251,6 +252,7 @@ class Supervisor:
 
     async def _launch(self, reason: str) -> None:
         self._expected_exit = False
+        self._launched_at = time.time()
         self.ready = None
         self.phase = "starting"
         if self._crash_watch is not None:
@@ -327,7 +329,7 @@ class Supervisor:
     async def _restart_on_change(self) -> None:
         """After a crash: restart on the next change to the app's files, never in a loop."""
         watcher = FileWatcher(self.settings.cwd, extra=self._watched_extra())
-        await watcher.changed()
+        await watcher.changed(since=self._launched_at)
         async with self._lock:
             if self._stopping or self.phase != "crashed":
                 return

@@ -1,0 +1,258 @@
+"""debugdash --headless --json against real Flask servers: what a user sees on
+start, on errors, on reload, and when toggling from another terminal."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.support import SIMPLE_APP, Session, free_port, http, wait_for, write_app
+
+
+@pytest.fixture
+def session_factory(tmp_path: Path):
+    sessions: list[Session] = []
+
+    def start(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Session:
+        session = Session(*args, cwd=cwd or tmp_path, env=env)
+        sessions.append(session)
+        return session
+
+    yield start
+    for session in sessions:
+        session.close()
+
+
+def test_ready_carries_url_pid_debugger_and_a_fresh_pin(tmp_path: Path, session_factory) -> None:
+    write_app(tmp_path, SIMPLE_APP)
+    port = free_port()
+    session = session_factory("--app", "app", "--port", str(port), "--no-reload")
+    ready = session.wait_event("ready")
+    assert ready["url"] == f"http://127.0.0.1:{port}"
+    assert ready["port"] == port
+    assert ready["debugger"] is True
+    assert re.fullmatch(r"\d{3}-\d{3}-\d{3}", ready["pin"])
+    server = psutil.Process(ready["pid"])
+    assert "debugdash.agent" in " ".join(server.cmdline())
+    assert http(port, "/")[:2] == (200, "hello")
+
+    mark = session.mark()
+    assert session.cli("restart").returncode == 0
+    again = session.wait_event("ready", since=mark)
+    assert again["pid"] != ready["pid"]
+    assert again["pin"] != ready["pin"], "every server start gets a new PIN"
+    # The PIN appears in the ready event only, never in the server's output.
+    assert not any(ready["pin"] in line for line in session.log_lines())
+
+
+def test_request_error_reaches_the_stream_with_frames(tmp_path: Path, session_factory) -> None:
+    write_app(tmp_path, SIMPLE_APP)
+    port = free_port()
+    session = session_factory("--app", "app", "--port", str(port), "--no-reload")
+    session.wait_event("ready")
+    status, body, _ = http(port, "/boom")
+    assert status == 500
+    assert "ZeroDivisionError" in body  # the interactive debugger page, for 127.0.0.1
+    error = session.wait_event("request_error")
+    assert (error["method"], error["path"]) == ("GET", "/boom")
+    exc = error["chain"][-1]
+    assert exc["type"] == "ZeroDivisionError"
+    assert exc["message"] == "division by zero"
+    frame = exc["frames"][-1]
+    assert frame["filename"] == str(tmp_path / "app.py")
+    assert frame["function"] == "boom"
+    assert "numbers" in frame["source"]
+    assert frame["locals"]["numbers"] == "{'answer': 42}"
+
+
+@pytest.mark.parametrize(
+    "app_arg, source, env",
+    [
+        ("app", SIMPLE_APP, {}),
+        ("app:app", SIMPLE_APP, {}),
+        ("shop:create_app()", """
+            from flask import Flask
+
+            def create_app():
+                app = Flask(__name__)
+
+                @app.route("/")
+                def index():
+                    return "hello"
+
+                return app
+        """, {}),
+        (None, SIMPLE_APP, {"FLASK_APP": "app"}),
+    ],
+    ids=["module", "module-name", "factory", "FLASK_APP"],
+)
+def test_app_discovery_like_the_flask_cli(tmp_path: Path, session_factory, app_arg, source, env) -> None:
+    name = "shop.py" if app_arg and app_arg.startswith("shop") else "app.py"
+    write_app(tmp_path, source, name=name)
+    if name == "shop.py":
+        # Nothing named app.py here, so discovery must follow --app.
+        assert not (tmp_path / "app.py").exists()
+    port = free_port()
+    args = (["--app", app_arg] if app_arg else []) + ["--port", str(port), "--no-reload"]
+    session = session_factory(*args, env=env)
+    session.wait_event("ready")
+    assert http(port, "/")[:2] == (200, "hello")
+
+
+def test_flaskenv_sets_the_app_and_port_when_python_dotenv_is_present(tmp_path: Path, session_factory) -> None:
+    pytest.importorskip("dotenv")
+    write_app(tmp_path, SIMPLE_APP, name="storefront.py")
+    port = free_port()
+    (tmp_path / ".flaskenv").write_text(f"FLASK_APP=storefront\nFLASK_RUN_PORT={port}\n")
+    session = session_factory("--no-reload")
+    ready = session.wait_event("ready")
+    assert ready["port"] == port
+    assert http(port, "/")[:2] == (200, "hello")
+
+
+def test_script_mode_gives_the_same_events(tmp_path: Path, session_factory) -> None:
+    write_app(tmp_path, SIMPLE_APP + '\n    if __name__ == "__main__":\n        app.run(debug=True)\n', name="serve.py")
+    port = free_port()
+    session = session_factory("--script", "serve.py", "--port", str(port))
+    ready = session.wait_event("ready")
+    assert ready["port"] == port and ready["debugger"] is True and ready["reloader"] is True
+    http(port, "/boom")
+    error = session.wait_event("request_error")
+    assert error["chain"][-1]["type"] == "ZeroDivisionError"
+
+
+BROKEN = """
+    from flask import Flask
+
+    app = Flask(__name__)
+
+    @app.route("/")
+    def index():
+        return "hello"
+    def broken(:
+        pass
+"""
+
+
+def test_syntax_error_gives_load_error_and_recovers_when_fixed(tmp_path: Path, session_factory) -> None:
+    app = write_app(tmp_path, BROKEN)
+    port = free_port()
+    session = session_factory("--app", "app", "--port", str(port))
+    error = session.wait_event("load_error")
+    assert error["filename"] == str(app)
+    assert error["lineno"] == 9
+    assert "SyntaxError" in error["message"] or (error["exception"] or {}).get("type") == "SyntaxError"
+
+    mark = session.mark()
+    write_app(tmp_path, SIMPLE_APP)
+    session.wait_event("ready", since=mark, timeout=30)
+    assert http(port, "/")[:2] == (200, "hello")
+
+
+def test_import_error_is_reported_with_its_message(tmp_path: Path, session_factory) -> None:
+    write_app(tmp_path, "import no_such_module_here\n")
+    session = session_factory("--app", "app", "--port", str(free_port()), "--no-reload")
+    error = session.wait_event("load_error")
+    assert "no_such_module_here" in error["message"]
+
+
+def test_editing_an_imported_file_reloads_and_serves_the_new_code(tmp_path: Path, session_factory) -> None:
+    write_app(tmp_path, 'GREETING = "hello"\n', name="words.py")
+    write_app(tmp_path, """
+        from flask import Flask
+        from words import GREETING
+
+        app = Flask(__name__)
+
+        @app.route("/")
+        def index():
+            return GREETING
+    """)
+    port = free_port()
+    session = session_factory("--app", "app", "--port", str(port))
+    first = session.wait_event("ready")
+    assert first["reloader"] is True
+    assert http(port, "/")[1] == "hello"
+
+    mark = session.mark()
+    time.sleep(0.05)  # a different mtime than the file was written with
+    write_app(tmp_path, 'GREETING = "bonjour"\n', name="words.py")
+    reload = session.wait_event("reload", since=mark)
+    assert reload["filename"] == str(tmp_path / "words.py")
+    assert reload["reloader"]
+    second = session.wait_event("ready", since=mark)
+    assert second["pid"] != first["pid"]
+    assert http(port, "/")[1] == "bonjour"
+
+
+def test_debugger_toggle_is_live_and_gates_by_peer(tmp_path: Path, session_factory) -> None:
+    write_app(tmp_path, SIMPLE_APP)
+    port = free_port()
+    session = session_factory("--app", "app", "--port", str(port), "--no-reload")
+    ready = session.wait_event("ready")
+
+    status, body, _ = http(port, "/boom")
+    assert status == 500 and "Werkzeug Debugger" in body
+    status, body, _ = http(port, "/boom", source="127.0.0.2")
+    assert status == 500 and "Werkzeug Debugger" not in body and "Traceback" not in body
+    assert http(port, "/console", source="127.0.0.2")[0] == 404
+
+    mark = session.mark()
+    result = session.cli("toggle", "debugger", "off")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "debugger off"
+    session.wait_event("gate", lambda e: e["debugger"] is False, since=mark)
+    status, body, _ = http(port, "/boom")
+    assert status == 500 and "Werkzeug Debugger" not in body
+    assert http(port, "/console")[0] == 404
+    assert session.named("toggles")[-1]["debugger"] is False
+
+    session.cli("toggle", "debugger", "on")
+    session.wait_event("gate", lambda e: e["debugger"] is True, since=mark)
+    assert "Werkzeug Debugger" in http(port, "/boom")[1]
+    # Live: the same server process throughout.
+    assert session.named("ready")[-1]["pid"] == ready["pid"]
+    assert len(session.named("ready")) == 1
+
+
+def test_reloader_toggle_restarts_with_or_without_it(tmp_path: Path, session_factory) -> None:
+    write_app(tmp_path, SIMPLE_APP)
+    port = free_port()
+    session = session_factory("--app", "app", "--port", str(port))
+    first = session.wait_event("ready")
+    assert first["reloader"] is True
+    mark = session.mark()
+    assert session.cli("toggle", "reloader").stdout.strip() == "reloader off"
+    second = session.wait_event("ready", since=mark)
+    assert second["reloader"] is False and second["pid"] != first["pid"]
+    assert http(port, "/")[0] == 200
+
+
+def test_status_reports_the_running_session(tmp_path: Path, session_factory) -> None:
+    write_app(tmp_path, SIMPLE_APP)
+    port = free_port()
+    session = session_factory("--app", "app", "--port", str(port), "--no-reload")
+    ready = session.wait_event("ready")
+    result = session.cli("status")
+    assert result.returncode == 0
+    assert f"http://127.0.0.1:{port}" in result.stdout
+    assert ready["pin"] in result.stdout
+    import json
+
+    data = json.loads(session.cli("status", "--json").stdout)
+    assert data["pid"] == ready["pid"] and data["toggles"]["debugger"] is True
+
+
+def test_control_commands_without_a_session_say_how_to_start_one(tmp_path: Path) -> None:
+    from tests.support import run_cli
+
+    result = run_cli("status", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("Error: no debugdash session is running")
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,239 @@
+"""Shared test helpers: a real `debugdash --headless --json` session in a
+subprocess, real HTTP from chosen source addresses, polling with deadlines.
+"""
+
+from __future__ import annotations
+
+import http.client as httpclient
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, interval: float = 0.02, what: str = "") -> Any:
+    """Poll ``predicate`` until it returns something truthy; fail at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what or predicate}")
+        time.sleep(interval)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def http(
+    port: int,
+    path: str = "/",
+    *,
+    source: str = "127.0.0.1",
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    host: str = "127.0.0.1",
+    timeout: float = 15.0,
+) -> tuple[int, str, dict[str, str]]:
+    """One real HTTP request from the ``source`` address; returns status, body text, headers."""
+    conn = httpclient.HTTPConnection(host, port, timeout=timeout, source_address=(source, 0))
+    try:
+        conn.request(method, path, headers=headers or {})
+        response = conn.getresponse()
+        body = response.read().decode("utf-8", "replace")
+        return response.status, body, {k.lower(): v for k, v in response.getheaders()}
+    finally:
+        conn.close()
+
+
+def write_app(directory: Path, source: str, name: str = "app.py") -> Path:
+    path = directory / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(source))
+    return path
+
+
+SIMPLE_APP = """
+    from flask import Flask
+
+    app = Flask(__name__)
+
+    @app.route("/")
+    def index():
+        return "hello"
+
+    @app.route("/boom")
+    def boom():
+        numbers = {"answer": 42}
+        return str(numbers["answer"] / 0)
+"""
+
+
+def debugdash_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "debugdash", *args]
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run a short `debugdash` command to completion."""
+    return subprocess.run(
+        debugdash_command(*args),
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+class Session:
+    """`debugdash ... --headless --json` in a subprocess, with its events parsed as they come."""
+
+    def __init__(self, *args: str, cwd: Path, env: dict[str, str] | None = None, json_output: bool = True) -> None:
+        self.args = args
+        self.cwd = cwd
+        self.env = {**os.environ, **(env or {})}
+        flags = ["--headless", "--json"] if json_output else ["--headless"]
+        self.proc = subprocess.Popen(
+            debugdash_command(*args, *flags),
+            cwd=cwd,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        self.events: list[dict[str, Any]] = []
+        self.stdout_lines: list[str] = []
+        self.stderr = bytearray()
+        self._seen: list[psutil.Process] = []
+        self._lock = threading.Lock()
+        threading.Thread(target=self._read_stdout, daemon=True).start()
+        threading.Thread(target=self._read_stderr, daemon=True).start()
+
+    def _read_stdout(self) -> None:
+        assert self.proc.stdout is not None
+        for raw in self.proc.stdout:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            with self._lock:
+                self.stdout_lines.append(line)
+                try:
+                    self.events.append(json.loads(line))
+                except ValueError:
+                    pass
+
+    def _read_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        for raw in self.proc.stderr:
+            self.stderr += raw
+
+    # --- events --------------------------------------------------------------
+
+    def named(self, name: str, since: int = 0) -> list[dict[str, Any]]:
+        with self._lock:
+            return [e for e in self.events[since:] if e.get("event") == name]
+
+    def mark(self) -> int:
+        """A position in the event list, to wait for events after it."""
+        with self._lock:
+            return len(self.events)
+
+    def wait_event(
+        self,
+        name: str,
+        predicate: Callable[[dict[str, Any]], bool] | None = None,
+        *,
+        since: int = 0,
+        timeout: float = 20.0,
+    ) -> dict[str, Any]:
+        def found() -> dict[str, Any] | None:
+            for event in self.named(name, since):
+                if predicate is None or predicate(event):
+                    return event
+            if self.proc.poll() is not None and not self.named(name, since):
+                raise AssertionError(
+                    f"debugdash exited ({self.proc.returncode}) before {name!r}; stderr: {self.stderr.decode(errors='replace')[-2000:]}"
+                )
+            return None
+
+        return wait_for(found, timeout=timeout, what=f"event {name!r}")
+
+    def log_lines(self) -> list[str]:
+        return [e["line"] for e in self.named("log")]
+
+    # --- control ---------------------------------------------------------------
+
+    def cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        return run_cli(*args, cwd=self.cwd, env=self.env, timeout=timeout)
+
+    def tree(self) -> list[psutil.Process]:
+        """The supervisor and every process below it, remembered for cleanup."""
+        try:
+            root = psutil.Process(self.proc.pid)
+            procs = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            procs = []
+        self._seen.extend(p for p in procs if p.pid not in {s.pid for s in self._seen})
+        return procs
+
+    def signal(self, sig: int) -> None:
+        self.tree()
+        os.kill(self.proc.pid, sig)
+
+    def wait_exit(self, timeout: float = 10.0) -> int:
+        return self.proc.wait(timeout=timeout)
+
+    def close(self) -> None:
+        """End everything this session started, by pid."""
+        self.tree()
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=8)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        for proc in self._seen:
+            try:
+                if proc.is_running():
+                    proc.kill()
+            except psutil.Error:
+                pass
+
+
+def alive(procs: list[psutil.Process]) -> list[psutil.Process]:
+    """Those of ``procs`` still running (zombies count as gone)."""
+    result = []
+    for proc in procs:
+        try:
+            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                result.append(proc)
+        except psutil.Error:
+            pass
+    return result

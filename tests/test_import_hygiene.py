@@ -1,0 +1,39 @@
+"""The wall between layers: the engine and the in-server agent never pull in the UI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.support import REPO_ROOT
+
+
+def _modules_after_import(statement: str) -> set[str]:
+    code = f"import sys\n{statement}\nprint('\\n'.join(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True, timeout=60
+    )
+    return set(result.stdout.split())
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "import debugdash.core.supervisor, debugdash.core.control, debugdash.core.settings, debugdash.core.state",
+        "import debugdash.headless",
+        "import debugdash.agent.__main__",
+    ],
+)
+def test_engine_and_agent_never_import_textual(statement: str) -> None:
+    modules = _modules_after_import(statement)
+    assert "debugdash.core" in modules or "debugdash.agent" in modules or "debugdash.headless" in modules
+    assert not {m for m in modules if m == "textual" or m.startswith("textual.")}
+
+
+def test_agent_never_imports_the_supervisor_or_asyncio_machinery() -> None:
+    modules = _modules_after_import("import debugdash.agent.__main__")
+    assert "debugdash.agent" in modules
+    forbidden = {"debugdash.core.supervisor", "debugdash.core.control", "debugdash.core.settings", "psutil", "click"}
+    assert not (modules & forbidden)

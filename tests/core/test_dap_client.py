@@ -1,0 +1,247 @@
+"""The test DAP client against real debugpy, directly and through the attach relay.
+
+The debuggee is a real Python process calling ``debugpy.listen`` on 127.0.0.1;
+debugpy starts an adapter subprocess, so every test kills the whole tree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import select
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from debugdash.core.addresses import is_local, parse_peer
+from debugdash.core.allowlist import Allowlist
+from debugdash.core.attach_relay import AttachRelay
+from debugdash.core.clock import ManualClock
+from debugdash.core.events import AccessRefused, AttachClient
+from tests.dap import DapClient, DapClosed
+
+pytestmark = pytest.mark.timeout(90)
+
+DEBUGGEE = textwrap.dedent(
+    """
+    import sys
+    import time
+
+    import debugpy
+
+    debugpy.listen(("127.0.0.1", int(sys.argv[1])))
+    print("listening", flush=True)
+
+
+    def handle(n):
+        return n * 2  # breakpoint here
+
+
+    while True:
+        handle(1)
+        time.sleep(0.02)
+    """
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(0.01)
+    return value
+
+
+class Debuggee:
+    def __init__(self, script: Path, port: int, process: subprocess.Popen) -> None:
+        self.script = script
+        self.port = port
+        self.process = process
+        self.line = DEBUGGEE.splitlines().index("    return n * 2  # breakpoint here") + 1
+
+
+@pytest.fixture
+def debuggee(tmp_path):
+    script = tmp_path / "debuggee.py"
+    script.write_text(DEBUGGEE)
+    port = free_port()
+    env = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-u", str(script), str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=tmp_path,
+    )
+    try:
+        _wait_for_line(process, b"listening", timeout=30)
+        yield Debuggee(script, port, process)
+    finally:
+        _kill_tree(process.pid)
+        process.wait(5)
+        process.stdout.close()
+
+
+def _wait_for_line(process: subprocess.Popen, marker: bytes, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    seen = b""
+    while marker not in seen:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or process.poll() is not None:
+            raise AssertionError(f"debuggee did not start: {seen.decode(errors='replace')}")
+        ready, _, _ = select.select([process.stdout], [], [], remaining)
+        if ready:
+            seen += process.stdout.readline()
+
+
+def _kill_tree(pid: int) -> None:
+    try:
+        parent = psutil.Process(pid)
+    except psutil.NoSuchProcess:
+        return
+    # Collect the children first: once the parent dies they are re-parented and lost.
+    processes = parent.children(recursive=True) + [parent]
+    for process in processes:
+        try:
+            process.kill()
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(processes, timeout=5)
+    assert not alive, f"left running: {alive}"
+
+
+def debug_once(dap: DapClient, debuggee: Debuggee) -> None:
+    """initialize, attach with a breakpoint, stop there, continue, disconnect."""
+    dap.initialize()
+    reported = dap.attach(breakpoints={str(debuggee.script): [debuggee.line]})
+    assert reported[str(debuggee.script)][0]["verified"]
+    stopped = dap.wait_event("stopped", timeout=30, predicate=lambda e: e["body"].get("reason") == "breakpoint")
+    thread_id = stopped["body"]["threadId"]
+    frame = dap.top_frame(thread_id)
+    assert Path(frame["source"]["path"]).resolve() == debuggee.script.resolve()
+    assert frame["line"] == debuggee.line
+    assert frame["name"] == "handle"
+    dap.request("setBreakpoints", {"source": {"path": str(debuggee.script)}, "breakpoints": []})
+    dap.request("continue", {"threadId": thread_id})
+    dap.request("disconnect", {"terminateDebuggee": False})
+
+
+def test_breakpoint_round_trip_with_real_debugpy(debuggee):
+    with DapClient.connect("127.0.0.1", debuggee.port) as dap:
+        debug_once(dap, debuggee)
+        assert any(e["event"] == "initialized" for e in dap.events)
+    # Detaching leaves the program running.
+    assert debuggee.process.poll() is None
+
+
+def test_adapter_errors_are_raised(debuggee):
+    from tests.dap import DapError
+
+    with DapClient.connect("127.0.0.1", debuggee.port) as dap:
+        dap.initialize()
+        with pytest.raises(DapError):
+            dap.request("noSuchCommand", {})
+
+
+# --- through the relay -----------------------------------------------------------
+
+
+class RelayThread:
+    """An AttachRelay on its own event loop thread, as the supervisor would run it."""
+
+    def __init__(self, target_port: int, allowed) -> None:
+        self.events: list = []
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.relay = AttachRelay(
+            "127.0.0.1", 0, target=lambda: target_port, allowed=allowed, publish=self.events.append
+        )
+
+    def __enter__(self) -> RelayThread:
+        self.thread.start()
+        self.run(self.relay.start())
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.run(self.relay.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        self.loop.close()
+
+    def run(self, coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(10)
+
+    def call(self, function, *args):
+        async def call():
+            return function(*args)
+
+        return self.run(call())
+
+    def of(self, cls, **fields):
+        return [e for e in self.events if isinstance(e, cls) and all(getattr(e, k) == v for k, v in fields.items())]
+
+
+@pytest.fixture
+def grants():
+    clock = ManualClock()
+    return Allowlist(clock)
+
+
+def _allowed_by(allowlist: Allowlist):
+    def allowed(peer: str) -> bool:
+        return is_local(parse_peer(peer)) or allowlist.allows(peer, "attach")
+
+    return allowed
+
+
+def test_through_the_relay_from_local(debuggee, grants):
+    with RelayThread(debuggee.port, _allowed_by(grants)) as relay:
+        with DapClient.connect("127.0.0.1", relay.relay.port, source_address=("127.0.0.1", 0)) as dap:
+            wait_for(lambda: [peer for peer, _ in relay.call(lambda: relay.relay.clients)] == ["127.0.0.1"])
+            debug_once(dap, debuggee)
+        wait_for(lambda: relay.of(AttachClient, state="disconnected", peer="127.0.0.1"))
+        assert relay.of(AttachClient, state="connected", peer="127.0.0.1")
+
+
+def test_through_the_relay_from_a_granted_remote_until_the_grant_ends(debuggee, grants):
+    grants.grant("127.0.0.2", "attach", 900)
+    grants.grant("127.0.0.3", "debugger", 900)  # not attach
+    allowed = _allowed_by(grants)
+    with RelayThread(debuggee.port, allowed) as relay:
+        port = relay.relay.port
+        with DapClient.connect("127.0.0.1", port, source_address=("127.0.0.2", 0)) as dap:
+            debug_once(dap, debuggee)
+
+        # Not granted attach: refused before any DAP message, and recorded.
+        with DapClient.connect("127.0.0.1", port, source_address=("127.0.0.3", 0)) as refused:
+            with pytest.raises((DapClosed, OSError)):
+                refused.initialize(timeout=5)
+        wait_for(lambda: relay.of(AccessRefused, address="127.0.0.3", what="attach"))
+        assert relay.of(AttachClient, state="refused", peer="127.0.0.3")
+
+        # A session open when the grant runs out is closed within a second.
+        with DapClient.connect("127.0.0.1", port, source_address=("127.0.0.2", 0)) as dap:
+            dap.initialize()
+            dap.attach()
+            grants.clock.advance(900)
+            assert relay.call(relay.relay.close_where, lambda peer: not allowed(peer)) == 1
+            assert dap.wait_closed(timeout=1.0)
+
+        # The debuggee is unharmed and a local debugger can attach again.
+        assert debuggee.process.poll() is None
+        with DapClient.connect("127.0.0.1", port) as dap:
+            debug_once(dap, debuggee)

@@ -42,6 +42,8 @@ NAME = "debugdash"
 DISPLAY_NAME = "debugdash-stat"
 #: Seconds between passes; reload latency is at most this plus the restart.
 INTERVAL = 0.15
+#: The exit code of a process that lost debugdash (never 3, which means "reload").
+CLOSED_EXIT_CODE = 4
 
 _ignore_always = tuple({sys.base_prefix, sys.base_exec_prefix})
 
@@ -54,6 +56,8 @@ class AgentHooks:
     extra_watch: set[str] = set()
     worker: subprocess.Popen | None = None
     worker_lock = threading.Lock()
+    #: Set when failing closed: the parent must not outlive (or restart) its worker.
+    closing = False
 
 
 def register(emit: Callable[[Event], None], flush: Callable[[], Any], extra_watch: set[str]) -> None:
@@ -120,6 +124,8 @@ class DebugdashStatLoop(_reloader.ReloaderLoop):
             env = os.environ.copy()
             env["WERKZEUG_RUN_MAIN"] = "true"
             with AgentHooks.worker_lock:
+                if AgentHooks.closing:
+                    os._exit(CLOSED_EXIT_CODE)
                 worker = subprocess.Popen(args, env=env, close_fds=False)
                 AgentHooks.worker = worker
             try:
@@ -127,13 +133,17 @@ class DebugdashStatLoop(_reloader.ReloaderLoop):
             except KeyboardInterrupt:
                 worker.wait()
                 raise
+            if AgentHooks.closing:
+                os._exit(CLOSED_EXIT_CODE)
             if code != 3:
                 return code
 
 
 def stop_worker() -> None:
     """Kill the current worker of this reloader parent, if any (used when failing closed)."""
-    worker = AgentHooks.worker
+    AgentHooks.closing = True
+    with AgentHooks.worker_lock:
+        worker = AgentHooks.worker
     if worker is not None and worker.poll() is None:
         try:
             worker.kill()

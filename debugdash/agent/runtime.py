@@ -17,7 +17,7 @@ from debugdash.agent.request_errors import ErrorReporter
 from debugdash.core.events import Event
 from debugdash.core.wire import Command, Configure, SetAttach, SetGate, SetGrants
 
-LOST_EXIT_CODE = 4
+LOST_EXIT_CODE = reloader.CLOSED_EXIT_CODE
 
 
 class Agent:

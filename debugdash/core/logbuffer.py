@@ -47,9 +47,10 @@ class LineSplitter:
             return []
         self._add_partial(parts[0])
         lines = [self._take_partial()]
-        lines.extend(parts[1:-1])
-        if self.max_line and any(len(line) > self.max_line for line in lines):
-            lines = [self._cut(line, len(line) - self.max_line) if len(line) > self.max_line else line for line in lines]
+        middle = parts[1:-1]
+        if any(len(line) > self.max_line for line in middle):
+            middle = [self._cut(line, len(line) - self.max_line) if len(line) > self.max_line else line for line in middle]
+        lines.extend(middle)
         self._add_partial(parts[-1])
         return lines
 

@@ -1,0 +1,124 @@
+"""Whatever the app writes, debugdash keeps reading and stays bounded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psutil
+
+from debugdash.core.logbuffer import DEFAULT_CAPACITY, LineSplitter, LogBuffer, MAX_LINE_BYTES
+from debugdash.core.text import display_text
+from tests.support import Session, free_port, http, wait_for, write_app
+
+NOISY = """
+    import sys
+    from flask import Flask
+
+    app = Flask(__name__)
+
+    @app.route("/binary")
+    def binary():
+        out = sys.stdout.buffer
+        out.write(b"bad utf8: \\xff\\xfe\\xc3 end\\n")
+        out.write(b"\\x1b[2J\\x1b]0;owned title\\x07colour \\x1b[31mred\\x1b[0m [bold]markup[/] end\\n")
+        out.flush()
+        return "ok"
+
+    @app.route("/huge")
+    def huge():
+        sys.stdout.write("H" * (10 * 1024 * 1024) + "\\n")
+        sys.stdout.write("after the huge line\\n")
+        sys.stdout.flush()
+        return "ok"
+
+    @app.route("/flood")
+    def flood():
+        line = "flood line with some text to make it realistic 0123456789\\n"
+        write = sys.stdout.write
+        for _ in range(300_000):
+            write(line)
+        write("flood done\\n")
+        sys.stdout.flush()
+        return "ok"
+"""
+
+
+def test_binary_and_escape_sequences_arrive_as_plain_safe_text(tmp_path: Path) -> None:
+    write_app(tmp_path, NOISY)
+    port = free_port()
+    session = Session("--app", "app", "--port", str(port), "--no-reload", cwd=tmp_path)
+    try:
+        session.wait_event("ready")
+        assert http(port, "/binary")[0] == 200
+        bad = session.wait_event("log", lambda e: e["line"].startswith("bad utf8"))
+        assert bad["line"] == "bad utf8: \ufffd\ufffd\ufffd end"
+        colour = session.wait_event("log", lambda e: e["line"].startswith("colour"))
+        assert colour["line"] == "colour red [bold]markup[/] end"
+        assert not any("\x1b" in line for line in session.log_lines())
+    finally:
+        session.close()
+
+
+def test_a_ten_megabyte_line_is_cut_and_the_next_line_still_arrives(tmp_path: Path) -> None:
+    write_app(tmp_path, NOISY)
+    port = free_port()
+    session = Session("--app", "app", "--port", str(port), "--no-reload", cwd=tmp_path)
+    try:
+        session.wait_event("ready")
+        assert http(port, "/huge")[0] == 200
+        session.wait_event("log", lambda e: e["line"] == "after the huge line")
+        huge = session.wait_event("log", lambda e: e["line"].startswith("HHHH"))
+        assert len(huge["line"]) < 10_000
+        assert "more characters" in huge["line"] or "more bytes" in huge["line"]
+    finally:
+        session.close()
+
+
+def test_a_flood_is_consumed_with_bounded_memory(tmp_path: Path) -> None:
+    write_app(tmp_path, NOISY)
+    port = free_port()
+    # Readable output to a pipe the test drains: the supervisor must keep up.
+    session = Session("--app", "app", "--port", str(port), "--no-reload", cwd=tmp_path, json_output=False)
+    try:
+        wait_for(lambda: any(" ready " in line for line in session.stdout_lines), what="ready line")
+        supervisor = psutil.Process(session.proc.pid)
+        before = supervisor.memory_info().rss
+        for _ in range(3):
+            assert http(port, "/flood", timeout=120)[0] == 200
+        wait_for(lambda: session.stdout_lines.count("  | flood done") == 3, timeout=60, what="flood consumed")
+        after = supervisor.memory_info().rss
+        assert after - before < 60 * 1024 * 1024, f"supervisor grew by {(after - before) / 1e6:.0f} MB"
+    finally:
+        session.close()
+
+
+def test_line_splitter_bounds_lines_and_keeps_order() -> None:
+    splitter = LineSplitter(max_line=10)
+    assert splitter.feed(b"ab") == []
+    assert splitter.feed(b"c\nde") == [b"abc"]
+    lines = splitter.feed(b"f" * 25 + b"\nxyz\n")
+    assert lines[0].startswith(b"de" + b"f" * 8) and b"17 more bytes" in lines[0]
+    assert lines[1] == b"xyz"
+    assert splitter.feed(b"tail") == [] and splitter.flush() == [b"tail"]
+
+
+def test_log_buffer_keeps_only_the_newest_lines() -> None:
+    buffer = LogBuffer(capacity=100)
+    calls = []
+    buffer.listen(lambda: calls.append(1))
+    buffer.append("stdout", [f"line {i}".encode() for i in range(250)])
+    assert buffer.last_seq == 250
+    lines = buffer.since(0)
+    assert len(lines) == 100
+    assert (lines[0].seq, lines[0].text) == (151, "line 150")
+    assert buffer.since(249)[0].text == "line 249"
+    assert len(calls) == 1, "one notification per batch, never one per line"
+    assert DEFAULT_CAPACITY >= 1000 and MAX_LINE_BYTES >= 4096
+
+
+def test_display_text_strips_controls_but_keeps_markup_literal() -> None:
+    assert display_text(b"\x1b[1;31mred\x1b[0m") == "red"
+    assert display_text("[bold]x[/]") == "[bold]x[/]"
+    assert display_text("\x9b31mc1 csi") == "c1 csi"
+    assert display_text("tab\there") == "tab\there"
+    assert "\x07" not in display_text("bell\x07")

@@ -8,9 +8,11 @@ directory named by ``DEBUGDASH_DEBUGPY_PATH``. Outcomes are reported as
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable
 
 from debugdash.core.events import Event, Notice
@@ -18,9 +20,12 @@ from debugdash.core.wire import DEBUGPY_PATH_ENV
 
 _lock = threading.Lock()
 _listening: int | None = None
+_stopped: set[int] = set()
 
 
 def _import_debugpy():
+    # pydevd otherwise warns on stderr about frozen modules at every start.
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     try:
         import debugpy
     except ImportError:
@@ -43,11 +48,16 @@ def _apply(port: int | None, emit: Callable[[Event], None]) -> None:
     with _lock:
         if port is None:
             if _listening is not None:
-                stop_adapter()
+                stop_adapter(_listening)
+                _stopped.add(_listening)
                 _listening = None
                 emit(Notice(level="info", message="debugpy stopped"))
             return
         if _listening == port:
+            return
+        if _stopped:
+            # debugpy.listen() works once per process; a new worker can listen again.
+            emit(Notice(level="error", message="debugpy can listen only once per server process; restart the server to attach again"))
             return
         try:
             debugpy = _import_debugpy()
@@ -59,51 +69,75 @@ def _apply(port: int | None, emit: Callable[[Event], None]) -> None:
             emit(Notice(level="error", message=f"debugpy could not listen on 127.0.0.1:{port}: {e}"))
             return
         _listening = port
+        # A reloaded worker listens on the same port: the old adapter must be gone first.
+        atexit.register(stop_adapter, port)
         emit(Notice(level="info", message=f"debugpy listening on 127.0.0.1:{port} (pid {os.getpid()})"))
 
 
-def _children() -> list[int]:
-    try:
-        import psutil
-
-        return [p.pid for p in psutil.Process().children(recursive=True)]
-    except ImportError:
-        pass
+def _adapter_pids(port: int) -> list[int]:
+    """debugpy's adapter for ``port``: it double-forks and calls setsid, so it is no
+    child of ours and escapes the server's process group; find it by command line."""
     pids = []
-    me = str(os.getpid())
     try:
-        entries = os.listdir("/proc")
+        entries = [e for e in os.listdir("/proc") if e.isdigit()]
     except OSError:
-        return pids
+        return _adapter_pids_psutil(port)
     for entry in entries:
-        if not entry.isdigit():
-            continue
         try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                args = f.read().split(b"\0")
+        except OSError:
             continue
-        if len(fields) > 1 and fields[1] == me:
+        if _is_adapter([a.decode("utf-8", "replace") for a in args], port):
             pids.append(int(entry))
     return pids
 
 
-def _is_adapter(pid: int) -> bool:
+def _adapter_pids_psutil(port: int) -> list[int]:
     try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            cmdline = f.read()
-    except OSError:
+        import psutil
+    except ImportError:
+        return []
+    pids = []
+    for process in psutil.process_iter(["cmdline"]):
+        if _is_adapter(process.info.get("cmdline") or [], port):
+            pids.append(process.pid)
+    return pids
+
+
+def _is_adapter(args: list[str], port: int) -> bool:
+    if "--for-server" not in args or not any("debugpy" in a for a in args):
         return False
-    return b"debugpy" in cmdline and b"adapter" in cmdline
+    try:
+        return args[args.index("--port") + 1] == str(port)
+    except (ValueError, IndexError):
+        return False
 
 
-def stop_adapter() -> None:
-    """Terminate debugpy's adapter subprocess(es) of this process; best effort."""
+def stop_adapter(port: int | None = None) -> None:
+    """Terminate debugpy's adapter for ``port`` (default: the one we started); best effort."""
     import signal
 
-    for pid in _children():
-        if _is_adapter(pid):
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except OSError:
-                pass
+    port = port if port is not None else _listening
+    if port is None:
+        return
+    pids = _adapter_pids(port)
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    # Wait briefly until the port is released, so the next listener can bind it.
+    deadline = time.monotonic() + 1.0
+    while pids and time.monotonic() < deadline:
+        pids = [pid for pid in pids if _alive(pid)]
+        if pids:
+            time.sleep(0.01)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False

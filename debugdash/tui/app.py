@@ -22,6 +22,7 @@ from textual import on
 from textual.app import App, ComposeResult, SuspendNotSupported
 from textual.binding import Binding
 from textual.driver import Driver
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
 from debugdash.core.errors import UserInputError
@@ -105,6 +106,7 @@ class DashboardApp(App[None]):
         self._stopped = False
         self._dirty: set[str] = set()
         self._last_announce = float("-inf")
+        self._dash_timers: list[Timer] = []
         self.state.apply(supervisor.toggles)
 
     def get_driver_class(self) -> type[Driver]:
@@ -141,8 +143,7 @@ class DashboardApp(App[None]):
         self.title = f"debugdash · {self.sup.settings.app_label}"
         self._unsubscribe = self.sup.subscribe(self._on_events)
         self.query_one(LogPane).follow_buffer(self.sup.logs)
-        self.set_interval(RENDER_INTERVAL, self._render_dirty)
-        self.set_interval(1.0, self._tick)
+        self._dash_timers = [self.set_interval(RENDER_INTERVAL, self._render_dirty), self.set_interval(1.0, self._tick)]
         if not self.is_headless:
             self._undo_signals = on_hangup(lambda: self.call_later(self.terminal_gone))
         self._dirty.update(("status", "errors", "reloads", "access", "attach", "banner"))
@@ -203,7 +204,7 @@ class DashboardApp(App[None]):
 
     def _render_dirty(self) -> None:
         dirty, self._dirty = self._dirty, set()
-        if not dirty:
+        if not dirty or self._stopped:
             return
         if "status" in dirty:
             self._render_status()
@@ -396,6 +397,8 @@ class DashboardApp(App[None]):
         if self._stopped:
             return
         self._stopped = True
+        for timer in self._dash_timers:
+            timer.stop()
         if self._unsubscribe is not None:
             self._unsubscribe()
         if self._undo_signals is not None:

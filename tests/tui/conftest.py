@@ -1,0 +1,133 @@
+"""Helpers for dashboard tests: a real Supervisor on a real Flask server, real
+HTTP requests, and polling the running app with a deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+from textual.pilot import Pilot
+
+from debugdash.core.settings import Settings
+from debugdash.core.supervisor import Supervisor
+from debugdash.tui.app import DashboardApp
+from tests.support import free_port
+
+DEMO_APP = "debugdash.demo.app:app"
+DEMO_DIR = Path(__file__).resolve().parents[2] / "debugdash" / "demo"
+
+
+def request(port: int, path: str = "/", *, source: str = "127.0.0.1", timeout: float = 15.0) -> tuple[int, str]:
+    """One real HTTP GET from ``source``; returns the status and the body text."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout, source_address=(source, 0))
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        return response.status, response.read().decode("utf-8", "replace")
+    finally:
+        conn.close()
+
+
+async def arequest(port: int, path: str = "/", **kwargs: Any) -> tuple[int, str]:
+    return await asyncio.to_thread(request, port, path, **kwargs)
+
+
+async def until(pilot: Pilot, predicate: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
+    """Let the app run until ``predicate()`` is truthy; fail at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what or predicate}")
+        await pilot.pause(0.05)
+
+
+def children() -> list[psutil.Process]:
+    """Every process this test process started (the server tree, debugpy adapters)."""
+    return psutil.Process().children(recursive=True)
+
+
+def server_tree(pid: int) -> list[psutil.Process]:
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def alive(procs: list[psutil.Process]) -> list[psutil.Process]:
+    result = []
+    for proc in procs:
+        try:
+            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                result.append(proc)
+        except psutil.Error:
+            pass
+    return result
+
+
+def plain(widget: Any) -> str:
+    """The text a Static shows."""
+    content = widget.content
+    return content.plain if hasattr(content, "plain") else str(content)
+
+
+def traceback_lines(app: DashboardApp) -> list[str]:
+    """The traceback view's rows as plain text."""
+    from debugdash.tui.widgets.traceback import TracebackView
+
+    view = app.query_one(TracebackView)
+    return [str(getattr(option.prompt, "plain", option.prompt)) for option in view.options]
+
+
+def table_rows(table: Any) -> list[list[str]]:
+    return [[getattr(cell, "plain", str(cell)) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+@pytest.fixture
+def demo_settings(tmp_path: Path) -> Settings:
+    """Settings for the bundled demo app on a free port, attach port free too."""
+    return Settings.for_tests(
+        app=DEMO_APP,
+        port=free_port(),
+        attach_port=free_port(),
+        cwd=tmp_path,
+        python=__import__("sys").executable,
+    )
+
+
+@asynccontextmanager
+async def running_dashboard(
+    settings: Settings, *, size: tuple[int, int] = (100, 32), clock: Any = None
+) -> AsyncIterator[tuple[DashboardApp, Pilot, Supervisor]]:
+    """The dashboard on a started Supervisor, waited until the server is ready.
+
+    On the way out the app is closed and every process of the server tree is
+    checked gone (and killed by pid if a bug left one behind, so tests never leak).
+    """
+    supervisor = Supervisor(settings, clock=clock)
+    app = DashboardApp(supervisor)
+    seen: list[psutil.Process] = []
+    try:
+        async with app.run_test(size=size) as pilot:
+            try:
+                await until(pilot, lambda: app.state.phase == "running", what="the server to be ready")
+            except AssertionError:
+                output = "\n".join(line.text for line in supervisor.logs.tail(30))
+                raise AssertionError(f"the server never became ready; phase {app.state.phase}; output:\n{output}")
+            seen.extend(children())
+            yield app, pilot, supervisor
+            seen.extend(children())
+    finally:
+        await supervisor.stop()
+        for proc in alive(seen):
+            proc.kill()

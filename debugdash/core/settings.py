@@ -132,6 +132,11 @@ def resolve(
 
         settings.ttl = parse_duration(settings.ttl)
     settings.allow = list(settings.allow)
+    if settings.allow:
+        from debugdash.core.allowlist import parse_network
+
+        for address in settings.allow:
+            parse_network(address, wide=settings.wide)
     settings.python = _resolve_python(cli.get("python") or values.get("python"), environ)
     _validate(settings, merged_env)
     return settings

@@ -237,3 +237,38 @@ def alive(procs: list[psutil.Process]) -> list[psutil.Process]:
         except psutil.Error:
             pass
     return result
+
+
+# --- the Werkzeug debugger, driven as a browser would -------------------------
+
+
+def debugger_page(body: str) -> tuple[str, int] | None:
+    """The traceback secret and the innermost frame id of a debugger page, if it is one."""
+    import re
+
+    secret = re.search(r'SECRET = "([^"]+)"', body)
+    frames = re.findall(r'<div class="frame" id="frame-(\d+)">', body)
+    if not secret or not frames:
+        return None
+    return secret.group(1), int(frames[-1])
+
+
+def pin_cookie(port: int, secret: str, pin: str, source: str = "127.0.0.1") -> str | None:
+    """Authenticate with the PIN; the cookie to send with console commands, or None if refused."""
+    status, body, headers = http(port, f"/?__debugger__=yes&cmd=pinauth&pin={pin}&s={secret}", source=source)
+    if status != 200 or '"auth": true' not in body:
+        return None
+    return headers["set-cookie"].split(";", 1)[0]
+
+
+def console_eval(port: int, secret: str, frame: int, cookie: str, expression: str, source: str = "127.0.0.1") -> tuple[int, str]:
+    """Run ``expression`` in the debugger's console for ``frame``; status and output."""
+    from urllib.parse import quote
+
+    status, body, _ = http(
+        port,
+        f"/?__debugger__=yes&cmd={quote(expression)}&frm={frame}&s={secret}",
+        source=source,
+        headers={"Cookie": cookie},
+    )
+    return status, body

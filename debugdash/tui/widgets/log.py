@@ -54,6 +54,9 @@ class LogView(ScrollView, can_focus=True):
         self._first = 0  # absolute number of self._lines[0]; grows as old lines drop
         self._width = 0
         self._match: int | None = None  # absolute number of the current match
+        # Whether new lines scroll the view; only the user's own scrolling changes it
+        # (scroll_end is applied after a refresh, so the scroll position lags appends).
+        self._follow = True
 
     @property
     def line_count(self) -> int:
@@ -65,7 +68,7 @@ class LogView(ScrollView, can_focus=True):
 
     @property
     def following(self) -> bool:
-        return self.scroll_y >= self.max_scroll_y
+        return self._follow
 
     def append(self, lines: list[str]) -> None:
         """Add a batch of lines (already safe display text)."""
@@ -121,12 +124,15 @@ class LogView(ScrollView, can_focus=True):
         lines = list(self._lines)
         if self._match is not None and self._match >= self._first:
             start = self._match - self._first + (-1 if older else 1)
+        elif self._follow:
+            start = len(lines) - 1
         else:
             start = min(len(lines) - 1, int(self.scroll_y) + self.size.height - 1) if older else int(self.scroll_y)
         indices = range(start, -1, -1) if older else range(max(start, 0), len(lines))
         for index in indices:
             if needle in lines[index].casefold():
                 self._match = self._first + index
+                self._follow = False
                 self.scroll_to(y=max(0, index - self.size.height // 2), animate=False, immediate=True)
                 self.refresh()
                 return True
@@ -134,8 +140,41 @@ class LogView(ScrollView, can_focus=True):
 
     def action_follow(self) -> None:
         self._match = None
+        self._follow = True
         self.scroll_end(animate=False, immediate=True, x_axis=False)
         self.refresh()
+
+    # The user scrolling away stops following; scrolling back to the end resumes it.
+
+    def action_scroll_up(self) -> None:
+        self._follow = False
+        super().action_scroll_up()
+
+    def action_page_up(self) -> None:
+        self._follow = False
+        super().action_page_up()
+
+    def action_scroll_home(self) -> None:
+        self._follow = False
+        super().action_scroll_home()
+
+    def action_scroll_down(self) -> None:
+        super().action_scroll_down()
+        self.call_after_refresh(self._resume_at_end)
+
+    def action_page_down(self) -> None:
+        super().action_page_down()
+        self.call_after_refresh(self._resume_at_end)
+
+    def on_mouse_scroll_up(self) -> None:
+        self._follow = False
+
+    def on_mouse_scroll_down(self) -> None:
+        self.call_after_refresh(self._resume_at_end)
+
+    def _resume_at_end(self) -> None:
+        if self.scroll_y >= self.max_scroll_y:
+            self._follow = True
 
     def action_find_older(self) -> None:
         if not self.find(older=True):

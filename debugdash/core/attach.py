@@ -4,11 +4,13 @@ and what an IDE user needs to connect (SSH tunnel, VS Code launch.json).
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import json
 import socket
 from typing import TYPE_CHECKING, Any
 
+from debugdash.agent.attach import stop_adapter
 from debugdash.core.attach_relay import AttachRelay
 
 if TYPE_CHECKING:
@@ -42,8 +44,10 @@ class AttachSession:
         self.supervisor._attach_internal_port = self.internal_port
 
     async def close(self) -> None:
+        """Free the attach port and end debugpy's adapter (it escapes the server's process group)."""
         self.supervisor._attach_internal_port = None
         await self.relay.stop()
+        await asyncio.to_thread(stop_adapter, self.internal_port)
 
     def close_unallowed(self) -> int:
         """Close open connections whose peer no longer may attach (grant expired or revoked)."""
@@ -72,6 +76,7 @@ class AttachSession:
         }
         return {
             "port": port,
+            "internal_port": self.internal_port,
             "host": settings.host,
             "clients": [{"peer": peer, "since": since} for peer, since in self.relay.clients],
             "tunnel": tunnel,

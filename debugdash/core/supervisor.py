@@ -105,6 +105,8 @@ class Supervisor:
         self._attach_internal_port: int | None = None
         self._before_attach: tuple[bool, bool] | None = None
         self._launched_at = 0.0
+        #: Whether the running server was told to start debugpy (it can only once).
+        self._debugpy_used = False
 
     # --- subscribing ---------------------------------------------------------
 
@@ -164,9 +166,10 @@ class Supervisor:
                     "and for granted addresses only; grant with g or `debugdash allow ADDR`",
                 )
             )
-        await self._launch("start")
         if self.settings.attach:
-            await self.set_attach(True)
+            # Before the first launch, so the server starts in external-debugger mode once.
+            await self._open_attach()
+        await self._launch("start")
 
     async def stop(self) -> None:
         """Stop everything: the server tree, the attach port, the sockets. Idempotent."""
@@ -177,11 +180,11 @@ class Supervisor:
         self._stopping = True
         if self._crash_watch is not None:
             self._crash_watch.cancel()
+        await self._terminate()
         if self._relay is not None:
             with contextlib.suppress(Exception):
-                await self._relay.stop()
+                await self._relay.close()
             self._relay = None
-        await self._terminate()
         for task in list(self._tasks):
             task.cancel()
         if self._control is not None:
@@ -198,6 +201,10 @@ class Supervisor:
         """Synchronous last resort (e.g. after the event loop is gone): end the server tree."""
         if self._proc is not None and self._proc.returncode is None:
             process.kill_tree(self._proc.pid, self._sampler.known() if self._sampler else None, grace=0.5)
+        if self._relay is not None:
+            from debugdash.agent.attach import stop_adapter
+
+            stop_adapter(self._relay.internal_port)
         if self._control is not None:
             self._control.remove_socket()
         if self._session_dir is not None:
@@ -253,6 +260,7 @@ class Supervisor:
     async def _launch(self, reason: str) -> None:
         self._expected_exit = False
         self._launched_at = time.time()
+        self._debugpy_used = False
         self.ready = None
         self.phase = "starting"
         if self._crash_watch is not None:
@@ -366,6 +374,8 @@ class Supervisor:
 
     def _configure_for(self, hello: wire.Hello) -> wire.Configure:
         serving = hello.role in ("worker", "server")
+        if serving and self.toggles.attach:
+            self._debugpy_used = True
         return wire.Configure(
             debugger=self.toggles.debugger,
             grants=self.allowlist.wire_grants(),
@@ -437,35 +447,43 @@ class Supervisor:
         built-in debugger and the reloader off, and turning it off restores them.
         Raises UserInputError when the attach port is taken (the server keeps running).
         """
-        from debugdash.core.attach import AttachSession
-
         if on == self.toggles.attach:
             return
         if on:
-            session = AttachSession(self)
-            await session.open()  # raises UserInputError when the port is taken
-            self._relay = session
-            self._before_attach = (self.toggles.debugger, self.toggles.reloader)
-            keep_debugger = self.settings.attach_keep_debugger
-            keep_reloader = self.settings.attach_keep_reloader
-            self._set_toggles(attach=True)
-            if not keep_debugger:
-                await self.set_debugger(False)
-            if not keep_reloader and self.toggles.reloader:
-                self._set_toggles(reloader=False)
+            reloader_before = self.toggles.reloader
+            await self._open_attach()
+            if reloader_before != self.toggles.reloader or self._debugpy_used:
+                # debugpy listens once per process: a server that had it needs a fresh start.
                 await self.restart("toggle")
             else:
                 self._send(wire.SetAttach(port=self._attach_internal_port), roles=("worker", "server"))
-        else:
-            session, self._relay = self._relay, None
-            self._set_toggles(attach=False)
-            self._send(wire.SetAttach(port=None), roles=("worker", "server"))
-            if session is not None:
-                await session.close()
-            debugger, reloader = self._before_attach or (self.toggles.debugger, self.toggles.reloader)
-            self._before_attach = None
-            await self.set_debugger(debugger)
-            await self.set_reloader(reloader)
+                self._debugpy_used = True
+            return
+        session, self._relay = self._relay, None
+        self._set_toggles(attach=False)
+        self._send(wire.SetAttach(port=None), roles=("worker", "server"))
+        if session is not None:
+            await session.close()
+        debugger, reloader = self._before_attach or (self.toggles.debugger, self.toggles.reloader)
+        self._before_attach = None
+        await self.set_debugger(debugger)
+        await self.set_reloader(reloader)
+
+    async def _open_attach(self) -> None:
+        from debugdash.core.attach import AttachSession
+
+        session = AttachSession(self)
+        await session.open()  # raises UserInputError when the port is taken
+        self._relay = session
+        self._before_attach = (self.toggles.debugger, self.toggles.reloader)
+        changes = {"attach": True}
+        if not self.settings.attach_keep_debugger:
+            changes["debugger"] = False
+        if not self.settings.attach_keep_reloader:
+            changes["reloader"] = False
+        if self.toggles.debugger and not changes.get("debugger", True):
+            self._send(wire.SetGate(debugger=False))
+        self._set_toggles(**changes)
 
     def attach_help(self) -> dict[str, Any] | None:
         """How to connect an IDE: the port, the SSH tunnel, a VS Code launch.json entry."""

@@ -616,6 +616,7 @@ class Supervisor:
             "grants": [entry.to_dict(now) for entry in self.allowlist.entries()],
             "audit_log": str(self.audit.path) if self.audit.path else None,
             "attach": self.attach_help(),
+            "suggested_grant": self.suggested_grant,
             "python": self.settings.python,
             "settings": as_dict(self.settings),
         }

@@ -205,3 +205,39 @@ def test_status_lists_grants_with_seconds_left(remote) -> None:
     assert 1130 < entry["seconds_left"] <= 1140
     text = session.cli("status").stdout
     assert "127.0.0.2/32" in text and "left" in text
+
+
+def test_revoke_and_expiry_retire_old_tracebacks_and_secrets(remote) -> None:
+    session, port, clock = remote("--allow", "127.0.0.2")
+    session.wait_event("access_granted")
+    pin = session.named("ready")[-1]["pin"]
+    secret, frame = debugger_page(http(port, "/boom")[1])
+    cookie = pin_cookie(port, secret, pin)
+    assert "42" in console_eval(port, secret, frame, cookie, "6*7")[1]
+    mark = session.mark()
+    session.cli("revoke", "127.0.0.2")
+    session.wait_event("access_revoked", since=mark)
+    # Even on this machine, a traceback from before the revoke no longer runs code.
+    wait_for(lambda: "42" not in console_eval(port, secret, frame, cookie, "6*7")[1], what="old secret retired")
+    fresh_secret, fresh_frame = debugger_page(http(port, "/boom")[1])
+    assert fresh_secret != secret
+    assert "42" in console_eval(port, fresh_secret, fresh_frame, pin_cookie(port, fresh_secret, pin), "6*7")[1]
+
+
+def test_a_network_bound_server_warns_and_suggests_the_ssh_client(tmp_path: Path) -> None:
+    write_app(tmp_path, SIMPLE_APP)
+    port = free_port()
+    session = Session(
+        "--app", "app", "--port", str(port), "--host", "0.0.0.0", "--no-reload",
+        cwd=tmp_path, env={"SSH_CONNECTION": "127.0.0.5 51234 127.0.0.1 22"},
+    )
+    try:
+        session.wait_event("ready")
+        warning = session.wait_event("notice", lambda e: e["level"] == "warning")
+        assert "0.0.0.0" in warning["message"]
+        status = json.loads(session.cli("status", "--json").stdout)
+        assert status["suggested_grant"] == "127.0.0.5"
+        # Reachable from the network, yet only this machine gets the debugger.
+        assert not _is_debugger(http(port, "/boom", source="127.0.0.5")[1])
+    finally:
+        session.close()

@@ -8,6 +8,7 @@ linecache only, frames are capped, locals are bounded ``reprlib`` reprs, and a
 
 from __future__ import annotations
 
+import functools
 import linecache
 import os
 import reprlib
@@ -86,6 +87,7 @@ def _library_prefixes() -> tuple[str, ...]:
 _LIBRARY_PREFIXES = _library_prefixes()
 
 
+@functools.lru_cache(maxsize=4096)
 def is_app_file(filename: str) -> bool:
     """False for the standard library, installed packages and debugdash itself."""
     if filename.startswith("<"):
@@ -96,21 +98,28 @@ def is_app_file(filename: str) -> bool:
 
 
 def frames_of(tb: TracebackType | None, limit: int = MAX_FRAMES) -> list[Frame]:
-    """The innermost ``limit`` frames of a traceback, outermost first."""
+    """The innermost ``limit`` frames of a traceback, outermost first.
+
+    Locals are kept for the app's frames and the innermost frame; the many
+    library frames in between (Flask, Werkzeug) would multiply the cost of every
+    error and bury the app's own variables.
+    """
     entries = list(traceback.walk_tb(tb))[-limit:]
     frames = []
-    for frame, lineno in entries:
+    last = len(entries) - 1
+    for index, (frame, lineno) in enumerate(entries):
         code = frame.f_code
         filename = code.co_filename
         lineno = lineno or 0
+        is_app = is_app_file(filename)
         frames.append(
             Frame(
                 filename=filename,
                 lineno=lineno,
                 function=getattr(code, "co_qualname", code.co_name),
                 source=linecache.getline(filename, lineno).strip() if lineno else "",
-                locals=_locals_of(frame.f_locals),
-                is_app=is_app_file(filename),
+                locals=_locals_of(frame.f_locals) if is_app or index == last else {},
+                is_app=is_app,
             )
         )
     return frames

@@ -148,3 +148,4 @@ class _GatedApp:
         if gate.debugger:
             gate._refused(environ)
         return self.plain(environ, start_response)
+

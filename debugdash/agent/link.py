@@ -1,6 +1,7 @@
 """The agent's end of the supervisor socket (see ``debugdash.core.wire``).
 
-Sending never stalls the caller: events go into a bounded queue that a writer
+Sending never stalls the caller: an event is written at once when the socket
+takes it without blocking, else it goes into a bounded queue that a writer
 thread drains; when the queue is full the event is dropped and counted. A reader
 thread hands every command to a callback. When the connection is lost, in either
 thread, ``on_lost`` runs once: the caller closes its gates and ends the process.
@@ -8,8 +9,8 @@ thread, ``on_lost`` runs once: the caller closes its gates and ends the process.
 
 from __future__ import annotations
 
+import collections
 import os
-import queue
 import socket
 import threading
 import time
@@ -30,50 +31,89 @@ class Link:
     def __init__(self, sock: socket.socket, reader) -> None:
         self._sock = sock
         self._reader = reader
-        self._queue: queue.Queue[Event] = queue.Queue(QUEUE_SIZE)
+        # Encoded lines waiting for the writer thread; bounded, oldest kept.
+        self._pending: collections.deque[bytes] = collections.deque()
+        self._writing = False
+        self._closed = False
+        self._cond = threading.Condition()
         self._lost_once = threading.Lock()
         self._on_lost: Callable[[str], None] = lambda reason: None
         self.dropped = 0
+        self._reported_drops = 0
 
     # --- sending ------------------------------------------------------------
 
     def send(self, event: Event) -> None:
-        """Queue an event for the supervisor; drops it (and counts) when the queue is full."""
+        """Send an event without ever blocking the caller.
+
+        The line is written at once when the socket takes it whole and nothing
+        is queued before it (the common case: no thread hand-off on a request's
+        error path); otherwise it is queued for the writer thread. When the
+        queue is full the event is dropped and counted.
+        """
         try:
-            self._queue.put_nowait(event)
-        except queue.Full:
-            self.dropped += 1
+            data = encode(event)
+        except (TypeError, ValueError):
+            return  # an event that cannot be encoded is dropped, not fatal
+        with self._cond:
+            if self._closed:
+                return
+            if not self._pending and not self._writing:
+                try:
+                    sent = self._sock.send(data, socket.MSG_DONTWAIT)
+                except (BlockingIOError, InterruptedError):
+                    sent = 0
+                except OSError:
+                    sent = 0  # the writer thread meets the same error and fails closed
+                if sent == len(data):
+                    return
+                data = data[sent:]
+                # A partial line must go out before anything else: it jumps any limit.
+                self._pending.append(data)
+                self._cond.notify()
+                return
+            if len(self._pending) >= QUEUE_SIZE:
+                self.dropped += 1
+                return
+            self._pending.append(data)
+            self._cond.notify()
 
     def flush(self, timeout: float = 2.0) -> bool:
         """Wait until every queued event was written; False when the timeout ran out."""
         deadline = time.monotonic() + timeout
-        with self._queue.all_tasks_done:
-            while self._queue.unfinished_tasks:
+        with self._cond:
+            while (self._pending or self._writing) and not self._closed:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
-                self._queue.all_tasks_done.wait(remaining)
+                self._cond.wait(remaining)
         return True
 
     def _write_loop(self) -> None:
-        reported_drops = 0
         while True:
-            event = self._queue.get()
-            try:
-                try:
-                    data = encode(event)
-                except (TypeError, ValueError):
-                    continue  # an event that cannot be encoded is dropped, not fatal
-                self._sock.sendall(data)
-                if self.dropped != reported_drops and self._queue.empty():
-                    count, reported_drops = self.dropped - reported_drops, self.dropped
+            with self._cond:
+                while not self._pending:
+                    self._cond.wait()
+                chunks = list(self._pending)
+                self._pending.clear()
+                if self.dropped != self._reported_drops:
+                    count = self.dropped - self._reported_drops
+                    self._reported_drops = self.dropped
                     notice = Notice(level="warning", message=f"the agent dropped {count} events (queue full)")
-                    self._sock.sendall(encode(notice))
+                    chunks.append(encode(notice))
+                self._writing = True
+            try:
+                self._sock.sendall(b"".join(chunks))
             except OSError as e:
+                with self._cond:
+                    self._closed = True
+                    self._writing = False
+                    self._cond.notify_all()
                 self._lost(f"write failed: {e}")
                 return
-            finally:
-                self._queue.task_done()
+            with self._cond:
+                self._writing = False
+                self._cond.notify_all()
 
     # --- receiving ----------------------------------------------------------
 

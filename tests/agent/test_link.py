@@ -1,0 +1,91 @@
+"""The agent's socket link: handshake, never blocking the sender, failing closed."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import pytest
+
+from debugdash.agent.link import QUEUE_SIZE, HandshakeError, Link, connect
+from debugdash.core.events import Log, Notice
+from debugdash.core.wire import Configure, decode, encode
+
+from tests.agent.agentkit import TestSupervisor, wait_for
+
+
+def _pair() -> tuple[Link, socket.socket]:
+    ours, theirs = socket.socketpair()
+    return Link(ours, ours.makefile("rb")), theirs
+
+
+def _read_all(sock: socket.socket, count: int) -> list:
+    reader = sock.makefile("rb")
+    return [decode(reader.readline()) for _ in range(count)]
+
+
+def test_handshake_sends_hello_and_returns_the_configure(supervisor: TestSupervisor) -> None:
+    supervisor.configure = Configure(debugger=False, trusted_hosts=["devbox"])
+    link, configure = connect(supervisor.path, supervisor.token, "server")
+    assert configure == supervisor.configure
+    hello = wait_for(lambda: supervisor.connections)[0].hello
+    assert (hello.role, hello.token) == ("server", supervisor.token)
+
+
+def test_handshake_times_out_without_configure(supervisor: TestSupervisor) -> None:
+    supervisor.answer_hello = False
+    with pytest.raises(HandshakeError, match="did not configure"):
+        connect(supervisor.path, supervisor.token, "server", timeout=0.3)
+
+
+def test_handshake_reports_an_unreachable_socket(tmp_path) -> None:
+    with pytest.raises(HandshakeError, match="cannot reach debugdash"):
+        connect(str(tmp_path / "missing.sock"), "t", "server")
+
+
+def test_a_stuck_reader_never_blocks_the_sender_and_drops_are_counted() -> None:
+    link, theirs = _pair()
+    lost: list[str] = []
+    link.start(lambda command: None, lost.append)
+    line = "x" * 2000
+    # Nobody reads: the socket buffer fills, then the queue, then events are dropped.
+    for number in range(QUEUE_SIZE + 5000):
+        link.send(Log(stream="stdout", line=f"{number} {line}"))
+    assert link.dropped > 0
+    reader = theirs.makefile("rb")
+    numbers, notices = [], []
+    while not notices:
+        event = decode(reader.readline())
+        if isinstance(event, Notice):
+            notices.append(event)
+        else:
+            numbers.append(int(event.line.split()[0]))
+    assert numbers == sorted(numbers) and numbers[0] == 0
+    assert f"dropped {link.dropped} events" in notices[0].message
+    assert not lost
+
+
+def test_flush_waits_until_everything_was_written() -> None:
+    link, theirs = _pair()
+    link.start(lambda command: None, lambda reason: None)
+    events = [Log(stream="stderr", line=str(n) * 1000) for n in range(300)]
+    received: list = []
+    reading = threading.Thread(target=lambda: received.extend(_read_all(theirs, len(events))))
+    reading.start()
+    for event in events:
+        link.send(event)
+    assert link.flush(timeout=10)
+    reading.join(timeout=10)
+    assert received == events
+
+
+def test_commands_are_applied_and_eof_fails_closed() -> None:
+    link, theirs = _pair()
+    commands: list = []
+    lost: list[str] = []
+    link.start(commands.append, lost.append)
+    theirs.sendall(b"not json\n" + encode(Configure(debugger=True)))
+    wait_for(lambda: commands)
+    assert commands == [Configure(debugger=True)]
+    theirs.close()
+    assert wait_for(lambda: lost) == ["connection closed"]

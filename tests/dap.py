@@ -124,7 +124,16 @@ class DapClient:
         Returns the breakpoints as the adapter reported them, per file.
         """
         attach_seq = self.send_request("attach", {"justMyCode": False, **(arguments or {})})
-        self.wait_event("initialized", timeout)
+        # An early attach response is a refusal (e.g. "already being debugged"): raise it, do not hang.
+        early = self._wait(
+            lambda m: (m.get("type") == "event" and m.get("event") == "initialized")
+            or (m.get("type") == "response" and m.get("request_seq") == attach_seq),
+            timeout,
+        )
+        if early.get("type") == "response":
+            self._pending.insert(0, early)
+            self.wait_response(attach_seq, 0)
+            raise DapError("attach", "answered before configuration", early.get("body"))
         reported = {}
         for path, lines in (breakpoints or {}).items():
             body = self.request(

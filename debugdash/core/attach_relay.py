@@ -26,6 +26,12 @@ from debugdash.core.text import display_text
 _CHUNK = 64 * 1024
 _CONNECT_TIMEOUT = 5.0
 _STOP_TIMEOUT = 2.0
+#: How long after a debugpy session ends before the next one is connected. The
+#: debugpy adapter finalizes an ended session asynchronously; an attach that
+#: arrives in those few milliseconds is refused ("already being debugged") and
+#: leaves the adapter to exit shortly after, so a quick re-attach (after an
+#: expiry, or a client retrying) would lose debugpy for good.
+SETTLE_SECONDS = 0.5
 
 
 class _Connection:
@@ -73,6 +79,7 @@ class AttachRelay:
         self._publish = publish
         self._server: asyncio.Server | None = None
         self._connections: set[_Connection] = set()
+        self._settled_at = 0.0  # time.monotonic() before which no new debugpy session starts
 
     @property
     def port(self) -> int:
@@ -124,7 +131,12 @@ class AttachRelay:
         closing = [c for c in self._connections if not c.kicked and predicate(c.peer)]
         for connection in closing:
             connection.kick()
+        if closing:
+            self._settle()
         return len(closing)
+
+    def _settle(self) -> None:
+        self._settled_at = time.monotonic() + SETTLE_SECONDS
 
     # --- one connection ----------------------------------------------------
 
@@ -166,6 +178,10 @@ class AttachRelay:
             return False
 
     async def _relay(self, connection: _Connection, reader: asyncio.StreamReader, target: int) -> None:
+        if (wait := self._settled_at - time.monotonic()) > 0:
+            await asyncio.sleep(wait)
+            if connection.kicked:
+                return
         try:
             up_reader, up_writer = await asyncio.wait_for(
                 asyncio.open_connection("127.0.0.1", target), _CONNECT_TIMEOUT
@@ -201,6 +217,7 @@ class AttachRelay:
                     with contextlib.suppress(OSError, asyncio.TimeoutError):
                         await asyncio.wait_for(stream.wait_closed(), _STOP_TIMEOUT)
         finally:
+            self._settle()
             self._publish(AttachClient(state="disconnected", peer=connection.peer))
 
 

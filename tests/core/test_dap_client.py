@@ -245,3 +245,20 @@ def test_through_the_relay_from_a_granted_remote_until_the_grant_ends(debuggee, 
         assert debuggee.process.poll() is None
         with DapClient.connect("127.0.0.1", port) as dap:
             debug_once(dap, debuggee)
+
+
+def test_debugpy_survives_clients_that_drop_and_come_straight_back(debuggee):
+    # Without the relay's settle time, an attach that lands while debugpy is still
+    # finalizing the previous session is refused and debugpy stops answering.
+    with RelayThread(debuggee.port, lambda peer: True) as relay:
+        port = relay.relay.port
+        for kicked in (False, True, False, True):
+            dap = DapClient.connect("127.0.0.1", port)
+            dap.initialize()
+            dap.attach()
+            if kicked:
+                assert relay.call(relay.relay.close_where, lambda peer: True) == 1
+                assert dap.wait_closed(timeout=1.0)
+            dap.close()
+        with DapClient.connect("127.0.0.1", port) as dap:
+            debug_once(dap, debuggee)

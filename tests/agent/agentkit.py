@@ -18,7 +18,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -231,7 +231,7 @@ class ServerFactory:
 
     def __call__(
         self,
-        app: str = "debugdash.demo.app",
+        app: str | None = "debugdash.demo.app",
         *,
         mode: str = "flask",
         flask_args: list[str] | None = None,
@@ -252,7 +252,8 @@ class ServerFactory:
         clock_file.write_text("0")
         if mode == "flask":
             args = flask_args if flask_args is not None else ["run", "--port", str(port), "--no-reload"]
-            command = [sys.executable, "-m", "debugdash.agent", "flask", "--app", app, *args]
+            app_option = ["--app", app] if app else []  # None: Flask discovers the app itself
+            command = [sys.executable, "-m", "debugdash.agent", "flask", *app_option, *args]
         else:
             command = [sys.executable, "-m", "debugdash.agent", "script", app]
         full_env = {

@@ -8,7 +8,7 @@ from urllib.parse import quote
 import pytest
 
 from debugdash.core.events import AccessRefused, Gate, Ready
-from debugdash.core.wire import Configure, SetGate, SetGrants
+from debugdash.core.wire import SetGate, SetGrants
 
 from tests.agent.agentkit import Server, free_port, grant, stderr_of
 
@@ -175,3 +175,24 @@ def test_each_start_gets_a_fresh_pin(start_server) -> None:
     assert first.ready.pin != second.ready.pin
     for server in (first, second):
         assert server.ready.pin not in stderr_of(server.proc)
+
+
+def test_trusted_hosts_come_from_debugdash(start_server) -> None:
+    from debugdash.core.wire import Configure
+
+    port = free_port()
+    server = start_server(
+        flask_args=["--debug", "run", "--no-reload", "--port", str(port)],
+        port=port,
+        configure=Configure(debugger=True, trusted_hosts=["devbox.test"]),
+    )
+    # DNS-rebinding protection stays on: a Host debugdash did not advertise is refused.
+    assert server.get("/console").status == 400
+    assert server.get("/console", headers={"Host": f"devbox.test:{port}"}).status == 200
+
+
+def test_trusted_hosts_fall_back_to_werkzeugs_and_the_bound_host(start_server) -> None:
+    port = free_port()
+    server = start_server(flask_args=["--debug", "run", "--no-reload", "--port", str(port)], port=port)
+    assert server.get("/console", headers={"Host": f"app.localhost:{port}"}).status == 200
+    assert server.get("/console", headers={"Host": f"evil.test:{port}"}).status == 400

@@ -136,3 +136,16 @@ def test_app_factory_and_module_name_forms_load(start_server, tmp_path) -> None:
     server = start_server("shop:create_app()", cwd=project)
     assert http_get(server.port, "/").body == "factory"
     assert server.ready.debug is False
+
+
+def test_flaskenv_discovery_is_flasks_own(start_server, tmp_path) -> None:
+    project = _project(tmp_path, greeting="from flaskenv")
+    (project / ".flaskenv").write_text("FLASK_APP=app\n")
+    server = start_server(None, cwd=project)
+    assert http_get(server.port, "/").body == "from flaskenv"
+
+
+def test_module_colon_name_and_flask_app_env_forms_load(start_server, tmp_path) -> None:
+    project = _project(tmp_path, greeting="named")
+    assert http_get(start_server("app:app", cwd=project).port, "/").body == "named"
+    assert http_get(start_server(None, cwd=project, env={"FLASK_APP": "app"}).port, "/").body == "named"

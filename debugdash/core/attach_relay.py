@@ -152,7 +152,10 @@ class AttachRelay:
         raw = str(peername[0]) if peername else ""
         address = parse_peer(raw)
         peer = str(address) if address is not None else display_text(raw, limit=100)
-        if address is None or not self._is_allowed(peer) or self._server is None:
+        if self._server is None:  # accepted just before stop(): nobody to serve it
+            writer.transport.abort()
+            return
+        if address is None or not self._is_allowed(peer):
             writer.transport.abort()
             now = time.time()
             self._publish(AttachClient(time=now, state="refused", peer=peer))
@@ -180,7 +183,8 @@ class AttachRelay:
     async def _relay(self, connection: _Connection, reader: asyncio.StreamReader, target: int) -> None:
         if (wait := self._settled_at - time.monotonic()) > 0:
             await asyncio.sleep(wait)
-            if connection.kicked:
+            # The grant may have ended while we waited.
+            if connection.kicked or not self._is_allowed(connection.peer):
                 return
         try:
             up_reader, up_writer = await asyncio.wait_for(

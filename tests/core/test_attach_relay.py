@@ -306,3 +306,25 @@ async def test_all_interfaces_relay_judges_ipv4_and_ipv6_peers(make_relay, echo,
     assert seen == ["127.0.0.2", "::1"]
     writer.close()
     w6.close()
+
+
+async def test_a_refused_connection_is_one_audit_line(echo, tmp_path):
+    from debugdash.core.audit import AuditLog
+
+    audit = AuditLog(tmp_path / "debugdash" / "audit.log")
+    relay = AttachRelay(
+        "127.0.0.1", 0, target=lambda: echo.port, allowed=lambda peer: peer == "127.0.0.2", publish=audit.record
+    )
+    await relay.start()
+    try:
+        reader, writer = await connect(relay, source="127.0.0.3")
+        await assert_closed_by_peer(reader)
+        writer.close()
+        ok_reader, ok_writer = await connect(relay, source="127.0.0.2")
+        assert await round_trip(ok_reader, ok_writer) == b"hello debugpy\n"
+        ok_writer.close()
+        await wait_until(lambda: audit.path.exists())
+    finally:
+        await relay.stop()
+    [line] = audit.path.read_text().splitlines()
+    assert line.split("\t")[2:5] == ["refuse", "127.0.0.3", "attach"]

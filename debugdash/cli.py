@@ -104,7 +104,8 @@ def demo(port: str | None, host: str | None, headless: bool, as_json: bool) -> N
     from debugdash.core.settings import resolve
 
     demo_dir = Path(__file__).parent / "demo"
-    settings = resolve({"app": "debugdash.demo.app:app", "port": port, "host": host}, cwd=demo_dir)
+    # Run from its folder as plain `app`, so tracebacks and the reloader see the real file.
+    settings = resolve({"app": "app:app", "port": port, "host": host}, cwd=demo_dir)
     sys.exit(_serve(settings, headless=headless, as_json=as_json))
 
 

@@ -33,18 +33,34 @@ def kill_tree(pid: int, known: list[psutil.Process] | None = None, grace: float 
     """End the process group led by ``pid`` and every descendant seen, SIGTERM then SIGKILL.
 
     Blocks for at most about ``grace`` seconds. Safe to call when all are gone.
+    For use where nothing else waits for ``pid`` (psutil reaps it if it is our child).
     """
-    procs = _alive([*(known or []), *descendants(pid)])
+    procs = members(pid, known)
     try:
         procs.insert(0, psutil.Process(pid))
     except psutil.Error:
         pass
-    _signal_group(pid, signal.SIGTERM)
+    signal_tree(pid, procs, signal.SIGTERM)
+    finish(pid, procs, grace)
+
+
+def members(pid: int, known: list[psutil.Process] | None = None) -> list[psutil.Process]:
+    """The live descendants of ``pid``, plus those seen earlier that still run (not ``pid`` itself)."""
+    return [p for p in _alive([*(known or []), *descendants(pid)]) if p.pid != pid]
+
+
+def signal_tree(pgid: int, procs: list[psutil.Process], sig: int) -> None:
+    """Send ``sig`` to the process group ``pgid`` and to each of ``procs`` (some may have left the group)."""
+    _signal_group(pgid, sig)
     for proc in procs:
-        _send(proc, signal.SIGTERM)
+        _send(proc, sig)
+
+
+def finish(pgid: int, procs: list[psutil.Process], grace: float = GRACE_SECONDS) -> None:
+    """Wait up to ``grace`` for ``procs`` to exit; SIGKILL the group and whoever is left."""
     _, alive = psutil.wait_procs(procs, timeout=grace)
+    _signal_group(pgid, signal.SIGKILL)
     if alive:
-        _signal_group(pid, signal.SIGKILL)
         for proc in alive:
             _send(proc, signal.SIGKILL)
         psutil.wait_procs(alive, timeout=1.0)

@@ -20,6 +20,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -145,7 +146,7 @@ class Supervisor:
         agent_path = self._session_dir / "agent.sock"
         self._agent_server = await asyncio.start_unix_server(self._on_agent, path=str(agent_path), limit=wire.MAX_LINE)
         os.chmod(agent_path, 0o600)
-        _link_package("debugdash", self._session_dir / "path")
+        _redirect_package("debugdash", self._session_dir / "path")
         _link_package("debugpy", self._session_dir / "debugpy-path")
 
         from debugdash.core.control import ControlServer
@@ -329,10 +330,17 @@ class Supervisor:
         if proc is None or done is None or done.is_set():
             return
         self._expected_exit = True
-        known = self._sampler.known() if self._sampler else None
-        await asyncio.to_thread(process.kill_tree, proc.pid, known)
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(done.wait(), timeout=3.0)
+        # The server itself is our child and asyncio reaps it; psutil only waits
+        # for the rest of the tree, or the exit code would be lost.
+        others = process.members(proc.pid, self._sampler.known() if self._sampler else None)
+        process.signal_tree(proc.pid, others, signal.SIGTERM)
+        try:
+            await asyncio.wait_for(done.wait(), timeout=process.GRACE_SECONDS)
+        except asyncio.TimeoutError:
+            process.signal_tree(proc.pid, others, signal.SIGKILL)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(done.wait(), timeout=3.0)
+        await asyncio.to_thread(process.finish, proc.pid, others, 0.5)
 
     async def _restart_on_change(self) -> None:
         """After a crash: restart on the next change to the app's files, never in a loop."""
@@ -631,6 +639,27 @@ def _user() -> str:
 
 def _now() -> float:
     return time.time()
+
+
+def _redirect_package(name: str, into: Path) -> None:
+    """Make package ``name`` importable from ``into`` alone, keeping its real file names.
+
+    A one-line package whose ``__path__`` is our real package: tracebacks and the
+    reloader see the real files, and nothing else from our environment leaks in.
+    """
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        return
+    real = next(iter(spec.submodule_search_locations))
+    package = into / name
+    package.mkdir(parents=True)
+    init = os.path.join(real, "__init__.py")
+    (package / "__init__.py").write_text(
+        "# Written by debugdash for this session: the real package lives elsewhere.\n"
+        f"__path__ = [{real!r}]\n"
+        f"__file__ = {init!r}\n"
+        f"exec(compile(open(__file__).read(), __file__, 'exec'))\n"
+    )
 
 
 def _link_package(name: str, into: Path) -> None:

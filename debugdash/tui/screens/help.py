@@ -19,7 +19,7 @@ KEYS: list[tuple[str, str]] = [
     ("g", "grant an address remote debugger/attach access, with a time limit"),
     ("x", "revoke the highlighted remote-access entry"),
     ("e", "open the highlighted frame in $EDITOR at its line"),
-    ("c", "copy the traceback (or, on the Attach tab, the tunnel + launch.json)"),
+    ("c", "copy the traceback (on the Attach tab: tunnel + launch.json)"),
     ("?", "this help"),
     ("q", "quit: stop the server and leave"),
     ("ctrl+p", "command palette: every action by name"),

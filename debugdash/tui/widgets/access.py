@@ -16,6 +16,7 @@ from debugdash.tui import format as fmt
 LAST_MINUTE = 60.0
 
 EMPTY_TEXT = "No remote access. Press g to grant an address."
+HINT_TEXT = "x: revoke the highlighted entry · g: grant another · each ends by itself at 0:00"
 
 
 class AccessPanel(Vertical):
@@ -24,6 +25,7 @@ class AccessPanel(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(EMPTY_TEXT, id="access-empty")
         yield DataTable(id="access-table", cursor_type="row")
+        yield Static(HINT_TEXT, id="access-hint")
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -31,6 +33,7 @@ class AccessPanel(Vertical):
         table.add_column("grants", key="what")
         table.add_column("left", key="left", width=9)
         table.display = False
+        self.query_one("#access-hint", Static).display = False
 
     @property
     def selected_network(self) -> str | None:
@@ -56,6 +59,7 @@ class AccessPanel(Vertical):
                 key=entry.network,
             )
         table.display = bool(live)
+        self.query_one("#access-hint", Static).display = bool(live)
         self.query_one("#access-empty", Static).display = not live
         if selected is not None and live:
             keys = [entry.network for entry, _ in live]

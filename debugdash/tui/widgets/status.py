@@ -53,7 +53,7 @@ class ToggleBar(Static):
 
     def show(self, state: SessionState, access_count: int) -> None:
         toggles = state.toggles
-        sep = Text(" │ ", "dim")
+        sep = Text("  ")
         parts = [_on_off("debug", toggles.debug if toggles else None)]
         debugger = _on_off("debugger", toggles.debugger if toggles else None)
         if toggles and toggles.debugger and state.pin:
@@ -61,7 +61,7 @@ class ToggleBar(Static):
         parts.append(debugger)
         reloader = _on_off("reloader", toggles.reloader if toggles else None)
         if toggles and toggles.reloader and state.reloader_type:
-            reloader.append(f" ({state.reloader_type})", "dim")
+            reloader.append(f" ({state.reloader_type.removeprefix('debugdash-')})", "dim")
         parts.append(reloader)
         attach = _on_off("attach", toggles.attach if toggles else None)
         if toggles and toggles.attach and state.attach.port:
@@ -70,5 +70,5 @@ class ToggleBar(Static):
                 attach.append(f" ← {state.attach.client}", "bold magenta")
         parts.append(attach)
         if access_count:
-            parts.append(Text(f"remote {access_count}", "bold yellow"))
+            parts.append(Text(f"remote access: {access_count}", "bold yellow"))
         self.update(sep.join(parts))

@@ -1,0 +1,146 @@
+"""Fixed sessions for snapshot tests: a real (unstarted) Supervisor, a frozen
+clock, and events replayed through ``Supervisor.publish`` exactly as a running
+server would send them. Only the psutil figures (``Stats``) are made up here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from debugdash.core.clock import ManualClock
+from debugdash.core.events import (
+    ExceptionInfo,
+    Exited,
+    Frame,
+    Ready,
+    Reload,
+    RequestError,
+    Started,
+    Stats,
+    Toggles,
+)
+from debugdash.core.settings import Settings
+from debugdash.core.supervisor import Supervisor
+from debugdash.tui.app import DashboardApp
+
+#: 2023-11-14 22:13:20 UTC; every event time is an offset from this.
+T0 = 1_700_000_000.0
+ROOT = Path("/srv/shop")
+_FLASK = "/srv/shop/.venv/lib/python3.11/site-packages/flask/app.py"
+
+
+def make_app() -> tuple[DashboardApp, Supervisor, ManualClock]:
+    clock = ManualClock(1000.0)
+    settings = Settings.for_tests(app="shop", port=5000, cwd=ROOT)
+    supervisor = Supervisor(settings, clock=clock)
+    app = DashboardApp(supervisor, start=False, wall_clock=lambda: T0 + 754)
+    return app, supervisor, clock
+
+
+def started() -> list:
+    return [
+        Toggles(time=T0, debug=True, debugger=True, reloader=True, attach=False),
+        Started(time=T0, pid=4242, command=["python", "-m", "debugdash.agent", "flask", "run"]),
+    ]
+
+
+def ready(at: float = 1.2, pid: int = 4243) -> Ready:
+    return Ready(
+        time=T0 + at,
+        url="http://127.0.0.1:5000",
+        pid=pid,
+        host="127.0.0.1",
+        port=5000,
+        debug=True,
+        debugger=True,
+        pin="493-102-877",
+        reloader=True,
+        reloader_type="stat",
+    )
+
+
+def stats() -> Stats:
+    return Stats(time=T0 + 750, pids=[4242, 4243], cpu_percent=2.5, rss=48_234_496, threads=3, ports=[5000])
+
+
+def _flask_frames() -> list[Frame]:
+    return [
+        Frame(_FLASK, 1511, "wsgi_app", "response = self.full_dispatch_request()", {"self": "<Flask 'shop'>"}, False),
+        Frame(_FLASK, 902, "dispatch_request", "return self.ensure_sync(view)(**req.view_args)", {}, False),
+    ]
+
+
+def key_error(at: float) -> RequestError:
+    frames = [
+        *_flask_frames(),
+        Frame(
+            "/srv/shop/shop/views.py",
+            41,
+            "checkout",
+            'total = prices[item["sku"]] * item["qty"]',
+            {"item": "{'sku': 'B-12', 'qty': 2}", "prices": "{'A-7': 9.5}"},
+        ),
+    ]
+    chain = [ExceptionInfo(type="KeyError", message="'B-12'", frames=frames)]
+    return RequestError(time=T0 + at, method="POST", path="/checkout", remote_addr="127.0.0.1", chain=chain, pid=4243)
+
+
+def chained_error(at: float) -> RequestError:
+    inner = ExceptionInfo(
+        type="ValueError",
+        message="invalid literal for int() with base 10: 'eighty'",
+        frames=[Frame("/srv/shop/shop/config.py", 12, "port", 'return int(raw["port"])', {"raw": "{'port': 'eighty'}"})],
+    )
+    outer = ExceptionInfo(
+        type="RuntimeError",
+        message="the configured port is not a number",
+        frames=[
+            *_flask_frames(),
+            Frame("/srv/shop/shop/views.py", 77, "status", "port = config.port()", {}),
+            Frame("/srv/shop/shop/config.py", 14, "port", 'raise RuntimeError("the configured port is not a number") from e', {"e": "ValueError(...)"}),
+        ],
+        relation="cause",
+    )
+    return RequestError(time=T0 + at, method="GET", path="/status", remote_addr="127.0.0.1", chain=[inner, outer], pid=4243)
+
+
+def running_with_errors() -> list:
+    return [
+        *started(),
+        ready(),
+        key_error(300),
+        Reload(time=T0 + 420, filename="/srv/shop/shop/views.py", reloader="stat", pid=4243),
+        ready(421.4, pid=4244),
+        chained_error(600),
+        key_error(700),
+        stats(),
+    ]
+
+
+def crashed() -> list:
+    return [
+        *started(),
+        ready(),
+        Exited(
+            time=T0 + 640,
+            pid=4242,
+            returncode=1,
+            last_lines=[
+                '  File "/srv/shop/shop/__init__.py", line 3, in <module>',
+                "    from shop.views import bp",
+                '  File "/srv/shop/shop/views.py", line 9',
+                "    def checkout(:",
+                "                 ^",
+                "SyntaxError: invalid syntax",
+            ],
+        ),
+    ]
+
+
+async def publish(pilot: Pilot, events: list) -> None:
+    """Replay events, then let the dashboard draw them."""
+    app = pilot.app
+    assert isinstance(app, DashboardApp)
+    app.sup.publish(events)
+    await pilot.pause(0.3)

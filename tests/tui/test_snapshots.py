@@ -1,0 +1,102 @@
+"""Snapshot tests of every main screen at 80x24 and 120x40 (pytest-textual-snapshot).
+
+Deterministic: a frozen monotonic clock, a fixed wall clock and time zone, and
+events replayed through the real Supervisor's ``publish``. Update the stored
+images with ``pytest tests/tui/test_snapshots.py --snapshot-update`` and look at
+snapshot_report.html before committing them.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from debugdash.tui.widgets.traceback import TracebackView
+from tests.tui import scenes
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+
+
+@pytest.fixture(autouse=True)
+def _utc(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_starting(snap_compare, size):
+    app, _, _ = scenes.make_app()
+
+    async def run_before(pilot):
+        await scenes.publish(pilot, scenes.started())
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_running_with_errors(snap_compare, size):
+    app, _, _ = scenes.make_app()
+
+    async def run_before(pilot):
+        await scenes.publish(pilot, scenes.running_with_errors())
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_traceback_detail(snap_compare, size):
+    app, _, _ = scenes.make_app()
+
+    async def run_before(pilot):
+        await scenes.publish(pilot, scenes.running_with_errors())
+        await pilot.press("down")  # the chained RuntimeError group
+        await pilot.pause(0.2)
+        pilot.app.query_one(TracebackView).focus()
+        await pilot.press("enter")  # its raising frame's locals
+        # Dismiss the "new error" toast so the traceback is fully visible.
+        pilot.app.clear_notifications()
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_crashed(snap_compare, size):
+    app, _, _ = scenes.make_app()
+
+    async def run_before(pilot):
+        await scenes.publish(pilot, scenes.crashed())
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_remote_access_countdown(snap_compare, size):
+    app, supervisor, clock = scenes.make_app()
+
+    async def run_before(pilot):
+        await scenes.publish(pilot, [*scenes.started(), scenes.ready()])
+        await supervisor.grant("203.0.113.7", what="debugger", ttl="15m")
+        await supervisor.grant("198.51.100.0/24", what="both", ttl="2m")
+        clock.advance(75)  # the /24 is now in its last minute
+        await pilot.press("4")
+        pilot.app.clear_notifications()
+        await pilot.pause(1.2)  # one countdown tick
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_help(snap_compare, size):
+    app, _, _ = scenes.make_app()
+
+    async def run_before(pilot):
+        await scenes.publish(pilot, [*scenes.started(), scenes.ready()])
+        await pilot.press("question_mark")
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

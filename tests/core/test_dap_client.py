@@ -7,6 +7,7 @@ debugpy starts an adapter subprocess, so every test kills the whole tree.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import select
 import socket
@@ -25,7 +26,7 @@ from debugdash.core.allowlist import Allowlist
 from debugdash.core.attach_relay import AttachRelay
 from debugdash.core.clock import ManualClock
 from debugdash.core.events import AccessRefused, AttachClient
-from tests.dap import DapClient, DapClosed
+from tests.dap import DapClient, DapClosed, DapError
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -149,8 +150,6 @@ def test_breakpoint_round_trip_with_real_debugpy(debuggee):
 
 
 def test_adapter_errors_are_raised(debuggee):
-    from tests.dap import DapError
-
     with DapClient.connect("127.0.0.1", debuggee.port) as dap:
         dap.initialize()
         with pytest.raises(DapError):
@@ -262,3 +261,51 @@ def test_debugpy_survives_clients_that_drop_and_come_straight_back(debuggee):
             dap.close()
         with DapClient.connect("127.0.0.1", port) as dap:
             debug_once(dap, debuggee)
+
+
+# --- framing, against a scripted peer on a real socket pair ----------------------------
+
+
+def _frame(message: dict) -> bytes:
+    body = json.dumps(message).encode()
+    return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+def test_framing_keeps_interleaved_messages_for_later():
+    ours, theirs = socket.socketpair()
+    dap = DapClient(ours)
+    try:
+        seq = dap.send_request("threads")
+        header, _, body = theirs.recv(65536).partition(b"\r\n\r\n")
+        assert header == b"Content-Length: %d" % len(body)
+        assert json.loads(body) == {"seq": seq, "type": "request", "command": "threads"}
+        late_event = _frame({"seq": 1, "type": "event", "event": "output", "body": {"output": "é\r\n\r\n"}})
+        response = _frame(
+            {"seq": 2, "type": "response", "request_seq": seq, "success": True, "command": "threads",
+             "body": {"threads": []}}
+        )
+        stopped = _frame({"seq": 3, "type": "event", "event": "stopped", "body": {"threadId": 7}})
+        stream = late_event + response + stopped
+        # Split mid-header and mid-body: the client must reassemble.
+        for chunk in (stream[:10], stream[10:57], stream[57:]):
+            theirs.sendall(chunk)
+        assert dap.wait_response(seq) == {"threads": []}
+        assert dap.wait_event("stopped")["body"]["threadId"] == 7
+        assert dap.wait_event("output")["body"]["output"] == "é\r\n\r\n"
+        with pytest.raises(TimeoutError):
+            dap.wait_event("stopped", timeout=0.2)
+        failing = dap.send_request("evaluate", {"expression": "x"})
+        theirs.recv(65536)
+        theirs.sendall(
+            _frame({"seq": 4, "type": "response", "request_seq": failing, "success": False, "command": "evaluate",
+                    "message": "no frame"})
+        )
+        with pytest.raises(DapError, match="evaluate: no frame"):
+            dap.wait_response(failing)
+        theirs.close()
+        assert dap.wait_closed(timeout=2)
+        with pytest.raises(DapClosed):
+            dap.wait_event("anything", timeout=1)
+    finally:
+        dap.close()
+        theirs.close()

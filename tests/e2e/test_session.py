@@ -4,15 +4,13 @@ start, on errors, on reload, and when toggling from another terminal."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import psutil
 import pytest
 
-from tests.support import SIMPLE_APP, Session, free_port, http, wait_for, write_app
+from tests.support import SIMPLE_APP, Session, free_port, http, write_app
 
 
 @pytest.fixture

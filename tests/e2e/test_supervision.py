@@ -5,12 +5,9 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-import psutil
 import pytest
 
 from tests.support import SIMPLE_APP, Session, alive, free_port, http, port_is_free, run_cli, wait_for, write_app

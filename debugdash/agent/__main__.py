@@ -79,7 +79,7 @@ def _run_flask(args: list[str]) -> int:
 
 def _run_script(agent, path: str, args: list[str]) -> int:
     from debugdash.agent import reloader
-    from debugdash.agent.hooks import report_load_error
+    from debugdash.agent.load_errors import report_load_error
 
     # app.run() silently does nothing when it believes the flask command runs it.
     os.environ.pop("FLASK_RUN_FROM_CLI", None)

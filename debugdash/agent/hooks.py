@@ -16,10 +16,10 @@ import os
 from typing import Any
 
 from debugdash.agent import reloader
-from debugdash.agent.capture import exception_chain, is_app_file, mark_reported, message_of
+from debugdash.agent.load_errors import report_load_error
 from debugdash.agent.request_errors import CaptureMiddleware
 from debugdash.agent.runtime import Agent
-from debugdash.core.events import LoadError, Ready
+from debugdash.core.events import Ready
 
 HOST_ENV = "DEBUGDASH_HOST"
 PORT_ENV = "DEBUGDASH_PORT"
@@ -154,69 +154,23 @@ def _wrap_load_app(script_info: type, agent: Agent) -> None:
         try:
             return original(self)
         except Exception as e:
-            report_load_error(agent, e)
+            # A reloader parent never serves: when the error names a file to fix, it
+            # carries on so its worker can serve the error (and report it) and the
+            # reloader can watch the file, as Flask does for a reloaded worker.
+            carry_on = agent.role == "reloader"
+            event = report_load_error(agent, e, emit=not carry_on)
+            if carry_on and event is not None and event.filename:
+                return _failed_app(e)
+            if carry_on and event is not None:
+                agent.emit(event)
             raise
 
     load_app.__debugdash__ = True  # type: ignore[attr-defined]
     script_info.load_app = load_app
 
 
-def report_load_error(agent: Agent, exc: BaseException, script: str | None = None) -> None:
-    """Emit ``load_error`` for ``exc`` (once) and have the reloader watch the files it names."""
-    if not mark_reported(exc):
-        return
-    related = _related(exc)
-    filename: str | None = None
-    lineno: int | None = None
-    for item in related:
-        if isinstance(item, SyntaxError) and item.filename:
-            filename, lineno = item.filename, item.lineno
-            break
-    watch = {filename} if filename else set()
-    innermost: tuple[str, int] | None = None
-    # Root cause first: its innermost app frame is where loading really failed.
-    for item in reversed(related):
-        tb = item.__traceback__
-        item_innermost = None
-        while tb is not None:
-            name = tb.tb_frame.f_code.co_filename
-            if is_app_file(name) and os.path.isfile(name):
-                watch.add(name)
-                item_innermost = (name, tb.tb_lineno)
-            tb = tb.tb_next
-        if innermost is None:
-            innermost = item_innermost
-    if filename is None and innermost is not None:
-        filename, lineno = innermost
-    if script:
-        watch.add(os.path.abspath(script))
-        if filename is None:
-            filename = os.path.abspath(script)
-    agent.extra_watch.update(os.path.abspath(f) for f in watch if f)
-    try:
-        chain = exception_chain(exc)
-        info = chain[-1] if chain else None
-    except Exception:
-        info = None
-    agent.emit(
-        LoadError(
-            message=message_of(exc),
-            filename=filename,
-            lineno=lineno,
-            exception=info,
-            pid=os.getpid(),
-        )
-    )
+def _failed_app(error: BaseException) -> Any:
+    def app(environ: dict, start_response: Any) -> Any:
+        raise error
 
-
-def _related(exc: BaseException) -> list[BaseException]:
-    """``exc`` and every exception it was raised from or while handling, suppressed ones too.
-
-    Flask raises NoAppException ``from None`` over the ImportError that names the file.
-    """
-    found: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in found and len(found) < 10:
-        found.append(current)
-        current = current.__cause__ or current.__context__
-    return found
+    return app

@@ -149,3 +149,33 @@ def test_module_colon_name_and_flask_app_env_forms_load(start_server, tmp_path) 
     project = _project(tmp_path, greeting="named")
     assert http_get(start_server("app:app", cwd=project).port, "/").body == "named"
     assert http_get(start_server(None, cwd=project, env={"FLASK_APP": "app"}).port, "/").body == "named"
+
+
+def test_broken_at_start_with_the_reloader_keeps_watching_and_recovers(start_server, tmp_path) -> None:
+    project = _project(tmp_path)
+    broken = APP.replace("import helper", "import helper\nimport no_such_module_here")
+    (project / "app.py").write_text(broken)
+    server = _start_reloading(start_server, project, wait_ready=False)
+    sup = server.supervisor
+    error = sup.wait(LoadError)
+    assert "no_such_module_here" in error.message
+    assert (error.filename, error.lineno) == (str(project / "app.py"), broken.splitlines().index("import no_such_module_here") + 1)
+    ready = sup.wait(Ready)
+    assert error.pid == ready.pid  # reported once, by the worker that serves the error
+    assert len(sup.of(LoadError)) == 1
+    assert http_get(server.port, "/").status == 500
+
+    mark = sup.mark()
+    _write(project / "app.py", APP)
+    sup.wait(Reload, since=mark, filename=str(project / "app.py"))
+    assert sup.wait(Ready, since=mark).pid != ready.pid
+    assert http_get(server.port, "/").body == "hello"
+
+
+def test_unknown_app_with_the_reloader_still_fails_at_once(start_server) -> None:
+    port = free_port()
+    server = start_server(
+        "no_such_app_module", flask_args=["--debug", "run", "--reload", "--port", str(port)], port=port, wait_ready=False
+    )
+    assert "Could not import" in server.supervisor.wait(LoadError).message
+    assert server.proc.wait(timeout=15) == 2

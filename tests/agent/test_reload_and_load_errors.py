@@ -8,7 +8,7 @@ from pathlib import Path
 
 from debugdash.core.events import LoadError, Ready, Reload
 
-from tests.agent.agentkit import ServerFactory, free_port, http_get
+from tests.agent.agentkit import ServerFactory, free_port, http_get, stderr_of
 
 APP = textwrap.dedent(
     """
@@ -179,3 +179,24 @@ def test_unknown_app_with_the_reloader_still_fails_at_once(start_server) -> None
     )
     assert "Could not import" in server.supervisor.wait(LoadError).message
     assert server.proc.wait(timeout=15) == 2
+
+
+def test_debugdash_reload_overrides_flasks_reload_flags(start_server, tmp_path) -> None:
+    project = _project(tmp_path)
+    port = free_port()
+    forced_on = start_server(
+        "app", flask_args=["run", "--no-reload", "--port", str(port)], port=port, cwd=project,
+        env={"DEBUGDASH_RELOAD": "1"},
+    )
+    assert forced_on.ready.reloader and forced_on.ready.pid != forced_on.proc.pid
+    roles = sorted(c.hello.role for c in forced_on.supervisor.connections)
+    assert roles == ["reloader", "worker"]
+    assert forced_on.ready.pin not in stderr_of(forced_on.proc)
+
+    port = free_port()
+    forced_off = start_server(
+        "app", flask_args=["--debug", "run", "--reload", "--port", str(port)], port=port, cwd=project,
+        env={"DEBUGDASH_RELOAD": "0"},
+    )
+    assert not forced_off.ready.reloader and forced_off.ready.pid == forced_off.proc.pid
+    assert [c.hello.role for c in forced_off.supervisor.connections] == ["server"]

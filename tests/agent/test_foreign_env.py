@@ -70,3 +70,41 @@ def test_agent_runs_in_a_flask_only_environment(flask_only_python: Path, tmp_pat
         assert proc.wait(timeout=2) == 4
     finally:
         factory.cleanup()
+
+
+def test_attach_imports_debugpy_from_debugdash_when_the_app_has_none(flask_only_python: Path, tmp_path: Path) -> None:
+    import debugpy
+
+    from debugdash.agent.attach import _adapter_pids
+    from debugdash.core.events import Notice
+    from debugdash.core.wire import SetAttach
+
+    from tests.agent.agentkit import wait_for
+
+    shim = tmp_path / "shim"
+    (shim / "debugpy-only").mkdir(parents=True)
+    (shim / "debugdash").symlink_to(REPO_ROOT / "debugdash")
+    (shim / "debugpy-only" / "debugpy").symlink_to(Path(debugpy.__file__).parent)
+    (tmp_path / "app.py").write_text("from flask import Flask\napp = Flask(__name__)\n")
+    supervisor = TestSupervisor()
+    factory = ServerFactory(tmp_path)
+    port, attach_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "WERKZEUG_", "DEBUGDASH_"))}
+    env.update(supervisor.env(), PYTHONPATH=str(shim), DEBUGDASH_DEBUGPY_PATH=str(shim / "debugpy-only"))
+    proc = subprocess.Popen(
+        [str(flask_only_python), "-m", "debugdash.agent", "flask", "--app", "app", "run", "--port", str(port)],
+        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    factory.procs.append(proc)
+    factory.supervisors.append(supervisor)
+    try:
+        supervisor.wait(Ready, timeout=30)
+        supervisor.send(SetAttach(port=attach_port))
+        notice = supervisor.wait(Notice, timeout=30)
+        assert notice.level == "info" and f"127.0.0.1:{attach_port}" in notice.message, notice.message
+        mark = supervisor.mark()
+        supervisor.send(SetAttach(port=None))
+        supervisor.wait(Notice, since=mark, message="debugpy stopped")
+        wait_for(lambda: not _adapter_pids(attach_port), timeout=2)
+    finally:
+        factory.cleanup()

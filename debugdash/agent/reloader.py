@@ -15,7 +15,8 @@ files on each pass. This loop stats, every ``INTERVAL`` seconds, only:
 It never walks directories: a new ``.py`` file matters only once it is
 imported, and importing it means editing a file that is already watched. That
 keeps the idle worker cheap (a few hundred ``stat`` calls per pass) while the
-short interval keeps the reload latency low.
+short interval keeps the reload latency low: the demo app's idle worker,
+watching about 150 files every 0.15 s, measured 0.35-0.4 % of one core.
 
 On a change the worker emits ``reload`` naming the file, waits for the event to
 be written, and exits with 3 so the reloader parent starts a new worker. The

@@ -109,8 +109,8 @@ def _wrap_serve_forever(server_class: type, agent: Agent) -> None:
 
     @functools.wraps(original)
     def serve_forever(self: Any, *args: Any, **kwargs: Any) -> Any:
-        agent.serving = True
         agent.emit(ready_event(self, agent))
+        agent.started_serving()
         return original(self, *args, **kwargs)
 
     serve_forever.__debugdash__ = True  # type: ignore[attr-defined]

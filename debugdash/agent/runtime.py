@@ -34,7 +34,8 @@ class Agent:
         self.reporter = ErrorReporter(self.emit)
         #: Files the reloader watches besides loaded modules (e.g. a module that failed to load).
         self.extra_watch: set[str] = set()
-        self._initial_attach = configure.attach_port
+        #: The debugpy port the supervisor wants (None: off); applied once this process serves.
+        self._attach_port = configure.attach_port
         # Set by the run_simple hook, read when the server starts serving.
         self.server_options: dict[str, Any] = {}
         #: True once a server of this process started serving (later errors are not load errors).
@@ -46,8 +47,12 @@ class Agent:
     def start(self) -> None:
         self.link.start(self.apply, self.fail_closed)
         reloader.register(self.emit, self.link.flush, self.extra_watch)
-        if self._initial_attach is not None and self.role != "reloader":
-            attach.set_attach(self._initial_attach, self.emit)
+
+    def started_serving(self) -> None:
+        """Called when a server of this process starts serving: debugpy belongs only there."""
+        self.serving = True
+        if self._attach_port is not None:
+            attach.set_attach(self._attach_port, self.emit)
 
     def apply(self, command: Command) -> None:
         """Apply one command from the supervisor (called on the reader thread)."""
@@ -56,7 +61,8 @@ class Agent:
         elif isinstance(command, SetGrants):
             self.gate.set_grants(command.grants, rotate=command.rotate)
         elif isinstance(command, SetAttach):
-            if self.role != "reloader":
+            self._attach_port = command.port
+            if self.serving:
                 attach.set_attach(command.port, self.emit)
         elif isinstance(command, Configure):
             self.gate.set_grants(command.grants)

@@ -111,9 +111,11 @@ class DashboardApp(App[None]):
 
     def get_driver_class(self) -> type[Driver]:
         driver = super().get_driver_class()
+        from textual import constants
         from textual.drivers.linux_driver import LinuxDriver
 
-        if driver is LinuxDriver:
+        # TEXTUAL_DRIVER, when set, is the user's choice; otherwise never the spinning one.
+        if driver is LinuxDriver and constants.DRIVER is None:
             from debugdash.tui.terminal import HangupSafeDriver
 
             return HangupSafeDriver

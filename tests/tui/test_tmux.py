@@ -1,0 +1,196 @@
+"""End to end in a real terminal: `debugdash demo` inside tmux (and on a bare
+pseudo-terminal), read back with `tmux capture-pane`, driven with real keys and
+real HTTP, and checked by pid that nothing of the server tree is left."""
+
+from __future__ import annotations
+
+import os
+import pty
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.support import free_port, wait_for
+from tests.tui.conftest import alive
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+REPO = Path(__file__).resolve().parents[2]
+#: The terminal must be gone, and the server tree with it, within this many seconds.
+GONE_WITHIN = 2.0
+
+
+class Tmux:
+    """A private tmux server (its own socket) holding one session, ``dash``."""
+
+    def __init__(self) -> None:
+        self.socket = f"debugdash-test-{uuid.uuid4().hex[:8]}"
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=check, timeout=10)
+
+    def start(self, command: list[str], *, term: str = "xterm-256color", size: tuple[int, int] = (100, 30)) -> None:
+        # COLUMNS/LINES from the test runner's environment would override the pane's size.
+        shell = " ".join(["env", "-u", "COLUMNS", "-u", "LINES", f"TERM={term}", *command])
+        self.run("-f", "/dev/null", "new-session", "-d", "-s", "dash", "-x", str(size[0]), "-y", str(size[1]), "-c", str(REPO), shell)
+
+    def screen(self) -> str:
+        result = self.run("capture-pane", "-p", "-t", "dash", check=False)
+        return result.stdout
+
+    def press(self, *keys: str) -> None:
+        self.run("send-keys", "-t", "dash", *keys)
+
+    def pane_pid(self) -> int:
+        return int(self.run("display", "-p", "-t", "dash", "#{pane_pid}").stdout.strip())
+
+    def close(self) -> None:
+        self.run("kill-server", check=False)
+
+
+@pytest.fixture
+def tmux():
+    session = Tmux()
+    yield session
+    session.close()
+
+
+def _tree(pid: int) -> list[psutil.Process]:
+    root = psutil.Process(pid)
+    return [root, *root.children(recursive=True)]
+
+
+def _dashboard(port: int) -> list[str]:
+    return [sys.executable, "-m", "debugdash", "demo", "--port", str(port)]
+
+
+def _wait_running(tmux: Tmux) -> str:
+    return wait_for(lambda: "running" in tmux.screen() and "PIN" in tmux.screen(), timeout=30, what="the dashboard to show a running server")
+
+
+def _get(port: int, path: str) -> int:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=15) as response:
+            return response.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def _gone_within(procs: list[psutil.Process], seconds: float) -> list[psutil.Process]:
+    deadline = time.monotonic() + seconds
+    while alive(procs) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return alive(procs)
+
+
+@pytest.mark.parametrize("term", ["xterm-256color", "screen-256color", "screen"])
+def test_a_failing_request_appears_on_screen(tmux, term):
+    port = free_port()
+    tmux.start(_dashboard(port), term=term)
+    tree: list[psutil.Process] = []
+    try:
+        _wait_running(tmux)
+        tree = _tree(tmux.pane_pid())
+        assert _get(port, "/divide") == 500
+        screen = wait_for(
+            lambda: "division by zero" in tmux.screen() and tmux.screen(), timeout=15, what="the traceback on screen"
+        )
+        assert "ZeroDivisionError" in screen and "app.py:" in screen, screen
+        tmux.press("q")
+        assert not _gone_within(tree, 5.0)
+    finally:
+        for proc in alive(tree):
+            proc.kill()
+
+
+def test_q_quits_and_no_process_of_the_tree_remains(tmux):
+    port = free_port()
+    tmux.start(_dashboard(port))
+    tree: list[psutil.Process] = []
+    try:
+        _wait_running(tmux)
+        tree = _tree(tmux.pane_pid())
+        assert len(tree) >= 3  # debugdash, the reloader, its worker
+        tmux.press("q")
+        assert not _gone_within(tree, 5.0)
+        assert not _listening(port)
+    finally:
+        for proc in alive(tree):
+            proc.kill()
+
+
+def test_killing_the_tmux_session_stops_everything_within_two_seconds(tmux):
+    port = free_port()
+    tmux.start(_dashboard(port))
+    tree: list[psutil.Process] = []
+    try:
+        _wait_running(tmux)
+        tree = _tree(tmux.pane_pid())
+        tmux.run("kill-session", "-t", "dash")
+        assert not _gone_within(tree, GONE_WITHIN)
+        assert not _listening(port)
+    finally:
+        for proc in alive(tree):
+            proc.kill()
+
+
+def test_the_terminal_closing_under_it_ends_it_without_spinning(tmp_path):
+    """The pty master closes (an SSH connection dropping): stdin reads EOF/EIO.
+
+    No controlling terminal here, so no SIGHUP either: only the driver's own
+    end-of-file handling can notice. Upstream Textual would spin at 100 % CPU.
+    """
+    port = free_port()
+    master, slave = pty.openpty()
+    os.set_blocking(master, False)
+    proc = subprocess.Popen(
+        _dashboard(port),
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        cwd=REPO,
+        env={**os.environ, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30"},
+        start_new_session=True,
+    )
+    os.close(slave)
+    tree: list[psutil.Process] = []
+    try:
+        output = bytearray()
+
+        def ready() -> bool:
+            try:
+                output.extend(os.read(master, 65536))
+            except BlockingIOError:
+                pass
+            return b"PIN" in output
+
+        wait_for(ready, timeout=30, what="the dashboard to draw a running server")
+        tree = _tree(proc.pid)
+        os.close(master)
+        master = -1
+        assert not _gone_within(tree, GONE_WITHIN)
+        assert proc.wait(timeout=1) is not None
+    finally:
+        if master >= 0:
+            os.close(master)
+        for p in alive(tree):
+            p.kill()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _listening(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0

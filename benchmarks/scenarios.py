@@ -1,0 +1,367 @@
+"""The seven scenarios of issue 6. Each returns result rows and raw samples.
+
+Plain ``flask run`` and debugdash always run the same app with the same flags,
+in the same run, alternating (plain first on even repetitions, debugdash first
+on odd ones), so drift in the machine's load hits both sides alike.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmarks import harness
+from benchmarks.harness import Server, Workspace, debugdash_command, free_port, get, plain_command, wait_port_free
+from benchmarks.load import run_load
+from benchmarks.pty_dashboard import Dashboard, cpu_of
+
+
+@dataclass
+class Row:
+    scenario: str
+    metric: str
+    unit: str
+    plain: float | None = None
+    debugdash: float | None = None
+    #: debugdash / plain (or the value itself, for absolute targets).
+    ratio: float | None = None
+    target: str = ""
+    passed: bool | None = None  # None: reported, no target
+
+
+@dataclass
+class Outcome:
+    rows: list[Row] = field(default_factory=list)
+    samples: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def _sides(rep: int) -> tuple[str, str]:
+    return ("plain", "debugdash") if rep % 2 == 0 else ("debugdash", "plain")
+
+
+def _server(ws: Workspace, side: str, app_dir: Path, *, extra: tuple[str, ...] = (), json_output: bool = False) -> Server:
+    port = free_port()
+    if side == "plain":
+        command = plain_command(port, extra=extra)
+    else:
+        command = debugdash_command(port, extra=extra, json_output=json_output)
+    return Server(side, command, cwd=app_dir, env=ws.env(), port=port, out=ws.out_file(side))
+
+
+def _log(message: str) -> None:
+    print(f"    {message}", file=sys.stderr, flush=True)
+
+
+# --- 1 and 2: request throughput --------------------------------------------------
+
+
+def _throughput(ws: Workspace, quick: bool, *, scenario: str, path: str, extra: tuple[str, ...], total: int, target: float) -> Outcome:
+    reps = 2 if quick else 5
+    total = total // 3 if quick else total
+    app_dir = ws.app_dir(f"app-{scenario.split()[0]}")
+    rates: dict[str, list[float]] = {"plain": [], "debugdash": []}
+    cpu: dict[str, list[float]] = {"plain": [], "debugdash": []}
+    generator: list[float] = []
+    statuses: dict[str, dict[int, int]] = {"plain": {}, "debugdash": {}}
+    for rep in range(reps):
+        for side in _sides(rep):
+            with _server(ws, side, app_dir, extra=extra) as server:
+                server.wait_ready()
+                run_load(server.port, path, max(100, total // 10))  # warm up: imports, first-request work
+                cpu0 = server.cpu_seconds()
+                result = run_load(server.port, path, total)
+                used = server.cpu_seconds() - cpu0
+            wait_port_free(server.port)
+            rates[side].append(result.rate)
+            cpu[side].append(1000 * used / max(result.requests, 1))
+            generator.append(result.generator_cpu / result.seconds)
+            for status, count in result.statuses.items():
+                statuses[side][status] = statuses[side].get(status, 0) + count
+            if result.failures:
+                statuses[side][-1] = statuses[side].get(-1, 0) + result.failures
+            _log(f"{scenario} rep {rep} {side}: {result.rate:.0f} req/s, server CPU {1000 * used / max(result.requests, 1):.2f} s/1k")
+    plain, dd = median(rates["plain"]), median(rates["debugdash"])
+    ratio = _ratio(dd, plain)
+    out = Outcome()
+    out.rows.append(Row(scenario, f"requests/s ({total} requests, 8 keep-alive clients, {path})", "req/s", plain, dd, ratio, f"≥ {target}", ratio is not None and ratio >= target))
+    cp, cd = median(cpu["plain"]), median(cpu["debugdash"])
+    out.rows.append(Row(scenario, "CPU of the whole server side per 1000 requests (debugdash: supervisor included)", "s", cp, cd, _ratio(cd, cp)))
+    out.samples = {"rates": rates, "cpu_s_per_1k": cpu, "statuses": statuses, "generator_cpu_share": generator}
+    out.notes.append(f"load generator used {100 * (median(generator) or 0):.0f} % of one core (median) while driving the server")
+    return out
+
+
+def throughput(ws: Workspace, quick: bool) -> Outcome:
+    return _throughput(ws, quick, scenario="1 throughput", path="/json", extra=(), total=4000, target=0.97)
+
+
+def error_path(ws: Workspace, quick: bool) -> Outcome:
+    return _throughput(ws, quick, scenario="2 error path", path="/boom", extra=("--no-debugger",), total=1200, target=0.90)
+
+
+# --- 3: startup ------------------------------------------------------------------
+
+
+def startup(ws: Workspace, quick: bool) -> Outcome:
+    reps = 3 if quick else 6
+    app_dir = ws.app_dir("app-startup")
+    times: dict[str, list[float]] = {"plain": [], "debugdash": []}
+    for rep in range(reps):
+        for side in _sides(rep):
+            with _server(ws, side, app_dir) as server:
+                times[side].append(server.wait_ready())
+            wait_port_free(server.port)
+            _log(f"startup rep {rep} {side}: {times[side][-1]:.3f} s")
+    frames: list[float] = []
+    tui_ready: list[float] = []
+    for rep in range(1 if quick else 3):
+        port = free_port()
+        with Dashboard(port, cwd=app_dir, env=ws.env()) as dash:
+            tui_ready.append(dash.wait_ready())
+            frames.append(dash.wait_first_frame())
+        wait_port_free(port)
+        _log(f"startup dashboard rep {rep}: first frame {frames[-1]:.3f} s, first 200 {tui_ready[-1]:.3f} s")
+    plain, dd = median(times["plain"]), median(times["debugdash"])
+    ratio = _ratio(dd, plain)
+    out = Outcome()
+    out.rows.append(Row("3 startup", "launch to first 200 (headless)", "s", plain, dd, ratio, "≤ 1.3", ratio is not None and ratio <= 1.3))
+    out.rows.append(Row("3 startup", "dashboard: launch to first frame (pty)", "s", None, median(frames)))
+    out.rows.append(Row("3 startup", "dashboard: launch to first 200 (pty)", "s", plain, median(tui_ready), _ratio(median(tui_ready), plain)))
+    out.samples = {"first_200": times, "dashboard_first_frame": frames, "dashboard_first_200": tui_ready}
+    return out
+
+
+# --- 4: reload -------------------------------------------------------------------
+
+
+def _set_version(app_dir: Path, version: str) -> None:
+    path = app_dir / "bench_app.py"
+    text = path.read_text()
+    start = text.index('VERSION = "')
+    end = text.index('"', start + len('VERSION = "'))
+    path.write_text(text[:start] + f'VERSION = "{version}' + text[end:])
+
+
+def _reloads(server: Server, app_dir: Path, count: int, label: str) -> list[float]:
+    latencies = []
+    for n in range(count):
+        # Longer than the slowest reloader's interval, so its first pass has recorded mtimes;
+        # random, so the write lands anywhere in the polling phase.
+        time.sleep(random.uniform(1.3, 2.1))
+        version = f"{label}-{n}-{random.randrange(10**9)}"
+        _set_version(app_dir, version)
+        t0 = time.perf_counter()
+        deadline = t0 + 30
+        while True:
+            status, body = get(server.port, "/version", timeout=5)
+            if status == 200 and body.decode() == version:
+                break
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"{server.kind}: the new code was not served within 30 s:\n{server.tail()}")
+            time.sleep(0.002)
+        latencies.append(time.perf_counter() - t0)
+        _log(f"reload {server.kind} #{n}: {latencies[-1]:.3f} s")
+    return latencies
+
+
+def reload(ws: Workspace, quick: bool) -> Outcome:
+    blocks = 1 if quick else 2
+    per_block = 3 if quick else 4
+    latencies: dict[str, list[float]] = {"plain": [], "debugdash": []}
+    for block in range(blocks):
+        for side in _sides(block):
+            app_dir = ws.app_dir(f"app-reload-{side}-{block}")
+            with _server(ws, side, app_dir) as server:
+                server.wait_ready("/version")
+                latencies[side] += _reloads(server, app_dir, per_block, side)
+            wait_port_free(server.port)
+    floor: list[float] = []
+    app_dir = ws.app_dir("app-floor")
+    for _ in range(3 if quick else 5):
+        port = free_port()
+        server = Server("plain-floor", [sys.executable, "floor.py", str(port)], cwd=app_dir, env=ws.env(), port=port, out=ws.out_file("floor"))
+        with server:
+            floor.append(server.wait_ready("/version"))
+        wait_port_free(port)
+    plain, dd, fl = median(latencies["plain"]), median(latencies["debugdash"]), median(floor)
+    ratio = _ratio(dd, plain)
+    out = Outcome()
+    out.rows.append(Row("4 reload", "file write to first response from the new code", "s", plain, dd, ratio, "≤ 0.5", ratio is not None and ratio <= 0.5))
+    out.rows.append(Row("4 reload", "floor: fresh interpreter imports the app, binds, answers", "s", fl, dd, _ratio(dd, fl)))
+    out.samples = {"latency": latencies, "floor": floor}
+    out.notes.append("plain `flask run --debug` uses Werkzeug's stat reloader (watchdog is not installed), 1 s interval")
+    return out
+
+
+# --- 5: error to screen ----------------------------------------------------------
+
+
+def _probe(ws: Workspace, mode: str, amount: int, name: str, timeout: float) -> dict[str, Any]:
+    app_dir = ws.app_dir(name)
+    port = free_port()
+    proc = subprocess.run(
+        [sys.executable, str(harness.BENCH_DIR / "dash_probe.py"), mode, str(app_dir), str(port), str(amount)],
+        cwd=harness.REPO,
+        env=ws.env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+    wait_port_free(port)
+    if proc.returncode != 0:
+        raise RuntimeError(f"dash_probe {mode} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def error_to_screen(ws: Workspace, quick: bool) -> Outcome:
+    count = 15 if quick else 40
+    data = _probe(ws, "errors", count, "app-errors-screen", timeout=180)
+    sup, screen = data["to_supervisor"], data["to_screen"]
+    out = Outcome()
+    for label, values in (("to the request_error event at the supervisor", sup), ("to the traceback on the dashboard's screen", screen)):
+        out.rows.append(Row("5 error to screen", f"response {label}, p50", "ms", None, _ms(median(values))))
+        out.rows.append(Row("5 error to screen", f"response {label}, p95", "ms", None, _ms(percentile(values, 0.95))))
+    out.samples = data
+    if data.get("missed_screen"):
+        out.notes.append(f"{data['missed_screen']} of {count} tracebacks did not reach the screen within 5 s")
+    out.notes.append("negative times: the event reached the supervisor before the client had read the 500 response")
+    return out
+
+
+def _ms(value: float | None) -> float | None:
+    return None if value is None else 1000 * value
+
+
+# --- 6: output flood -------------------------------------------------------------
+
+
+def _flood_cli(ws: Workspace, side: str, app_dir: Path, lines: int, json_output: bool = False) -> float:
+    with _server(ws, side, app_dir, json_output=json_output) as server:
+        server.wait_ready()
+        time.sleep(0.5)
+        tag = f"t{random.randrange(10**9)}"
+        marker = f"FLOOD-DONE {tag}".encode()
+        t0 = time.perf_counter()
+        # The request returns when the app has written everything; what counts is the output reaching the file.
+        request = threading.Thread(target=get, args=(server.port, f"/flood?n={lines}&tag={tag}", 600.0), daemon=True)
+        request.start()
+        deadline = t0 + 600
+        while not harness.file_tail_contains(server.out, marker, 8192):
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"{side}: flood not consumed within 600 s")
+            time.sleep(0.01)
+        elapsed = time.perf_counter() - t0
+        request.join(timeout=60)
+    wait_port_free(server.port)
+    return elapsed
+
+
+def flood(ws: Workspace, quick: bool) -> Outcome:
+    lines = 200_000 if quick else 1_000_000
+    reps = 1 if quick else 3
+    app_dir = ws.app_dir("app-flood")
+    times: dict[str, list[float]] = {"plain": [], "debugdash": [], "debugdash-json": [], "dashboard": []}
+    probes: list[dict[str, Any]] = []
+    for rep in range(reps):
+        order = ["plain", "debugdash", "debugdash-json", "dashboard"]
+        if rep % 2:
+            order.reverse()
+        for side in order:
+            if side == "dashboard":
+                probe = _probe(ws, "flood", lines, f"app-flood-dash-{rep}", timeout=900)
+                probes.append(probe)
+                times[side].append(probe["consumed"])
+            else:
+                kind = "plain" if side == "plain" else "debugdash"
+                times[side].append(_flood_cli(ws, kind, app_dir, lines, json_output=side == "debugdash-json"))
+            _log(f"flood rep {rep} {side}: {times[side][-1]:.2f} s")
+    plain = median(times["plain"])
+    out = Outcome()
+    metric = f"{lines:,} lines printed to all consumed"
+    for side, label in (("debugdash", "headless, output to a file"), ("debugdash-json", "headless --json, output to a file"), ("dashboard", "dashboard (Pilot)")):
+        value = median(times[side])
+        ratio = _ratio(value, plain)
+        out.rows.append(Row("6 flood", f"{metric}: {label}", "s", plain, value, ratio, "≤ 1.2", ratio is not None and ratio <= 1.2))
+    growth = [(p["rss_after"] - p["rss_before"]) / 2**20 for p in probes]
+    worst_growth = max(growth) if growth else None
+    out.rows.append(Row("6 flood", "dashboard RSS after − before (worst run)", "MB", None, worst_growth, worst_growth, "≤ 50", worst_growth is not None and worst_growth <= 50))
+    keys = [k for p in probes for k in p["key_latency"]]
+    p95 = percentile(keys, 0.95)
+    out.rows.append(Row("6 flood", f"key during the flood to its screen refresh, p95 ({len(keys)} keys)", "ms", None, _ms(p95), _ms(p95), "≤ 150", p95 is not None and p95 <= 0.150))
+    out.rows.append(Row("6 flood", "key during the flood to its screen refresh, p50", "ms", None, _ms(median(keys))))
+    out.samples = {"consumed": times, "dashboard_probes": [{k: v for k, v in p.items() if k != "key_latency"} for p in probes], "key_latency_ms": [round(1000 * k, 1) for k in keys]}
+    if quick:
+        out.notes.append("--quick floods 200,000 lines instead of 1,000,000")
+    return out
+
+
+# --- 7: idle ----------------------------------------------------------------------
+
+
+def idle(ws: Workspace, quick: bool) -> Outcome:
+    seconds = 10.0 if quick else 30.0
+    app_dir = ws.app_dir("app-idle")
+    port = free_port()
+    with Dashboard(port, cwd=app_dir, env=ws.env()) as dash:
+        dash.wait_ready()
+        time.sleep(3)
+        root, server = dash.processes()
+        cpu0, server0, bytes0 = cpu_of([root]), cpu_of(server), dash.bytes_out
+        t0 = time.perf_counter()
+        time.sleep(seconds)
+        elapsed = time.perf_counter() - t0
+        dash_cpu = 100 * (cpu_of([root]) - cpu0) / elapsed
+        server_cpu = 100 * (cpu_of(server) - server0) / elapsed
+        terminal_rate = (dash.bytes_out - bytes0) / elapsed
+    wait_port_free(port)
+    with _server(ws, "plain", app_dir) as plain:
+        plain.wait_ready()
+        time.sleep(3)
+        p0 = plain.cpu_seconds()
+        t0 = time.perf_counter()
+        time.sleep(seconds)
+        plain_cpu = 100 * (plain.cpu_seconds() - p0) / (time.perf_counter() - t0)
+    wait_port_free(plain.port)
+    out = Outcome()
+    out.rows.append(Row("7 idle", f"dashboard + supervisor CPU over {seconds:.0f} s idle", "% of a core", None, dash_cpu, dash_cpu, "≤ 1", dash_cpu <= 1.0))
+    out.rows.append(Row("7 idle", "the server tree's own CPU, idle (debugdash: agent + its reloader)", "% of a core", plain_cpu, server_cpu, _ratio(server_cpu, plain_cpu)))
+    out.rows.append(Row("7 idle", "bytes written to the terminal per second, idle", "B/s", None, terminal_rate))
+    out.samples = {"dashboard_cpu_percent": dash_cpu, "server_cpu_percent": server_cpu, "plain_server_cpu_percent": plain_cpu, "terminal_bytes_per_s": terminal_rate}
+    return out
+
+
+SCENARIOS = {
+    "throughput": throughput,
+    "errors": error_path,
+    "startup": startup,
+    "reload": reload,
+    "error-screen": error_to_screen,
+    "flood": flood,
+    "idle": idle,
+}

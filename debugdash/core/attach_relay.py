@@ -32,6 +32,9 @@ _STOP_TIMEOUT = 2.0
 #: leaves the adapter to exit shortly after, so a quick re-attach (after an
 #: expiry, or a client retrying) would lose debugpy for good.
 SETTLE_SECONDS = 0.5
+#: A client that drops and reconnects at once can reach us before we have seen
+#: its old connection end; wait this long for that before calling it concurrent.
+_OVERLAP_GRACE = 0.3
 
 
 class _Connection:
@@ -43,6 +46,7 @@ class _Connection:
         self.client = client
         self.upstream: asyncio.StreamWriter | None = None
         self.kicked = False
+        self.ended = False  # the relaying stopped; closing may still be under way
         self.task: asyncio.Task | None = asyncio.current_task()
 
     def kick(self) -> None:
@@ -93,7 +97,7 @@ class AttachRelay:
     @property
     def clients(self) -> list[tuple[str, float]]:
         """``(peer, connected since, wall time)`` for every client relayed to debugpy now."""
-        relayed = (c for c in self._connections if c.upstream is not None and not c.kicked)
+        relayed = (c for c in self._connections if c.upstream is not None and not (c.kicked or c.ended))
         return sorted(((c.peer, c.since) for c in relayed), key=lambda pair: pair[1])
 
     async def start(self) -> None:
@@ -138,6 +142,23 @@ class AttachRelay:
     def _settle(self) -> None:
         self._settled_at = time.monotonic() + SETTLE_SECONDS
 
+    async def _settle_debugpy(self, connection: _Connection) -> bool:
+        """Wait until debugpy has had time to finish the previous session; True if we waited."""
+        waited = False
+        give_up = time.monotonic() + _OVERLAP_GRACE
+        while self._others_relaying(connection) and time.monotonic() < give_up:
+            waited = True
+            await asyncio.sleep(0.01)
+        if (wait := self._settled_at - time.monotonic()) > 0:
+            waited = True
+            await asyncio.sleep(wait)
+        return waited
+
+    def _others_relaying(self, connection: _Connection) -> bool:
+        return any(
+            c is not connection and c.upstream is not None and not (c.kicked or c.ended) for c in self._connections
+        )
+
     # --- one connection ----------------------------------------------------
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -181,8 +202,7 @@ class AttachRelay:
             return False
 
     async def _relay(self, connection: _Connection, reader: asyncio.StreamReader, target: int) -> None:
-        if (wait := self._settled_at - time.monotonic()) > 0:
-            await asyncio.sleep(wait)
+        if await self._settle_debugpy(connection):
             # The grant may have ended while we waited.
             if connection.kicked or not self._is_allowed(connection.peer):
                 return
@@ -211,6 +231,8 @@ class AttachRelay:
             try:
                 await asyncio.wait(pipes, return_when=asyncio.FIRST_COMPLETED)
             finally:
+                connection.ended = True
+                self._settle()
                 for pipe in pipes:
                     pipe.cancel()
                 await asyncio.gather(*pipes, return_exceptions=True)

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 
 from debugdash.core.events import Event, EventFormatError, Notice
+from debugdash.agent.encoding import encode_message
 from debugdash.core.wire import MAX_LINE, Command, Configure, Hello, decode, encode
 
 QUEUE_SIZE = 2000
@@ -52,7 +53,7 @@ class Link:
         queue is full the event is dropped and counted.
         """
         try:
-            data = encode(event)
+            data = encode_message(event)
         except (TypeError, ValueError):
             return  # an event that cannot be encoded is dropped, not fatal
         with self._cond:

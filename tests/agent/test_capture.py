@@ -121,3 +121,14 @@ def test_captured_chain_survives_the_wire() -> None:
     event = RequestError(method="GET", path="/", remote_addr="127.0.0.1", chain=exception_chain(_raise_chain()))
     again = event_from_dict(json.loads(json.dumps(event.to_dict())))
     assert again == event
+
+
+def test_fast_request_error_encoding_matches_the_event_model() -> None:
+    from debugdash.agent.encoding import encode_message
+    from debugdash.core.wire import decode, encode
+
+    event = RequestError(
+        method="POST", path="/x", remote_addr="::1", chain=exception_chain(_raise_chain()), streaming=True, pid=7
+    )
+    assert json.loads(encode_message(event)) == json.loads(encode(event))
+    assert decode(encode_message(event)) == event

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import getpass
 import json
 import sys
 from collections.abc import Callable
@@ -142,15 +141,7 @@ _port_option = click.option("--port", type=int, help="The session's server port,
 def _control(message: dict[str, Any], port: int | None) -> Any:
     from debugdash.core import control
 
-    message.setdefault("user", _user())
     return control.request(message, port)
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "?"
 
 
 @main.command()

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import os
+import pwd
 import socket
 import struct
 from pathlib import Path
@@ -51,11 +52,13 @@ class ControlServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            if not _same_user(writer):
+            user = _peer_user(writer)
+            if user is None:
                 return
             line = await asyncio.wait_for(reader.readline(), timeout=10)
             try:
                 request = json.loads(line)
+                request["user"] = user  # who asked, from the kernel, not from the request
                 result = await self._handle(request)
                 answer: dict[str, Any] = {"ok": True, "result": result}
             except UserInputError as e:
@@ -103,13 +106,22 @@ class ControlServer:
         raise UserInputError(f"unknown command {command!r}")
 
 
-def _same_user(writer: asyncio.StreamWriter) -> bool:
+def _peer_user(writer: asyncio.StreamWriter) -> str | None:
+    """The name of the user on the other end, or None when it is not the session's own user."""
     sock = writer.get_extra_info("socket")
     if sock is None or not hasattr(socket, "SO_PEERCRED"):
-        return True  # the 0700 directory is the guard where credentials are unavailable
+        # The 0700 directory is the guard where credentials are unavailable.
+        return _name_of(os.getuid())
     creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
     _pid, uid, _gid = struct.unpack("3i", creds)
-    return uid == os.getuid()
+    return _name_of(uid) if uid == os.getuid() else None
+
+
+def _name_of(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
 
 
 # --- the client side (runs in the `debugdash allow/...` process) -------------

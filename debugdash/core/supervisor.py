@@ -104,6 +104,7 @@ class Supervisor:
         self._attach_internal_port: int | None = None
         self._before_attach: tuple[bool, bool] | None = None
         self._launched_at = 0.0
+        self._audit_warned = False
         #: Whether the running server was told to start debugpy (it can only once).
         self._debugpy_used = False
 
@@ -119,7 +120,9 @@ class Supervisor:
         if not events:
             return
         for event in events:
-            self.audit.record(event)
+            if not self.audit.record(event) and self.audit.error is not None and not self._audit_warned:
+                self._audit_warned = True
+                events = [*events, Notice(level="error", message=f"cannot write the audit log {self.audit.path}: {self.audit.error.strerror}")]
         for callback in list(self._subscribers):
             try:
                 callback(events)
@@ -522,6 +525,8 @@ class Supervisor:
         """
         network = parse_network(address, wide=wide)
         kinds = parse_what(what)
+        # An entry that ran out but was not yet collected must report its expiry first.
+        self.check_expiry()
         if ttl is None:
             seconds = float(self.settings.ttl)
         elif isinstance(ttl, str):

@@ -16,8 +16,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from debugdash.core.events import Event, EventFormatError, Notice
 from debugdash.agent.encoding import encode_message
+from debugdash.core.events import Event, EventFormatError, Notice
 from debugdash.core.wire import MAX_LINE, Command, Configure, Hello, decode, encode
 
 QUEUE_SIZE = 2000
@@ -133,7 +133,11 @@ class Link:
             except EventFormatError:
                 continue
             if isinstance(message, Command):
-                on_command(message)
+                try:
+                    on_command(message)
+                except Exception as e:
+                    # This thread must live on: it is the one that notices a lost supervisor.
+                    _warn(f"debugdash.agent: could not apply {message.name}: {e!r}")
 
     def start(self, on_command: Callable[[Command], None], on_lost: Callable[[str], None]) -> None:
         """Start the reader and writer threads (daemons: they never keep the process alive)."""
@@ -146,6 +150,13 @@ class Link:
     def _lost(self, reason: str) -> None:
         if self._lost_once.acquire(blocking=False):
             self._on_lost(reason)
+
+
+def _warn(text: str) -> None:
+    try:
+        os.write(2, text.encode("utf-8", "replace") + b"\n")
+    except OSError:
+        pass
 
 
 def connect(path: str, token: str, role: str, timeout: float = HANDSHAKE_TIMEOUT) -> tuple[Link, Configure]:

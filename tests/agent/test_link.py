@@ -89,3 +89,22 @@ def test_commands_are_applied_and_eof_fails_closed() -> None:
     assert commands == [Configure(debugger=True)]
     theirs.close()
     assert wait_for(lambda: lost) == ["connection closed"]
+
+
+def test_a_failing_command_does_not_stop_the_reader() -> None:
+    link, theirs = _pair()
+    applied: list = []
+    lost: list[str] = []
+
+    def apply(command) -> None:
+        if not applied:
+            applied.append("failed")
+            raise RuntimeError("bad command")
+        applied.append(command)
+
+    link.start(apply, lost.append)
+    theirs.sendall(encode(Configure(debugger=True)) + encode(Configure(debugger=False)))
+    wait_for(lambda: len(applied) == 2)
+    assert applied[1] == Configure(debugger=False)
+    theirs.close()
+    wait_for(lambda: lost)

@@ -68,6 +68,15 @@ class DebuggerGate:
         if rotate:
             self.rotate()
 
+    def set_trusted_hosts(self, hosts: Iterable[str]) -> None:
+        """The Host names the debugger accepts; an empty list keeps the current ones."""
+        hosts = [h for h in hosts if h]
+        if not hosts:
+            return
+        self.trusted_hosts = hosts
+        if self._debugged is not None:
+            self._debugged.trusted_hosts = list(hosts)
+
     def rotate(self) -> None:
         """Forget stored frames and change the secret, so earlier pages stop working."""
         debugged = self._debugged

@@ -65,6 +65,7 @@ class Agent:
             if self.serving:
                 attach.set_attach(command.port, self.emit)
         elif isinstance(command, Configure):
+            self.gate.set_trusted_hosts(command.trusted_hosts)
             self.gate.set_grants(command.grants)
             self.gate.set_debugger(command.debugger)
 

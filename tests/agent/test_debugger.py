@@ -189,6 +189,13 @@ def test_trusted_hosts_come_from_debugdash(start_server) -> None:
     # DNS-rebinding protection stays on: a Host debugdash did not advertise is refused.
     assert server.get("/console").status == 400
     assert server.get("/console", headers={"Host": f"devbox.test:{port}"}).status == 200
+    # A later configure replaces the names, live.
+    mark = server.supervisor.mark()
+    server.supervisor.send(Configure(debugger=False, trusted_hosts=["other.test"]))
+    server.supervisor.send(Configure(debugger=True, trusted_hosts=["other.test"]))
+    server.supervisor.wait(Gate, since=mark, debugger=True)
+    assert server.get("/console", headers={"Host": f"devbox.test:{port}"}).status == 400
+    assert server.get("/console", headers={"Host": f"other.test:{port}"}).status == 200
 
 
 def test_trusted_hosts_fall_back_to_werkzeugs_and_the_bound_host(start_server) -> None:

@@ -75,16 +75,19 @@ def _library_prefixes() -> tuple[str, ...]:
             prefixes.add(sysconfig.get_paths()[key])
         except (KeyError, OSError):
             pass
-    # debugdash's own layers, but not its demo app: that one is "the app" when it runs.
-    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    for root in {package, os.path.realpath(package)}:
-        for layer in ("agent", "core", "tui"):
-            prefixes.add(os.path.join(root, layer) + os.sep)
-        prefixes.add(os.path.join(root, "cli.py"))
     return tuple(p for p in prefixes if p)
 
 
+def _debugdash_prefixes(*parts: str) -> tuple[str, ...]:
+    # Both spellings: the agent is often imported through a symlinked package directory.
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return tuple({os.path.join(root, *parts, "") for root in (package, os.path.realpath(package))})
+
+
 _LIBRARY_PREFIXES = _library_prefixes()
+_DEBUGDASH_PREFIXES = _debugdash_prefixes()
+#: The bundled demo is "the app" when it runs, not part of debugdash.
+_DEMO_PREFIXES = _debugdash_prefixes("demo")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -92,6 +95,8 @@ def is_app_file(filename: str) -> bool:
     """False for the standard library, installed packages and debugdash itself."""
     if filename.startswith("<"):
         return not filename.startswith("<frozen")
+    if filename.startswith(_DEBUGDASH_PREFIXES):
+        return filename.startswith(_DEMO_PREFIXES)
     if "site-packages" in filename or "dist-packages" in filename:
         return False
     return not filename.startswith(_LIBRARY_PREFIXES)

@@ -102,6 +102,8 @@ def test_library_frames_are_not_app_frames() -> None:
     assert not is_app_file(os.__file__)
     assert not is_app_file(flask.__file__)
     assert not is_app_file(exception_chain.__code__.co_filename)
+    package = os.path.dirname(os.path.dirname(exception_chain.__code__.co_filename))
+    assert not is_app_file(os.path.join(package, "cli.py"))
     assert is_app_file(__file__)
 
 

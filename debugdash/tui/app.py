@@ -36,6 +36,7 @@ from debugdash.core.events import (
     Exited,
     LoadError,
     Notice,
+    Ready,
     Reload,
     RequestError,
     Started,
@@ -51,7 +52,7 @@ from debugdash.tui.widgets.access import AccessPanel
 from debugdash.tui.widgets.attach import AttachPanel, attach_help_text
 from debugdash.tui.widgets.errors import ErrorList, group_id
 from debugdash.tui.widgets.log import LogPane
-from debugdash.tui.widgets.reloads import ReloadList
+from debugdash.tui.widgets.reloads import ReloadList, load_error_line
 from debugdash.tui.widgets.status import StatusLine, ToggleBar
 from debugdash.tui.widgets.traceback import TracebackView
 
@@ -183,8 +184,9 @@ class DashboardApp(App[None]):
                     severity="error",
                     markup=False,
                 )
-        elif isinstance(event, (Reload, LoadError)):
-            dirty.update(("reloads", "banner"))
+        elif isinstance(event, (Reload, LoadError, Ready)):
+            # Ready completes the latest reload's "ready in".
+            dirty.update(("reloads", "banner", "attach", "errors"))
         elif isinstance(event, (Started, Exited)):
             dirty.update(("banner", "attach"))
         elif isinstance(event, (AccessGranted, AccessRevoked, AccessExpired)):
@@ -236,7 +238,11 @@ class DashboardApp(App[None]):
         table.display = bool(groups)
         table.show(groups, self._root)
         if not groups:
-            self.query_one(TracebackView).show_message(NO_ERRORS)
+            view = self.query_one(TracebackView)
+            if self.state.load_error is not None:
+                view.show_load_error(self.state.load_error)
+            else:
+                view.show_message(NO_ERRORS)
 
     def _render_access(self) -> None:
         self.query_one(AccessPanel).show(self.sup.access_entries(), self.sup.clock())
@@ -259,7 +265,7 @@ class DashboardApp(App[None]):
         elif state.load_error is not None:
             error = state.load_error
             text = Text("The app could not be loaded: ", "bold")
-            text.append(display_text(error.message.splitlines()[0] if error.message else "load error", 300))
+            text.append(load_error_line(error))
             if error.filename:
                 text.append(f"  ({display_text(error.filename)}:{error.lineno or '?'})", "dim")
             self._show_banner(text)

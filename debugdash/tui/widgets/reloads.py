@@ -7,9 +7,18 @@ from collections.abc import Iterable
 from rich.text import Text
 from textual.widgets import DataTable
 
+from debugdash.core.events import LoadError
 from debugdash.core.state import ReloadRecord
 from debugdash.core.text import display_text
 from debugdash.tui import format as fmt
+
+
+def load_error_line(error: LoadError) -> str:
+    """One line saying why the app could not load, e.g. ``SyntaxError: '(' was never closed``."""
+    message = error.message.splitlines()[0] if error.message else ""
+    if error.exception is not None and not message.startswith(error.exception.type):
+        message = f"{error.exception.type}: {message}" if message else error.exception.type
+    return display_text(message or "the app could not be loaded", 300)
 
 
 class ReloadList(DataTable):
@@ -31,7 +40,7 @@ class ReloadList(DataTable):
                 ready = Text("…", "yellow")
             note = Text()
             if record.load_error is not None:
-                note = Text(display_text(record.load_error.message.splitlines()[0] if record.load_error.message else "load error", 200), "bold red")
+                note = Text(load_error_line(record.load_error), "bold red")
             self.add_row(
                 Text(fmt.clock_time(record.time), "dim"),
                 Text(display_text(fmt.short_path(record.filename, root))),

@@ -1,0 +1,77 @@
+"""What changes outside the dashboard shows up on it: switches flipped from
+another terminal, and reloads (with load errors) of a real app file."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import textwrap
+import time
+
+from debugdash.core.settings import Settings
+from debugdash.tui.widgets.reloads import ReloadList
+from debugdash.tui.widgets.status import ToggleBar
+from tests.support import free_port
+from tests.tui.conftest import arequest, plain, running_dashboard, table_rows, until
+
+APP = '''
+    from flask import Flask
+
+    app = Flask(__name__)
+
+    @app.route("/")
+    def index():
+        return "{greeting}"
+'''
+
+
+async def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "debugdash", *args]
+    return await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, timeout=60)
+
+
+async def test_switches_from_another_terminal_show_on_screen(demo_settings):
+    port = str(demo_settings.port)
+    async with running_dashboard(demo_settings) as (app, pilot, sup):
+        bar = app.query_one(ToggleBar)
+        result = await _cli("toggle", "debugger", "off", "--port", port)
+        assert result.returncode == 0, result.stderr
+        await until(pilot, lambda: "debugger ○ off" in plain(bar), what="the debugger off on screen")
+
+        result = await _cli("allow", "127.0.0.3", "--for", "10m", "--port", port)
+        assert result.returncode == 0, result.stderr
+        await pilot.press("4")
+        table = app.query_one("#access-table")
+        await until(pilot, lambda: table.row_count == 1)
+        address, _, left = table_rows(table)[0]
+        assert address == "127.0.0.3/32" and left in ("10:00", "9:59")
+        assert "remote access: 1" in plain(bar)
+
+        result = await _cli("revoke", "--all", "--port", port)
+        assert result.returncode == 0, result.stderr
+        await until(pilot, lambda: table.row_count == 0)
+
+
+async def test_reloads_show_the_file_the_wait_and_a_load_error_inline(tmp_path):
+    source = tmp_path / "shopfront.py"
+    source.write_text(textwrap.dedent(APP.format(greeting="hello")))
+    settings = Settings.for_tests(app="shopfront", port=free_port(), cwd=tmp_path, python=sys.executable)
+    async with running_dashboard(settings) as (app, pilot, sup):
+        await pilot.press("3")
+        table = app.query_one(ReloadList)
+        # A second apart at least, so the stat reloader sees a new modification time.
+        time.sleep(1.1)
+        source.write_text(textwrap.dedent(APP.format(greeting="hello again")))
+        await until(pilot, lambda: table.row_count == 1 and table_rows(table)[0][2].endswith("s"), what="a reload, ready")
+        assert table_rows(table)[0][1] == "shopfront.py"
+        _, body = await arequest(settings.port, "/")
+        assert body == "hello again"
+
+        time.sleep(1.1)
+        source.write_text("from flask import Flask\napp = Flask(__name__\n")
+        await until(pilot, lambda: app.state.load_error is not None, what="the load error")
+        banner = app.query_one("#banner")
+        await until(pilot, lambda: banner.display and "could not be loaded" in plain(banner))
+        await until(pilot, lambda: table.row_count == 2 and "SyntaxError" in table_rows(table)[0][3], what=f"{table_rows(table)} {app.state.load_error}")
+        assert "crashed" not in plain(app.query_one("#status"))

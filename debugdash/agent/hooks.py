@@ -20,10 +20,8 @@ from debugdash.agent.load_errors import report_load_error
 from debugdash.agent.request_errors import CaptureMiddleware
 from debugdash.agent.runtime import Agent
 from debugdash.core.events import Ready
+from debugdash.core.wire import HOST_ENV, PORT_ENV, RELOAD_ENV
 
-HOST_ENV = "DEBUGDASH_HOST"
-PORT_ENV = "DEBUGDASH_PORT"
-RELOAD_ENV = "DEBUGDASH_RELOAD"
 
 
 def reload_override() -> bool | None:

@@ -248,12 +248,12 @@ class Supervisor:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (import_dir, env.get("PYTHONPATH", "")) if p)
         env[wire.SOCKET_ENV] = str(self._session_dir / "agent.sock")
         env[wire.TOKEN_ENV] = self._token
-        env["DEBUGDASH_RELOAD"] = "1" if self.toggles.reloader else "0"
+        env[wire.RELOAD_ENV] = "1" if self.toggles.reloader else "0"
         env[wire.DEBUGPY_PATH_ENV] = str(self._session_dir / "debugpy-path")
         if self.settings.script is not None:
-            env["DEBUGDASH_HOST"] = self.settings.host
+            env[wire.HOST_ENV] = self.settings.host
             if self.settings.port_given:
-                env["DEBUGDASH_PORT"] = str(self.settings.port)
+                env[wire.PORT_ENV] = str(self.settings.port)
             env.pop("FLASK_RUN_FROM_CLI", None)
         # Textual and our own terminal settings mean nothing to the server.
         env.pop("TEXTUAL", None)

@@ -23,6 +23,11 @@ SOCKET_ENV = "DEBUGDASH_SOCKET"
 TOKEN_ENV = "DEBUGDASH_TOKEN"
 #: Where the agent finds a debugpy to import when the app's environment has none.
 DEBUGPY_PATH_ENV = "DEBUGDASH_DEBUGPY_PATH"
+#: Script mode: the host and port that override the script's own app.run() arguments.
+HOST_ENV = "DEBUGDASH_HOST"
+PORT_ENV = "DEBUGDASH_PORT"
+#: "1" or "0": the reloader on or off, whatever app.run() or flask's flags say.
+RELOAD_ENV = "DEBUGDASH_RELOAD"
 
 #: Longest line either side accepts; a request_error with many frames fits easily.
 MAX_LINE = 8 * 1024 * 1024

@@ -27,6 +27,7 @@ from debugdash.core.attach_relay import AttachRelay
 from debugdash.core.clock import ManualClock
 from debugdash.core.events import AccessRefused, AttachClient
 from tests.dap import DapClient, DapClosed, DapError
+from tests.support import free_port, wait_for
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -50,21 +51,6 @@ DEBUGGEE = textwrap.dedent(
         time.sleep(0.02)
     """
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(predicate, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(0.01)
-    return value
 
 
 class Debuggee:

@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Error: no such file {rest[0]!r}; pass the path of a script that calls app.run()", file=sys.stderr)
         return 2
 
-    from debugdash.agent import hooks
+    from debugdash.agent import hooks, output
     from debugdash.agent.link import HandshakeError, connect
     from debugdash.agent.runtime import Agent
 
@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     agent = Agent(link, configure, role, mode)
     agent.start()
+    output.start_flusher()
     # Events queued just before a normal exit (a load error, say) still reach debugdash.
     atexit.register(link.flush, 2.0)
     hooks.install(agent)

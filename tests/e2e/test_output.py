@@ -122,3 +122,25 @@ def test_display_text_strips_controls_but_keeps_markup_literal() -> None:
     assert display_text("\x9b31mc1 csi") == "c1 csi"
     assert display_text("tab\there") == "tab\there"
     assert "\x07" not in display_text("bell\x07")
+
+
+def test_a_plain_print_in_a_view_shows_up_without_a_flush(tmp_path: Path) -> None:
+    write_app(tmp_path, """
+        from flask import Flask
+
+        app = Flask(__name__)
+
+        @app.route("/")
+        def index():
+            print("hello from the view")  # no flush: stdout is a pipe, so block-buffered
+            return "ok"
+    """)
+    port = free_port()
+    session = Session("--app", "app", "--port", str(port), "--no-reload", cwd=tmp_path)
+    try:
+        session.wait_event("ready")
+        assert http(port, "/")[0] == 200
+        session.wait_event("log", lambda e: e["line"] == "hello from the view", timeout=5)
+        assert session.proc.poll() is None
+    finally:
+        session.close()

@@ -21,6 +21,7 @@ from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult, SuspendNotSupported
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.driver import Driver
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
@@ -29,6 +30,7 @@ from debugdash.core.errors import UserInputError
 from debugdash.core.events import (
     AccessExpired,
     AccessGranted,
+    AccessRefused,
     AccessRevoked,
     AttachClient,
     AttachListening,
@@ -107,6 +109,7 @@ class DashboardApp(App[None]):
         self._stopped = False
         self._dirty: set[str] = set()
         self._last_announce = float("-inf")
+        self._last_refusal = float("-inf")
         self._dash_timers: list[Timer] = []
         self.state.apply(supervisor.toggles)
 
@@ -198,6 +201,16 @@ class DashboardApp(App[None]):
                     severity="warning",
                     markup=False,
                 )
+        elif isinstance(event, AccessRefused):
+            now = time.monotonic()
+            if now - self._last_refusal >= ANNOUNCE_INTERVAL:
+                self._last_refusal = now
+                self.notify(
+                    f"{display_text(event.address, 60)} has no {event.what} grant (g grants one).",
+                    title="Access refused",
+                    severity="warning",
+                    markup=False,
+                )
         elif isinstance(event, (AttachListening, AttachClient)):
             dirty.add("attach")
         elif isinstance(event, Notice):
@@ -210,6 +223,12 @@ class DashboardApp(App[None]):
         dirty, self._dirty = self._dirty, set()
         if not dirty or self._stopped:
             return
+        try:
+            self._render(dirty)
+        except NoMatches:  # the screen is already gone: the app is closing
+            pass
+
+    def _render(self, dirty: set[str]) -> None:
         if "status" in dirty:
             self._render_status()
         if "errors" in dirty:
@@ -229,7 +248,9 @@ class DashboardApp(App[None]):
         self._render_dirty()
 
     def _render_status(self) -> None:
-        self.query_one(StatusLine).show(self.sup.settings.app_label, self.state, self._wall())
+        settings = self.sup.settings
+        exposed = settings.host if getattr(settings, "binds_network", False) else None
+        self.query_one(StatusLine).show(settings.app_label, self.state, self._wall(), exposed=exposed)
         self.query_one(ToggleBar).show(self.state, len(self.sup.access_entries()))
 
     def _render_errors(self) -> None:
@@ -281,8 +302,13 @@ class DashboardApp(App[None]):
     def _error_highlighted(self, message: DataTable.RowHighlighted) -> None:
         key = message.row_key.value
         group = next((g for g in self.state.error_groups if group_id(g.key) == key), None)
-        if group is not None:
-            self.query_one(TracebackView).show_request_error(group.latest)
+        if group is None:
+            return
+        try:
+            view = self.query_one(TracebackView)
+        except NoMatches:  # a late message while the app closes
+            return
+        view.show_request_error(group.latest)
 
     # --- actions ------------------------------------------------------------
 
@@ -310,6 +336,9 @@ class DashboardApp(App[None]):
     def action_toggle_reloader(self) -> None:
         self._control(self.sup.set_reloader(not self.sup.toggles.reloader))
 
+    def action_toggle_debug(self) -> None:
+        self._control(self.sup.set_debug(not self.sup.toggles.debug))
+
     def action_toggle_attach(self) -> None:
         self._control(self.sup.set_attach(not self.sup.toggles.attach))
 
@@ -323,6 +352,12 @@ class DashboardApp(App[None]):
         self.push_screen(GrantScreen(self.sup.grant, self.sup.suggested_grant), granted)
 
     def action_revoke(self) -> None:
+        if self.query_one(TabbedContent).active != "access":
+            # Never revoke an entry the user cannot see: show the list first.
+            self.action_show_tab("access")
+            if self.sup.access_entries():
+                self.notify("Highlight an entry and press x again to revoke it.")
+            return
         network = self.query_one(AccessPanel).selected_network
         if network is None:
             self.notify("No remote access to revoke.", severity="warning")

@@ -12,6 +12,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("Toggle the debugger", "d · a live switch, no restart", "toggle_debugger"),
     ("Toggle the reloader", "l · restarts the server", "toggle_reloader"),
     ("Toggle external attach (debugpy)", "a", "toggle_attach"),
+    ("Toggle Flask debug mode", "restarts the server", "toggle_debug"),
     ("Grant remote access", "g · an address, a duration, debugger/attach", "grant"),
     ("Revoke the highlighted remote access", "x", "revoke"),
     ("Revoke all remote access", "ends every grant now", "revoke_all"),

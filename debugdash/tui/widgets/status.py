@@ -28,7 +28,8 @@ def _on_off(name: str, on: bool | None) -> Text:
 class StatusLine(Static):
     """App name, URL, phase, pid, uptime and the server's CPU, memory and threads."""
 
-    def show(self, label: str, state: SessionState, now: float) -> None:
+    def show(self, label: str, state: SessionState, now: float, *, exposed: str | None = None) -> None:
+        """``exposed``: the bound address, when other machines can reach the server."""
         line = Text(no_wrap=False, overflow="fold")
         line.append(display_text(label, 40), "bold")
         line.append("  ")
@@ -37,6 +38,8 @@ class StatusLine(Static):
         line.append(f" {state.phase} ", _PHASE_STYLE[state.phase])
         if state.load_error is not None:
             line.append(" load error ", "bold white on dark_orange")
+        if exposed:
+            line.append(f" network: {display_text(exposed, 60)} ", "bold black on yellow")
         if state.pid:
             line.append(f"  pid {state.pid}")
         uptime = state.uptime(now)

@@ -258,6 +258,12 @@ class DashboardApp(App[None]):
         groups = self.state.error_groups
         table.display = bool(groups)
         table.show(groups, self._root)
+        selected = table.selected_id
+        if selected is not None:
+            # The highlighted group may have a newer occurrence than the one shown.
+            group = next((g for g in groups if group_id(g.key) == selected), None)
+            if group is not None:
+                self.query_one(TracebackView).show_request_error(group.latest)
         if not groups:
             view = self.query_one(TracebackView)
             if self.state.load_error is not None:
@@ -320,6 +326,9 @@ class DashboardApp(App[None]):
                 await coroutine
             except UserInputError as e:
                 self.notify(str(e), severity="error", timeout=10, markup=False)
+            except Exception as e:  # a failed switch must not take the dashboard (and server) down
+                self.log.error("control action failed", e)
+                self.notify(f"That did not work: {e!r}", severity="error", timeout=10, markup=False)
             else:
                 if done:
                     self.notify(done, markup=False)
@@ -328,7 +337,8 @@ class DashboardApp(App[None]):
         self.run_worker(run(), group="control")
 
     def action_restart(self) -> None:
-        self._control(self.sup.restart(), "Restarting the server…")
+        self.notify("Restarting the server…")
+        self._control(self.sup.restart())
 
     def action_toggle_debugger(self) -> None:
         self._control(self.sup.set_debugger(not self.sup.toggles.debugger))

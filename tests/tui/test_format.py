@@ -1,0 +1,57 @@
+"""The small renderings the dashboard is made of: countdowns, ages, sizes, paths,
+and the plain-text traceback that `c` copies."""
+
+from __future__ import annotations
+
+import traceback
+
+from debugdash.core.events import ExceptionInfo, Frame
+from debugdash.tui import format as fmt
+from debugdash.tui.widgets.traceback import traceback_text
+
+
+def test_countdown_rounds_up_so_zero_means_gone():
+    assert fmt.countdown(900) == "15:00"
+    assert fmt.countdown(899.2) == "15:00"
+    assert fmt.countdown(899) == "14:59"
+    assert fmt.countdown(59.01) == "1:00"
+    assert fmt.countdown(0.4) == "0:01"
+    assert fmt.countdown(0) == "0:00"
+    assert fmt.countdown(-3) == "0:00"
+    assert fmt.countdown(8 * 3600) == "8:00:00"
+
+
+def test_durations_sizes_and_paths():
+    assert [fmt.duration(s) for s in (5, 75, 3725, 90000)] == ["5s", "1m15s", "1h02m", "1d01h"]
+    assert fmt.size(512) == "512 B"
+    assert fmt.size(48_234_496) == "46.0 MB"
+    assert fmt.short_path("/srv/shop/shop/views.py", "/srv/shop") == "shop/views.py"
+    assert fmt.short_path("/usr/lib/python3/flask/app.py", "/srv/shop") == "flask/app.py"
+
+
+def _info_from(exc: BaseException, relation=None) -> ExceptionInfo:
+    frames = [
+        Frame(f.filename, f.lineno, f.name, f.line or "") for f in traceback.extract_tb(exc.__traceback__)
+    ]
+    return ExceptionInfo(type(exc).__name__, str(exc), frames, relation)
+
+
+def _raise_chained() -> None:
+    try:
+        int("eighty")
+    except ValueError as e:
+        raise RuntimeError("the port is not a number") from e
+
+
+def test_copied_traceback_reads_like_pythons_own():
+    try:
+        _raise_chained()
+    except RuntimeError as e:
+        caught = e
+    chain = [_info_from(caught.__cause__), _info_from(caught, "cause")]
+    text = traceback_text(chain)
+    python = "".join(traceback.format_exception(caught))
+    # Same lines as Python prints, except the carets Python adds under source lines.
+    ours = [line for line in text.splitlines() if line.strip()]
+    theirs = [line for line in python.splitlines() if line.strip() and set(line.strip()) - set("^~")]
+    assert ours == theirs

@@ -88,6 +88,15 @@ class LogView(ScrollView, can_focus=True):
             self.scroll_to(y=max(0, self.scroll_y - dropped), animate=False, immediate=True)
         self.refresh()
 
+    def on_resize(self) -> None:
+        # Lines that arrived while the view was hidden (another tab) had no size
+        # to scroll against; catch up when it gets one.
+        if self._follow:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+
+    def on_show(self) -> None:
+        self.on_resize()
+
     def clear(self) -> None:
         self._first += len(self._lines)
         self._lines.clear()

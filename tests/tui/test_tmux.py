@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import pty
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -127,14 +128,18 @@ def test_q_quits_and_no_process_of_the_tree_remains(tmux):
             proc.kill()
 
 
-def test_killing_the_tmux_session_stops_everything_within_two_seconds(tmux):
+@pytest.mark.parametrize("how", ["kill-session", "SIGTERM"])
+def test_killing_the_session_stops_everything_within_two_seconds(tmux, how):
     port = free_port()
     tmux.start(_dashboard(port))
     tree: list[psutil.Process] = []
     try:
         _wait_running(tmux)
         tree = _tree(tmux.pane_pid())
-        tmux.run("kill-session", "-t", "dash")
+        if how == "kill-session":
+            tmux.run("kill-session", "-t", "dash")
+        else:
+            os.kill(tree[0].pid, signal.SIGTERM)
         assert not _gone_within(tree, GONE_WITHIN)
         assert not _listening(port)
     finally:

@@ -61,6 +61,10 @@ class AgentHooks:
     closing = False
 
 
+#: When this process started; a watched file modified later may not be what was loaded.
+_STARTED_NS = time.time_ns()
+
+
 def register(emit: Callable[[Event], None], flush: Callable[[], Any], extra_watch: set[str]) -> None:
     """Make ``reloader_type="debugdash"`` available to ``run_simple``."""
     AgentHooks.emit = staticmethod(emit)
@@ -107,6 +111,10 @@ class DebugdashStatLoop(_reloader.ReloaderLoop):
             old = self.mtimes.get(name)
             if old is None:
                 self.mtimes[name] = mtime
+                if mtime > _STARTED_NS:
+                    # Saved after this process started, so maybe after it was
+                    # imported: the version running may be the old one.
+                    self.trigger_reload(name)
             elif mtime != old:
                 self.trigger_reload(name)
 

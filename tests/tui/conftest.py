@@ -24,6 +24,16 @@ DEMO_APP = "debugdash.demo.app:app"
 DEMO_DIR = Path(__file__).resolve().parents[2] / "debugdash" / "demo"
 
 
+def demo_line(fragment: str) -> int:
+    """The line number of the demo app's source line containing ``fragment``."""
+    lines = (DEMO_DIR / "app.py").read_text().splitlines()
+    return next(n for n, line in enumerate(lines, 1) if fragment in line)
+
+
+#: Where /divide raises.
+DIVIDE = "numerator / denominator"
+
+
 def request(port: int, path: str = "/", *, source: str = "127.0.0.1", timeout: float = 15.0) -> tuple[int, str]:
     """One real HTTP GET from ``source``; returns the status and the body text."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout, source_address=(source, 0))

@@ -18,7 +18,9 @@ from debugdash.tui.widgets.status import ToggleBar
 from debugdash.tui.widgets.traceback import TracebackView
 from tests.tui.conftest import (
     alive,
+    DIVIDE,
     arequest,
+    demo_line,
     children,
     plain,
     running_dashboard,
@@ -41,7 +43,7 @@ async def test_failing_requests_show_as_grouped_errors_with_their_traceback(demo
             what="two error groups, newest first, with their counts",
         )
         rows = table_rows(table)
-        assert rows[1][2] == "demo/app.py:48"
+        assert rows[1][2] == f"demo/app.py:{demo_line(DIVIDE)}"
 
         await until(pilot, lambda: traceback_lines(app)[0].startswith("GET /chained from 127.0.0.1"))
         lines = traceback_lines(app)
@@ -79,7 +81,7 @@ async def test_c_copies_the_traceback_as_plain_text(demo_settings):
         await pilot.press("c")
         copied = app.clipboard
         assert "Traceback (most recent call last):" in copied
-        assert 'app.py", line 48, in divide' in copied
+        assert f'app.py", line {demo_line(DIVIDE)}, in divide' in copied
         assert copied.rstrip().endswith("ZeroDivisionError: division by zero")
         assert "\x1b" not in copied
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.widgets import Input, RadioButton
+
 from debugdash.core.clock import ManualClock
 from debugdash.core.events import AccessRefused, Notice
 from debugdash.core.settings import Settings
 from debugdash.core.supervisor import Supervisor
 from debugdash.tui.app import DashboardApp
+from debugdash.tui.screens.grant import GrantScreen
 from tests.tui import scenes
 from tests.tui.conftest import plain, until
 
@@ -23,6 +26,32 @@ async def test_a_server_bound_to_a_network_is_flagged():
     app, _ = _app(host="0.0.0.0")
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: "network: 0.0.0.0" in plain(app.query_one("#status")))
+
+
+async def test_the_grant_modal_offers_the_ssh_client_address(monkeypatch):
+    monkeypatch.setenv("SSH_CONNECTION", "203.0.113.7 52144 192.0.2.10 22")
+    app, supervisor = _app(host="0.0.0.0")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("g")
+        await until(pilot, lambda: isinstance(app.screen, GrantScreen))
+        assert app.screen.query_one("#grant-address", Input).value == "203.0.113.7"
+        assert app.screen.query_one("#grant-duration", Input).value == "15m"
+        duration = app.screen.query_one("#grant-duration", Input)
+        duration.value = "15"
+        await until(pilot, lambda: "no unit" in plain(app.screen.query_one("#grant-error")))
+        duration.value = "9h"
+        await until(pilot, lambda: "too long" in plain(app.screen.query_one("#grant-error")))
+        duration.value = "1h30m"
+        app.screen.query_one("#what-both", RadioButton).value = True
+        await until(pilot, lambda: plain(app.screen.query_one("#grant-error")) == "")
+        await pilot.press("enter")
+        await until(pilot, lambda: not isinstance(app.screen, GrantScreen))
+        (entry,) = supervisor.access_entries()
+        assert (entry.network, entry.what, entry.remaining(supervisor.clock())) == (
+            "203.0.113.7/32",
+            ("debugger", "attach"),
+            5400.0,
+        )
 
 
 async def test_refused_access_and_supervisor_notices_are_announced_as_plain_text():

@@ -20,7 +20,7 @@ import psutil
 import pytest
 
 from tests.support import free_port, wait_for
-from tests.tui.conftest import alive
+from tests.tui.conftest import DIVIDE, alive, demo_line
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
@@ -38,9 +38,17 @@ class Tmux:
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=check, timeout=10)
 
-    def start(self, command: list[str], *, term: str = "xterm-256color", size: tuple[int, int] = (100, 30)) -> None:
+    def start(
+        self,
+        command: list[str],
+        *,
+        term: str = "xterm-256color",
+        size: tuple[int, int] = (100, 30),
+        env: dict[str, str] | None = None,
+    ) -> None:
         # COLUMNS/LINES from the test runner's environment would override the pane's size.
-        shell = " ".join(["env", "-u", "COLUMNS", "-u", "LINES", f"TERM={term}", *command])
+        extra = [f"{name}={value}" for name, value in (env or {}).items()]
+        shell = " ".join(["env", "-u", "COLUMNS", "-u", "LINES", f"TERM={term}", *extra, *command])
         self.run("-f", "/dev/null", "new-session", "-d", "-s", "dash", "-x", str(size[0]), "-y", str(size[1]), "-c", str(REPO), shell)
 
     def screen(self) -> str:
@@ -105,6 +113,33 @@ def test_a_failing_request_appears_on_screen(tmux, term):
             lambda: "division by zero" in tmux.screen() and tmux.screen(), timeout=15, what="the traceback on screen"
         )
         assert "ZeroDivisionError" in screen and "app.py:" in screen, screen
+        tmux.press("q")
+        assert not _gone_within(tree, 5.0)
+    finally:
+        for proc in alive(tree):
+            proc.kill()
+
+
+def test_e_suspends_for_the_editor_and_resumes(tmux, tmp_path):
+    record = tmp_path / "editor-args"
+    editor = tmp_path / "editor"
+    # Reads a line from the terminal like a real editor would, then exits.
+    editor.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {record}\necho EDITOR-RUNNING\nread answer\n')
+    editor.chmod(0o755)
+    port = free_port()
+    tmux.start(_dashboard(port), env={"EDITOR": str(editor)})
+    tree: list[psutil.Process] = []
+    try:
+        _wait_running(tmux)
+        tree = _tree(tmux.pane_pid())
+        assert _get(port, "/divide") == 500
+        wait_for(lambda: "division by zero" in tmux.screen(), timeout=15, what="the traceback")
+        tmux.press("e")
+        wait_for(lambda: "EDITOR-RUNNING" in tmux.screen(), timeout=10, what="the editor to own the terminal")
+        assert record.read_text().split("\n")[0] == f"+{demo_line(DIVIDE)}"
+        assert record.read_text().split("\n")[1].endswith("demo/app.py")
+        tmux.press("Enter")
+        wait_for(lambda: "PIN" in tmux.screen() and "division by zero" in tmux.screen(), timeout=10, what="the dashboard back")
         tmux.press("q")
         assert not _gone_within(tree, 5.0)
     finally:

@@ -1,0 +1,1 @@
+"""The Textual dashboard: screens, widgets and one stylesheet, on top of debugdash.core."""

@@ -10,6 +10,7 @@ comes back as events: the screen only ever shows what the supervisor reports.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shlex
 import subprocess
@@ -24,6 +25,7 @@ from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.driver import Driver
 from textual.timer import Timer
+from textual.worker import Worker
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
 from debugdash.core.errors import UserInputError
@@ -111,6 +113,7 @@ class DashboardApp(App[None]):
         self._last_announce = float("-inf")
         self._last_refusal = float("-inf")
         self._dash_timers: list[Timer] = []
+        self._starting: Worker[None] | None = None
         self.state.apply(supervisor.toggles)
 
     def get_driver_class(self) -> type[Driver]:
@@ -156,14 +159,17 @@ class DashboardApp(App[None]):
         self._render_dirty()
         self.query_one("#errors-table", ErrorList).focus()
         if self._start:
-            self.run_worker(self._start_supervisor(), name="start", group="supervisor")
+            self._starting = self.run_worker(self._start_supervisor(), name="start", group="supervisor")
 
     async def _start_supervisor(self) -> None:
         try:
             await self.sup.start()
-        except UserInputError as e:
-            self._show_banner(Text(f"Could not start: {e}", "bold"))
-            self.notify(str(e), title="Could not start", severity="error", timeout=30, markup=False)
+        except Exception as e:  # UserInputError names the fix; anything else is still shown, not raised
+            if self._stopped:
+                return
+            message = str(e) if isinstance(e, UserInputError) else f"{type(e).__name__}: {e}"
+            self._show_banner(Text(f"Could not start: {message}", "bold"))
+            self.notify(message, title="Could not start", severity="error", timeout=30, markup=False)
 
     # --- events from the supervisor ------------------------------------------
 
@@ -456,6 +462,11 @@ class DashboardApp(App[None]):
             self._unsubscribe()
         if self._undo_signals is not None:
             self._undo_signals()
+        if self._starting is not None and not self._starting.is_finished:
+            # Quitting (or losing the terminal) while the server launches: let the
+            # launch finish so that stop() sees everything it has to end.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._starting.wait(), timeout=STOP_TIMEOUT)
         try:
             await asyncio.wait_for(self.sup.stop(), timeout=STOP_TIMEOUT)
         except (asyncio.TimeoutError, OSError):

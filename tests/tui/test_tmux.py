@@ -234,3 +234,31 @@ def _listening(port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(0.5)
         return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_stdin_at_end_of_file_from_the_start_exits_cleanly():
+    """`debugdash demo < /dev/null` on a terminal: no keys can ever come, so it leaves
+    (stopping the server it was launching) instead of spinning on EOF."""
+    port = free_port()
+    master, slave = pty.openpty()
+    with open(os.devnull, "rb") as devnull:
+        proc = subprocess.Popen(
+            _dashboard(port),
+            stdin=devnull,
+            stdout=slave,
+            stderr=slave,
+            cwd=REPO,
+            env={**os.environ, "TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24"},
+            start_new_session=True,
+        )
+    os.close(slave)
+    try:
+        assert proc.wait(timeout=20) == 0
+        assert not _listening(port)
+        leftovers = [p for p in psutil.process_iter(["cmdline"]) if str(port) in " ".join(p.info["cmdline"] or [])]
+        assert not alive(leftovers)
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

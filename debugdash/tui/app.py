@@ -256,7 +256,9 @@ class DashboardApp(App[None]):
     def _render_status(self) -> None:
         settings = self.sup.settings
         exposed = settings.host if getattr(settings, "binds_network", False) else None
-        self.query_one(StatusLine).show(settings.app_label, self.state, self._wall(), exposed=exposed)
+        self.query_one(StatusLine).show(
+            settings.app_label, self.state, self._wall(), exposed=exposed, url=getattr(settings, "url", None)
+        )
         self.query_one(ToggleBar).show(self.state, len(self.sup.access_entries()))
 
     def _render_errors(self) -> None:

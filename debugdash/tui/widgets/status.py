@@ -28,12 +28,15 @@ def _on_off(name: str, on: bool | None) -> Text:
 class StatusLine(Static):
     """App name, URL, phase, pid, uptime and the server's CPU, memory and threads."""
 
-    def show(self, label: str, state: SessionState, now: float, *, exposed: str | None = None) -> None:
-        """``exposed``: the bound address, when other machines can reach the server."""
+    def show(
+        self, label: str, state: SessionState, now: float, *, exposed: str | None = None, url: str | None = None
+    ) -> None:
+        """``exposed``: the bound address, when other machines can reach the server;
+        ``url``: where it will listen, shown dimmed until it is ready."""
         line = Text(no_wrap=False, overflow="fold")
         line.append(display_text(label, 40), "bold")
         line.append("  ")
-        line.append(state.url or "—", "underline" if state.url else "dim")
+        line.append(state.url or url or "—", "underline" if state.url else "dim")
         line.append("  ")
         line.append(f" {state.phase} ", _PHASE_STYLE[state.phase])
         if state.load_error is not None:

@@ -24,10 +24,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from debugdash.core.settings import Settings  # noqa: E402
-from debugdash.core.supervisor import Supervisor  # noqa: E402
-from debugdash.tui.app import DashboardApp  # noqa: E402
-from debugdash.tui.widgets.traceback import TracebackView  # noqa: E402
+from debugdash.core.settings import Settings
+from debugdash.core.supervisor import Supervisor
+from debugdash.tui.app import DashboardApp
+from debugdash.tui.widgets.traceback import TracebackView
 
 
 def _free_port() -> int:

@@ -24,17 +24,17 @@ from debugdash.core.state import MAX_ERROR_GROUPS, MAX_RELOADS, SessionState
 
 
 def _ready(t: float, pid: int = 10, **kw) -> Ready:
-    values = dict(
-        url="http://127.0.0.1:5001",
-        pid=pid,
-        host="127.0.0.1",
-        port=5001,
-        debug=True,
-        debugger=True,
-        pin="123-456-789",
-        reloader=True,
-        reloader_type="stat",
-    )
+    values = {
+        "url": "http://127.0.0.1:5001",
+        "pid": pid,
+        "host": "127.0.0.1",
+        "port": 5001,
+        "debug": True,
+        "debugger": True,
+        "pin": "123-456-789",
+        "reloader": True,
+        "reloader_type": "stat",
+    }
     values.update(kw)
     return Ready(time=t, **values)
 

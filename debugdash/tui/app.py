@@ -16,17 +16,17 @@ import shlex
 import subprocess
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult, SuspendNotSupported
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
 from textual.driver import Driver
 from textual.timer import Timer
-from textual.worker import Worker
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
+from textual.worker import Worker
 
 from debugdash.core.errors import UserInputError
 from debugdash.core.events import (
@@ -77,7 +77,7 @@ class DashboardApp(App[None]):
     CSS_PATH = "dashboard.tcss"
     TITLE = "debugdash"
     COMMANDS = App.COMMANDS | {DashboardCommands}
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "restart", "Restart"),
         Binding("d", "toggle_debugger", "Debugger"),
         Binding("l", "toggle_reloader", "Reloader"),
@@ -164,7 +164,7 @@ class DashboardApp(App[None]):
     async def _start_supervisor(self) -> None:
         try:
             await self.sup.start()
-        except Exception as e:  # UserInputError names the fix; anything else is still shown, not raised
+        except Exception as e:  # noqa: BLE001  UserInputError names the fix; anything else is shown, not raised
             if self._stopped:
                 return
             message = str(e) if isinstance(e, UserInputError) else f"{type(e).__name__}: {e}"
@@ -334,8 +334,8 @@ class DashboardApp(App[None]):
                 await coroutine
             except UserInputError as e:
                 self.notify(str(e), severity="error", timeout=10, markup=False)
-            except Exception as e:  # a failed switch must not take the dashboard (and server) down
-                self.log.error("control action failed", e)
+            except Exception as e:  # noqa: BLE001  a failed switch must not take the dashboard (and server) down
+                self.log.error(f"control action failed: {e!r}")
                 self.notify(f"That did not work: {e!r}", severity="error", timeout=10, markup=False)
             else:
                 if done:
@@ -471,7 +471,7 @@ class DashboardApp(App[None]):
                 await asyncio.wait_for(self._starting.wait(), timeout=STOP_TIMEOUT)
         try:
             await asyncio.wait_for(self.sup.stop(), timeout=STOP_TIMEOUT)
-        except (asyncio.TimeoutError, OSError):
+        except (TimeoutError, OSError):
             self.sup.kill_now()
 
     async def on_unmount(self) -> None:

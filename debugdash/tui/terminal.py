@@ -20,8 +20,8 @@ from codecs import getincrementaldecoder
 from collections.abc import Callable
 from typing import IO, Any
 
-from textual.drivers.linux_driver import LinuxDriver
 from textual._xterm_parser import XTermParser
+from textual.drivers.linux_driver import LinuxDriver
 
 
 class _ForgivingFile:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import http.client
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -66,14 +67,6 @@ def children() -> list[psutil.Process]:
     return psutil.Process().children(recursive=True)
 
 
-def server_tree(pid: int) -> list[psutil.Process]:
-    try:
-        root = psutil.Process(pid)
-        return [root, *root.children(recursive=True)]
-    except psutil.Error:
-        return []
-
-
 def alive(procs: list[psutil.Process]) -> list[psutil.Process]:
     result = []
     for proc in procs:
@@ -111,7 +104,7 @@ def demo_settings(tmp_path: Path) -> Settings:
         port=free_port(),
         attach_port=free_port(),
         cwd=tmp_path,
-        python=__import__("sys").executable,
+        python=sys.executable,
     )
 
 

@@ -11,17 +11,17 @@ from pathlib import Path
 from debugdash.core.clock import ManualClock
 from debugdash.tui.screens.grant import GrantScreen
 from debugdash.tui.screens.help import KEYS, HelpScreen
-from debugdash.tui.widgets.access import EMPTY_TEXT, AccessPanel
+from debugdash.tui.widgets.access import EMPTY_TEXT
 from debugdash.tui.widgets.attach import AttachPanel
 from debugdash.tui.widgets.errors import ErrorList
 from debugdash.tui.widgets.status import ToggleBar
 from debugdash.tui.widgets.traceback import TracebackView
 from tests.tui.conftest import (
-    alive,
     DIVIDE,
+    alive,
     arequest,
-    demo_line,
     children,
+    demo_line,
     plain,
     running_dashboard,
     table_rows,
@@ -31,7 +31,7 @@ from tests.tui.conftest import (
 
 
 async def test_failing_requests_show_as_grouped_errors_with_their_traceback(demo_settings):
-    async with running_dashboard(demo_settings) as (app, pilot, sup):
+    async with running_dashboard(demo_settings) as (app, pilot, _sup):
         for _ in range(2):
             status, _ = await arequest(demo_settings.port, "/divide")
             assert status == 500
@@ -59,7 +59,7 @@ async def test_failing_requests_show_as_grouped_errors_with_their_traceback(demo
 
 
 async def test_enter_on_a_frame_shows_its_locals(demo_settings):
-    async with running_dashboard(demo_settings) as (app, pilot, sup):
+    async with running_dashboard(demo_settings) as (app, pilot, _sup):
         await arequest(demo_settings.port, "/divide?n=7")
         await until(pilot, lambda: app.state.error_count == 1)
         view = app.query_one(TracebackView)
@@ -74,7 +74,7 @@ async def test_enter_on_a_frame_shows_its_locals(demo_settings):
 
 
 async def test_c_copies_the_traceback_as_plain_text(demo_settings):
-    async with running_dashboard(demo_settings) as (app, pilot, sup):
+    async with running_dashboard(demo_settings) as (app, pilot, _sup):
         await arequest(demo_settings.port, "/divide")
         await until(pilot, lambda: app.state.error_count == 1)
         await until(pilot, lambda: app.query_one(TracebackView).has_traceback)
@@ -93,7 +93,7 @@ async def test_e_opens_the_highlighted_frame_in_the_editor_at_its_line(demo_sett
     editor.chmod(editor.stat().st_mode | stat.S_IXUSR)
     monkeypatch.delenv("VISUAL", raising=False)
     monkeypatch.setenv("EDITOR", str(editor))
-    async with running_dashboard(demo_settings) as (app, pilot, sup):
+    async with running_dashboard(demo_settings) as (app, pilot, _sup):
         await arequest(demo_settings.port, "/divide")
         await until(pilot, lambda: app.query_one(TracebackView).selected_frame is not None)
         frame = app.query_one(TracebackView).selected_frame
@@ -106,7 +106,7 @@ async def test_e_opens_the_highlighted_frame_in_the_editor_at_its_line(demo_sett
 async def test_e_without_an_editor_says_how_to_set_one(demo_settings, monkeypatch):
     monkeypatch.delenv("VISUAL", raising=False)
     monkeypatch.delenv("EDITOR", raising=False)
-    async with running_dashboard(demo_settings) as (app, pilot, sup):
+    async with running_dashboard(demo_settings) as (app, pilot, _sup):
         await arequest(demo_settings.port, "/divide")
         await until(pilot, lambda: app.query_one(TracebackView).selected_frame is not None)
         await pilot.press("e")
@@ -144,7 +144,7 @@ async def test_l_switches_the_reloader_with_a_restart(demo_settings):
 
 
 async def test_r_restarts_the_server(demo_settings):
-    async with running_dashboard(demo_settings) as (app, pilot, sup):
+    async with running_dashboard(demo_settings) as (app, pilot, _sup):
         first, first_pid = children(), app.state.pid
         await pilot.press("r")
         await until(pilot, lambda: app.state.phase == "running" and app.state.pid != first_pid, what="restarted")
@@ -224,7 +224,7 @@ async def test_countdown_ticks_highlights_the_last_minute_and_expiry_notifies(de
 
 
 async def test_a_turns_external_attach_on_with_connection_help_and_c_copies_it(demo_settings):
-    async with running_dashboard(demo_settings) as (app, pilot, sup):
+    async with running_dashboard(demo_settings) as (app, pilot, _sup):
         bar = app.query_one(ToggleBar)
         await pilot.press("a")
         await until(pilot, lambda: "attach ● on" in plain(bar), timeout=30)
@@ -247,7 +247,7 @@ async def test_a_turns_external_attach_on_with_connection_help_and_c_copies_it(d
 
 
 async def test_question_mark_lists_every_key(demo_settings):
-    async with running_dashboard(demo_settings) as (app, pilot, sup):
+    async with running_dashboard(demo_settings) as (app, pilot, _sup):
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen))
         listed = {key for key, _ in KEYS}
@@ -269,7 +269,7 @@ async def test_the_command_palette_runs_the_same_actions(demo_settings):
 
 
 async def test_q_quits_and_no_process_of_the_server_tree_remains(demo_settings):
-    async with running_dashboard(demo_settings) as (app, pilot, sup):
+    async with running_dashboard(demo_settings) as (app, pilot, _sup):
         tree = children()
         assert len(tree) >= 2  # the reloader and its worker
         await pilot.press("q")
@@ -281,7 +281,7 @@ async def test_q_quits_and_no_process_of_the_server_tree_remains(demo_settings):
 
 
 async def test_a_crash_shows_why_and_r_brings_it_back(demo_settings):
-    async with running_dashboard(demo_settings) as (app, pilot, sup):
+    async with running_dashboard(demo_settings) as (app, pilot, _sup):
         for proc in children():
             proc.kill()
         await until(pilot, lambda: app.state.phase == "crashed")

@@ -7,7 +7,6 @@ import asyncio
 import subprocess
 import sys
 import textwrap
-import time
 
 from debugdash.core.settings import Settings
 from debugdash.tui.widgets.reloads import ReloadList
@@ -33,7 +32,7 @@ async def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 async def test_switches_from_another_terminal_show_on_screen(demo_settings):
     port = str(demo_settings.port)
-    async with running_dashboard(demo_settings) as (app, pilot, sup):
+    async with running_dashboard(demo_settings) as (app, pilot, _sup):
         bar = app.query_one(ToggleBar)
         result = await _cli("toggle", "debugger", "off", "--port", port)
         assert result.returncode == 0, result.stderr
@@ -57,18 +56,18 @@ async def test_reloads_show_the_file_the_wait_and_a_load_error_inline(tmp_path):
     source = tmp_path / "shopfront.py"
     source.write_text(textwrap.dedent(APP.format(greeting="hello")))
     settings = Settings.for_tests(app="shopfront", port=free_port(), cwd=tmp_path, python=sys.executable)
-    async with running_dashboard(settings) as (app, pilot, sup):
+    async with running_dashboard(settings) as (app, pilot, _sup):
         await pilot.press("3")
         table = app.query_one(ReloadList)
         # A second apart at least, so the stat reloader sees a new modification time.
-        time.sleep(1.1)
+        await pilot.pause(1.1)
         source.write_text(textwrap.dedent(APP.format(greeting="hello again")))
         await until(pilot, lambda: table.row_count == 1 and table_rows(table)[0][2].endswith("s"), what="a reload, ready")
         assert table_rows(table)[0][1] == "shopfront.py"
         _, body = await arequest(settings.port, "/")
         assert body == "hello again"
 
-        time.sleep(1.1)
+        await pilot.pause(1.1)
         source.write_text("from flask import Flask\napp = Flask(__name__\n")
         await until(pilot, lambda: app.state.load_error is not None, what="the load error")
         banner = app.query_one("#banner")

@@ -11,7 +11,13 @@ from debugdash.core.settings import Settings
 from debugdash.tui.widgets.errors import ErrorList
 from debugdash.tui.widgets.log import MAX_LINES, LogView
 from tests.support import free_port
-from tests.tui.conftest import arequest, running_dashboard, table_rows, traceback_lines, until
+from tests.tui.conftest import (
+    arequest,
+    running_dashboard,
+    table_rows,
+    traceback_lines,
+    until,
+)
 
 NOISY_APP = '''
     import sys
@@ -46,7 +52,7 @@ def noisy_settings(tmp_path) -> Settings:
 
 
 async def test_markup_escapes_and_invalid_utf8_show_literally(noisy_settings):
-    async with running_dashboard(noisy_settings) as (app, pilot, sup):
+    async with running_dashboard(noisy_settings) as (app, pilot, _sup):
         await arequest(noisy_settings.port, "/noise")
         view = app.query_one(LogView)
         line = await until(pilot, lambda: next((l for l in view.lines if "not bold" in l), None))
@@ -69,7 +75,7 @@ async def test_markup_escapes_and_invalid_utf8_show_literally(noisy_settings):
 
 
 async def test_a_flood_reaches_the_log_in_batches_bounded_and_searchable(noisy_settings):
-    async with running_dashboard(noisy_settings) as (app, pilot, sup):
+    async with running_dashboard(noisy_settings) as (app, pilot, _sup):
         view = app.query_one(LogView)
         batches: list[int] = []
         append = view.append

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
+from textual.widgets import (
+    Button,
+    Checkbox,
+    Input,
+    Label,
+    RadioButton,
+    RadioSet,
+    Static,
+)
 
 from debugdash.core.allowlist import WIDE_V4, WIDE_V6, parse_duration, parse_network
 from debugdash.core.errors import UserInputError
@@ -39,7 +47,7 @@ def _is_wide(text: str) -> bool:
 class GrantScreen(ModalScreen[Any]):
     """Ask for an address, a duration and what to open; dismisses with the new entry or None."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, grant: GrantFunction, suggested: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -10,13 +10,13 @@ update per line.
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.segment import Segment
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.geometry import Size
 from textual.reactive import reactive
@@ -35,7 +35,7 @@ _CURRENT_STYLE = "on grey30"
 class LogView(ScrollView, can_focus=True):
     """Plain-text lines, newest at the bottom, following the end unless scrolled away."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "scroll_up", "Up", show=False),
         Binding("down", "scroll_down", "Down", show=False),
         Binding("pageup", "page_up", "Page up", show=False),
@@ -197,7 +197,7 @@ class LogView(ScrollView, can_focus=True):
 class LogPane(Vertical):
     """The log view, its status line, and the ``/`` search box."""
 
-    BINDINGS = [Binding("slash", "search", "Search")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("slash", "search", "Search")]
 
     def __init__(self, max_lines: int = MAX_LINES, **kwargs: Any) -> None:
         super().__init__(**kwargs)

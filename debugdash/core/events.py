@@ -36,17 +36,30 @@ class Event:
         return data
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
 def _plain(obj: Any) -> dict[str, Any]:
-    return {f.name: _to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    # Errors carry dozens of frames: this runs often enough to avoid dataclasses.asdict.
+    return {name: _to_plain(getattr(obj, name)) for name in _field_names(type(obj))}
 
 
 def _to_plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value):
-        return _plain(value)
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
     if isinstance(value, (list, tuple)):
         return [_to_plain(v) for v in value]
     if isinstance(value, dict):
         return {k: _to_plain(v) for k, v in value.items()}
+    if dataclasses.is_dataclass(value):
+        return _plain(value)
     return value
 
 
@@ -68,14 +81,14 @@ def event_from_dict(data: dict[str, Any]) -> Event:
 
 def _build(cls: type, data: dict[str, Any]) -> Any:
     kwargs: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        if f.name not in data:
+    for name in _field_names(cls):
+        if name not in data:
             continue
-        value = data[f.name]
-        nested = _NESTED.get((cls.__name__, f.name))
+        value = data[name]
+        nested = _NESTED.get((cls.__name__, name))
         if nested is not None and value is not None:
             value = [_build(nested, v) for v in value] if isinstance(value, list) else _build(nested, value)
-        kwargs[f.name] = value
+        kwargs[name] = value
     return cls(**kwargs)
 
 

@@ -22,6 +22,7 @@ import asyncio
 import gc
 import http.client
 import json
+import os
 import random
 import sys
 import time
@@ -179,6 +180,10 @@ async def flood(app_dir: str, port: int, lines: int) -> dict:
 
 
 def main() -> None:
+    if os.environ.get("DEBUGDASH_BENCH_PATCHES"):  # diagnosis only (benchmarks/diag); run.py never sets it
+        from benchmarks.diag import patches
+
+        patches.apply([os.environ["DEBUGDASH_BENCH_PATCHES"]])
     mode, app_dir, port, amount = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     probe = {"errors": errors, "flood": flood}[mode]
     print(json.dumps(asyncio.run(probe(app_dir, port, amount))), flush=True)

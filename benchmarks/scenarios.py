@@ -269,12 +269,19 @@ def _flood_cli(ws: Workspace, side: str, app_dir: Path, lines: int, json_output:
         marker = f"FLOOD-DONE {tag}".encode()
         t0 = time.perf_counter()
         # The request returns when the app has written everything; what counts is the output reaching the file.
-        request = threading.Thread(target=get, args=(server.port, f"/flood?n={lines}&tag={tag}", 600.0), daemon=True)
+        answer: list[tuple[int, bytes]] = []
+        request = threading.Thread(target=lambda: answer.append(get(server.port, f"/flood?n={lines}&tag={tag}", 600.0)), daemon=True)
         request.start()
-        deadline = t0 + 600
+        deadline = t0 + 60 + lines / 5000
+        answered_at = None
         while not harness.file_tail_contains(server.out, marker, 8192):
-            if time.perf_counter() > deadline:
-                raise RuntimeError(f"{side}: flood not consumed within 600 s")
+            now = time.perf_counter()
+            if answer and answered_at is None:
+                answered_at = now
+                if answer[0][0] != 200:
+                    raise RuntimeError(f"{side}: the flood request failed ({answer[0][0]}):\n{server.tail()}")
+            if now > deadline or (answered_at is not None and now - answered_at > 60):
+                raise RuntimeError(f"{side}: flood not consumed:\n{server.tail()}")
             time.sleep(0.01)
         elapsed = time.perf_counter() - t0
         request.join(timeout=60)

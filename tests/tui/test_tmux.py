@@ -13,7 +13,6 @@ import sys
 import time
 import urllib.error
 import urllib.request
-import uuid
 from pathlib import Path
 
 import psutil
@@ -30,13 +29,14 @@ GONE_WITHIN = 2.0
 
 
 class Tmux:
-    """A private tmux server (its own socket) holding one session, ``dash``."""
+    """A private tmux server (its own socket file) holding one session, ``dash``."""
 
-    def __init__(self) -> None:
-        self.socket = f"debugdash-test-{uuid.uuid4().hex[:8]}"
+    def __init__(self, socket: Path) -> None:
+        self.socket = socket
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=check, timeout=10)
+        command = ["tmux", "-S", str(self.socket), *args]
+        return subprocess.run(command, capture_output=True, text=True, check=check, timeout=10)
 
     def start(
         self,
@@ -66,8 +66,9 @@ class Tmux:
 
 
 @pytest.fixture
-def tmux():
-    session = Tmux()
+def tmux(tmp_path_factory: pytest.TempPathFactory):
+    # A short directory: a socket path must fit in about 100 bytes.
+    session = Tmux(tmp_path_factory.mktemp("tmux") / "s")
     yield session
     session.close()
 

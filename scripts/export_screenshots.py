@@ -68,13 +68,13 @@ def _write(app: DashboardApp, out: Path, name: str) -> None:
     print(f"wrote {out / name}.svg and .png")
 
 
-async def _shoot(out: Path, size: tuple[int, int]) -> None:
+async def _shoot(out: Path, size: tuple[int, int], workdir: Path) -> None:
     port = _free_port()
     settings = Settings.for_tests(
         app="debugdash.demo.app:app",
         port=port,
         attach_port=_free_port(),
-        cwd=Path(tempfile.mkdtemp(prefix="debugdash-shots-")),
+        cwd=workdir,
         python=sys.executable,
     )
     supervisor = Supervisor(settings)
@@ -141,7 +141,8 @@ def main() -> None:
     width, height = (int(n) for n in args.size.lower().split("x"))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    asyncio.run(_shoot(out, (width, height)))
+    with tempfile.TemporaryDirectory(prefix="debugdash-shots-") as workdir:
+        asyncio.run(_shoot(out, (width, height), Path(workdir)))
 
 
 if __name__ == "__main__":

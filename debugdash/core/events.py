@@ -214,6 +214,7 @@ class Exited(Event):
     #: The last lines of output, to show why it ended.
     last_lines: list[str] = field(default_factory=list)
     expected: bool = False  # True when we stopped it (quit, restart, toggle)
+    restarting: bool = False  # True when a new server follows at once (restart, toggle)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -58,23 +58,39 @@ def signal_tree(pgid: int, procs: list[psutil.Process], sig: int) -> None:
 
 def finish(pgid: int, procs: list[psutil.Process], grace: float = GRACE_SECONDS) -> None:
     """Wait up to ``grace`` for ``procs`` to exit; SIGKILL the group and whoever is left."""
-    _, alive = psutil.wait_procs(procs, timeout=grace)
+    alive = _wait(procs, grace)
     _signal_group(pgid, signal.SIGKILL)
     if alive:
         for proc in alive:
             _send(proc, signal.SIGKILL)
-        psutil.wait_procs(alive, timeout=1.0)
+        _wait(alive, 1.0)
 
 
 def _alive(procs: list[psutil.Process]) -> list[psutil.Process]:
     seen: dict[int, psutil.Process] = {}
     for proc in procs:
-        try:
-            if proc.is_running():  # also guards against pid reuse
-                seen[proc.pid] = proc
-        except psutil.Error:
-            pass
+        if _running(proc):
+            seen[proc.pid] = proc
     return list(seen.values())
+
+
+def _running(proc: psutil.Process) -> bool:
+    """Alive and not a zombie: an orphan's zombie may never be reaped where pid 1
+    does not reap, yet it holds nothing and runs nothing."""
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE  # is_running guards pid reuse
+    except psutil.Error:
+        return False
+
+
+def _wait(procs: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+    """Wait until every one of ``procs`` has exited; return those still running at ``timeout``."""
+    deadline = time.monotonic() + timeout
+    alive = _alive(procs)
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.02)
+        alive = [p for p in alive if _running(p)]
+    return alive
 
 
 def _signal_group(pgid: int, sig: int) -> None:

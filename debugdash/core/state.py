@@ -168,7 +168,10 @@ class SessionState:
 
     def _exited(self, event: Exited) -> None:
         self.last_exit = event
-        self.phase = "stopped" if event.expected else "crashed"
+        if event.restarting:
+            self.phase = "starting"
+        else:
+            self.phase = "stopped" if event.expected else "crashed"
         self.stats = None
         self.attach.client = None
         self.attach.client_since = None

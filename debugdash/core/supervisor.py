@@ -105,6 +105,8 @@ class Supervisor:
         self._before_attach: tuple[bool, bool] | None = None
         self._launched_at = 0.0
         self._audit_warned = False
+        self._restarting = False
+        self._start_done = asyncio.Event()
         #: Whether the running server was told to start debugpy (it can only once).
         self._debugpy_used = False
 
@@ -141,6 +143,13 @@ class Supervisor:
         """
         if self._started:
             return
+        self._started = True
+        try:
+            await self._start()
+        finally:
+            self._start_done.set()
+
+    async def _start(self) -> None:
         process.check_port_free(self.settings.host, self.settings.port)
         base = runtime_base()
         self._session_dir = Path(tempfile.mkdtemp(prefix=f"{self.settings.port}-", dir=base))
@@ -154,7 +163,6 @@ class Supervisor:
 
         self._control = ControlServer(self, control_socket_path(base, self.settings.port))
         await self._control.start()
-        self._started = True
         self.publish_one(self.toggles)
         for address in self.settings.allow:
             await self.grant(address, ttl=self.settings.ttl, wide=self.settings.wide)
@@ -180,6 +188,10 @@ class Supervisor:
                 await self._proc_done.wait()
             return
         self._stopping = True
+        if self._started:
+            # Let a start in progress finish (it launches nothing once stopping) so
+            # that everything it opened is there to be closed.
+            await self._start_done.wait()
         if self._crash_watch is not None:
             self._crash_watch.cancel()
         await self._terminate()
@@ -217,7 +229,11 @@ class Supervisor:
         async with self._lock:
             if self._stopping:
                 return
-            await self._terminate()
+            self._restarting = True
+            try:
+                await self._terminate()
+            finally:
+                self._restarting = False
             await self._launch(reason)
 
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:
@@ -260,6 +276,8 @@ class Supervisor:
         return env
 
     async def _launch(self, reason: str) -> None:
+        if self._stopping:
+            return  # stop() came first (e.g. quit while starting): launch nothing
         self._expected_exit = False
         self._launched_at = time.time()
         self._debugpy_used = False
@@ -307,6 +325,7 @@ class Supervisor:
             returncode=returncode,
             last_lines=[line.text for line in self.logs.tail(20)],
             expected=expected,
+            restarting=self._restarting and not self._stopping,
         )
         self.last_exit = exited
         self.phase = "stopped" if expected else "crashed"

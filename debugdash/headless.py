@@ -25,7 +25,7 @@ from debugdash.core.events import (
     Exited,
     Gate,
     LoadError,
-    Log,
+    log_lines_json,
     Notice,
     Ready,
     Reload,
@@ -35,6 +35,7 @@ from debugdash.core.events import (
     Toggles,
 )
 from debugdash.core.supervisor import Supervisor
+from debugdash.core.text import display_lines
 
 
 class HeadlessPrinter:
@@ -60,24 +61,25 @@ class HeadlessPrinter:
 
     def on_logs(self) -> None:
         logs = self.supervisor.logs
-        lines = logs.since(self._log_seq)
-        if lines and lines[0].seq > self._log_seq + 1:
-            dropped = lines[0].seq - self._log_seq - 1
-            self._write_log("stderr", f"[debugdash: {dropped} lines of output not shown]")
-        for line in lines:
-            self._write_log(line.stream, line.text)
+        batches = logs.batches_since(self._log_seq)
+        if batches and batches[0][0] > self._log_seq + 1:
+            dropped = batches[0][0] - self._log_seq - 1
+            self._write_logs("stderr", [f"[debugdash: {dropped} lines of output not shown]"])
+        for _, stream, lines in batches:
+            self._write_logs(stream, display_lines(lines))
         self._log_seq = logs.last_seq
         self._flush()
 
-    def _write_log(self, stream: str, text: str) -> None:
+    def _write_logs(self, stream: str, texts: list[str]) -> None:
+        # One write per batch: a flood of output must cost little per line.
         if self.as_json:
-            self._write(json.dumps(Log(stream=stream, line=text).to_dict(), separators=(",", ":")))
+            self._write("".join(log_lines_json(stream, texts, time.time())), newline=False)
         else:
-            self._write(f"  | {text}")
+            self._write("  | " + "\n  | ".join(texts))
 
-    def _write(self, line: str) -> None:
+    def _write(self, line: str, newline: bool = True) -> None:
         try:
-            self.out.write(line + "\n")
+            self.out.write(line + "\n" if newline else line)
         except (BrokenPipeError, ValueError):
             pass
 

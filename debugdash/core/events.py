@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from json.encoder import encode_basestring_ascii as _json_string
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -162,6 +163,16 @@ class Log(Event):
     name: ClassVar[str] = "log"
     stream: Literal["stdout", "stderr"]
     line: str
+
+
+def log_lines_json(stream: str, lines: list[str], when: float) -> list[str]:
+    """The JSON lines of ``Log`` events for ``lines``, newline included, built in bulk.
+
+    Exactly ``json.dumps(Log(...).to_dict())`` per line, at a fraction of the cost:
+    a flood of output goes through here a million lines at a time.
+    """
+    head = f'{{"event":"log","time":{when!r},"stream":{_json_string(stream)},"line":'
+    return [f"{head}{_json_string(line)}}}\n" for line in lines]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

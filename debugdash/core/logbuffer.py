@@ -2,9 +2,9 @@
 
 The supervisor must drain the child's pipes as fast as the app writes, or the
 app blocks on a full pipe. So the hot path only splits bytes into lines and
-keeps the newest ones; decoding and stripping control sequences happens when a
-line is first looked at (``since``), which for a flood is a small fraction of
-the lines written.
+keeps them in the batches they arrived in; decoding and stripping control
+sequences happens when lines are looked at (``since``), a batch at a time, and
+for a flood only the newest lines are ever looked at by the dashboard.
 """
 
 from __future__ import annotations
@@ -13,12 +13,17 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from debugdash.core.text import display_text
+from debugdash.core.text import display_lines
 
 #: Lines kept for display; older ones are counted, not stored.
 DEFAULT_CAPACITY = 10_000
+#: Bytes kept at most, whatever the line count (10,000 long lines would be 640 MB).
+DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 #: Bytes of one line kept while it is still being read; the rest is counted.
 MAX_LINE_BYTES = 64 * 1024
+
+#: (sequence number of the first line, stream, the lines)
+Batch = tuple[int, str, list[bytes]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +53,7 @@ class LineSplitter:
         self._add_partial(parts[0])
         lines = [self._take_partial()]
         middle = parts[1:-1]
-        if any(len(line) > self.max_line for line in middle):
+        if middle and max(map(len, middle)) > self.max_line:
             middle = [self._cut(line, len(line) - self.max_line) if len(line) > self.max_line else line for line in middle]
         lines.extend(middle)
         self._add_partial(parts[-1])
@@ -82,10 +87,12 @@ class LineSplitter:
 class LogBuffer:
     """The newest lines of output, with sequence numbers, and who to tell about them."""
 
-    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
+    def __init__(self, capacity: int = DEFAULT_CAPACITY, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.capacity = capacity
-        self._raw: deque[tuple[int, str, bytes]] = deque(maxlen=capacity)
-        self._decoded: dict[int, LogLine] = {}
+        self.max_bytes = max_bytes
+        self._batches: deque[tuple[int, str, list[bytes], int]] = deque()
+        self._lines = 0
+        self._bytes = 0
         self.last_seq = 0
         self._listeners: list[Callable[[], None]] = []
 
@@ -96,34 +103,44 @@ class LogBuffer:
         if len(lines) > self.capacity:
             self.last_seq += len(lines) - self.capacity
             lines = lines[-self.capacity :]
-        first = self.last_seq + 1
-        self._raw.extend((first + i, stream, line) for i, line in enumerate(lines))
+        size = sum(map(len, lines))
+        self._batches.append((self.last_seq + 1, stream, lines, size))
         self.last_seq += len(lines)
-        if len(self._decoded) > self.capacity:
-            oldest = self._raw[0][0]
-            self._decoded = {seq: line for seq, line in self._decoded.items() if seq >= oldest}
+        self._lines += len(lines)
+        self._bytes += size
+        # Whole batches leave, oldest first; the newest always stays.
+        while len(self._batches) > 1 and (
+            self._lines - len(self._batches[0][2]) >= self.capacity or self._bytes > self.max_bytes
+        ):
+            _, _, dropped, dropped_size = self._batches.popleft()
+            self._lines -= len(dropped)
+            self._bytes -= dropped_size
         for listener in list(self._listeners):
             listener()
 
+    def batches_since(self, seq: int, limit: int | None = None) -> list[Batch]:
+        """The stored lines numbered above ``seq`` (at most the newest ``limit``), as batches, oldest first."""
+        low = seq if limit is None else max(seq, self.last_seq - limit)
+        found: list[Batch] = []
+        for first, stream, lines, _ in reversed(self._batches):
+            if first + len(lines) - 1 <= low:
+                break
+            if first <= low:
+                lines = lines[low - first + 1 :]
+                first = low + 1
+            found.append((first, stream, lines))
+        found.reverse()
+        return found
+
     def since(self, seq: int, limit: int | None = None) -> list[LogLine]:
-        """Lines with a sequence number above ``seq``, oldest first (at most ``limit``, the newest)."""
-        if seq >= self.last_seq or not self._raw:
-            return []
-        count = min(self.last_seq - seq, len(self._raw))
-        if limit is not None:
-            count = min(count, limit)
-        start = len(self._raw) - count
-        return [self._line(self._raw[i]) for i in range(start, len(self._raw))]
+        """Lines numbered above ``seq`` (at most the newest ``limit``), oldest first, as safe text."""
+        result: list[LogLine] = []
+        for first, stream, lines in self.batches_since(seq, limit):
+            result.extend(LogLine(first + i, stream, text) for i, text in enumerate(display_lines(lines)))
+        return result
 
     def tail(self, count: int) -> list[LogLine]:
         return self.since(max(self.last_seq - count, 0))
-
-    def _line(self, raw: tuple[int, str, bytes]) -> LogLine:
-        seq, stream, data = raw
-        line = self._decoded.get(seq)
-        if line is None:
-            line = self._decoded[seq] = LogLine(seq, stream, display_text(data))
-        return line
 
     def listen(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Call ``callback()`` after each batch of new lines; returns the unsubscribe function."""

@@ -24,6 +24,8 @@ _ESCAPES = re.compile(
 )
 # Remaining C0 and C1 controls except tab; DEL too.
 _CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+# The same set less the newline, for text that still holds many lines.
+_CONTROLS_BUT_NEWLINE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def display_text(data: bytes | str, limit: int = MAX_LINE_CHARS) -> str:
@@ -39,3 +41,18 @@ def display_text(data: bytes | str, limit: int = MAX_LINE_CHARS) -> str:
     if len(text) > limit:
         text = f"{text[:limit]}… [{original - limit} more characters]"
     return text
+
+
+def display_lines(lines: list[bytes]) -> list[str]:
+    """``display_text`` of each line, in one pass when the lines are plain.
+
+    A flood of ordinary output is decoded as one block and checked with one
+    search; only a batch holding something to clean goes line by line.
+    """
+    text = b"\n".join(lines).decode("utf-8", "replace")
+    if _CONTROLS_BUT_NEWLINE.search(text) is None:
+        # A replacement never swallows a newline: it cannot continue a UTF-8 sequence.
+        texts = text.split("\n")
+        if len(texts) == len(lines) and (not texts or max(map(len, texts)) <= MAX_LINE_CHARS):
+            return texts
+    return [display_text(line) for line in lines]

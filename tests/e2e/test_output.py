@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import psutil
+from hypothesis import given
+from hypothesis import strategies as st
 
 from debugdash.core.logbuffer import DEFAULT_CAPACITY, LineSplitter, LogBuffer, MAX_LINE_BYTES
-from debugdash.core.text import display_text
+from debugdash.core.events import Log, log_lines_json
+from debugdash.core.text import display_lines, display_text
 from tests.support import Session, free_port, http, wait_for, write_app
 
 NOISY = """
@@ -144,3 +148,30 @@ def test_a_plain_print_in_a_view_shows_up_without_a_flush(tmp_path: Path) -> Non
         assert session.proc.poll() is None
     finally:
         session.close()
+
+
+@given(st.lists(st.binary(max_size=300), max_size=30))
+def test_batch_display_is_exactly_the_line_by_line_display(lines: list[bytes]) -> None:
+    lines = [line.replace(b"\n", b"") for line in lines]
+    assert display_lines(lines) == [display_text(line) for line in lines]
+
+
+def test_batch_display_of_long_and_hostile_lines() -> None:
+    lines = [b"x" * 5000, b"\x1b[31mred", b"ok", "caf\u00e9".encode(), b"\xff"]
+    assert display_lines(lines) == [display_text(line) for line in lines]
+
+
+@given(st.lists(st.text(max_size=50), max_size=10), st.sampled_from(["stdout", "stderr"]))
+def test_bulk_log_json_is_the_log_event_json(texts: list[str], stream: str) -> None:
+    when = 1795500000.25
+    expected = [json.dumps(Log(stream=stream, line=t, time=when).to_dict(), separators=(",", ":")) + "\n" for t in texts]
+    assert log_lines_json(stream, texts, when) == expected
+
+
+def test_log_buffer_is_bounded_in_bytes_too() -> None:
+    buffer = LogBuffer(capacity=10_000, max_bytes=100_000)
+    for _ in range(50):
+        buffer.append("stdout", [b"y" * 10_000])
+    stored = buffer.since(0)
+    assert sum(len(line.text) for line in stored) <= 110_000
+    assert stored[-1].seq == 50

@@ -110,6 +110,7 @@ class DashboardApp(App[None]):
         self._undo_signals: Callable[[], None] | None = None
         self._stopped = False
         self._dirty: set[str] = set()
+        self._render_timer: Timer | None = None
         self._last_announce = float("-inf")
         self._last_refusal = float("-inf")
         self._dash_timers: list[Timer] = []
@@ -152,7 +153,9 @@ class DashboardApp(App[None]):
         self.title = f"debugdash · {self.sup.settings.app_label}"
         self._unsubscribe = self.sup.subscribe(self._on_events)
         self.query_one(LogPane).follow_buffer(self.sup.logs)
-        self._dash_timers = [self.set_interval(RENDER_INTERVAL, self._render_dirty), self.set_interval(1.0, self._tick)]
+        # Rendering is scheduled by whatever makes a part dirty, so an idle dashboard
+        # wakes once a second (uptime, countdowns) and not ten times.
+        self._dash_timers = [self.set_interval(1.0, self._tick)]
         if not self.is_headless:
             self._undo_signals = on_hangup(lambda: self.call_later(self.terminal_gone))
         self._dirty.update(("status", "errors", "reloads", "access", "attach", "banner"))
@@ -177,6 +180,20 @@ class DashboardApp(App[None]):
         for event in events:
             self.state.apply(event)
             self._note(event)
+        self._schedule_render()
+
+    def _mark(self, *parts: str) -> None:
+        self._dirty.update(parts)
+        self._schedule_render()
+
+    def _schedule_render(self) -> None:
+        # At most one render per RENDER_INTERVAL, however many events arrive.
+        if self._render_timer is None and self._dirty and not self._stopped:
+            self._render_timer = self.set_timer(RENDER_INTERVAL, self._scheduled_render)
+
+    def _scheduled_render(self) -> None:
+        self._render_timer = None
+        self._render_dirty()
 
     def _note(self, event: Event) -> None:
         dirty = self._dirty
@@ -340,7 +357,7 @@ class DashboardApp(App[None]):
             else:
                 if done:
                     self.notify(done, markup=False)
-            self._dirty.update(("status", "access", "attach"))
+            self._mark("status", "access", "attach")
 
         self.run_worker(run(), group="control")
 
@@ -364,7 +381,7 @@ class DashboardApp(App[None]):
         def granted(entry: Any) -> None:
             if entry is not None:
                 self.notify(f"{entry.network} may reach the {' and '.join(entry.what)}.", title="Access granted", markup=False)
-                self._dirty.update(("access", "status"))
+                self._mark("access", "status")
                 self.action_show_tab("access")
 
         self.push_screen(GrantScreen(self.sup.grant, self.sup.suggested_grant), granted)

@@ -9,6 +9,7 @@ import pty
 import shutil
 import signal
 import subprocess
+import threading
 import sys
 import time
 import urllib.error
@@ -237,6 +238,14 @@ def _listening(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _drain_pty(master: int) -> None:
+    try:
+        while os.read(master, 65536):
+            pass
+    except OSError:
+        pass
+
+
 def test_stdin_at_end_of_file_from_the_start_exits_cleanly():
     """`debugdash demo < /dev/null` on a terminal: no keys can ever come, so it leaves
     (stopping the server it was launching) instead of spinning on EOF."""
@@ -253,6 +262,8 @@ def test_stdin_at_end_of_file_from_the_start_exits_cleanly():
             start_new_session=True,
         )
     os.close(slave)
+    # Drain the terminal, as a real one would: an unread pty blocks the writer.
+    threading.Thread(target=_drain_pty, args=(master,), daemon=True).start()
     try:
         assert proc.wait(timeout=20) == 0
         assert not _listening(port)

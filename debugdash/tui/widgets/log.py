@@ -22,6 +22,7 @@ from textual.geometry import Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.timer import Timer
 from textual.widgets import Input, Static
 
 #: Lines kept on screen (the supervisor keeps its own bounded buffer too).
@@ -206,6 +207,7 @@ class LogPane(Vertical):
         self._unlisten = None
         self._seq = 0
         self._dirty = False
+        self._flush_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield LogView(self._max_lines, id="log-view")
@@ -214,8 +216,9 @@ class LogPane(Vertical):
 
     def on_mount(self) -> None:
         self.query_one("#log-search", Input).display = False
-        self.set_interval(FLUSH_INTERVAL, self._flush)
         self._show_status()
+        if self._dirty:
+            self._mark_dirty()
 
     def on_unmount(self) -> None:
         if self._unlisten is not None:
@@ -225,13 +228,18 @@ class LogPane(Vertical):
         """Show the lines of a LogBuffer (``since``/``last_seq``/``listen``) as they arrive."""
         self._buffer = buffer
         self._seq = 0
-        self._dirty = True
         self._unlisten = buffer.listen(self._mark_dirty)
+        self._mark_dirty()
 
     def _mark_dirty(self) -> None:
+        # Lines arrive a chunk at a time, thousands a second in a flood: they are
+        # shown at most every FLUSH_INTERVAL, and nothing wakes up while none come.
         self._dirty = True
+        if self._flush_timer is None and self.is_mounted:
+            self._flush_timer = self.set_timer(FLUSH_INTERVAL, self._flush)
 
     def _flush(self) -> None:
+        self._flush_timer = None
         if not self._dirty or self._buffer is None:
             return
         self._dirty = False

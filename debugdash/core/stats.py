@@ -6,8 +6,11 @@ import psutil
 
 from debugdash.core.events import Stats
 
-#: Listening ports change rarely and are the costly part of a sample.
-PORTS_EVERY = 5
+#: Finding the tree's members reads every process on the machine, and listing
+#: ports reads every open file of the tree: both change rarely, so they are
+#: refreshed every few samples; the per-process figures every sample.
+MEMBERS_EVERY = 5
+PORTS_EVERY = 30
 
 
 class TreeSampler:
@@ -21,11 +24,14 @@ class TreeSampler:
 
     def sample(self) -> Stats | None:
         """A Stats event, or None when the root is gone."""
-        try:
-            root = psutil.Process(self.root_pid)
-            current = [root, *root.children(recursive=True)]
-        except psutil.Error:
-            return None
+        if self._samples % MEMBERS_EVERY == 0 or not self._procs:
+            try:
+                root = psutil.Process(self.root_pid)
+                current = [root, *root.children(recursive=True)]
+            except psutil.Error:
+                return None
+        else:
+            current = list(self._procs.values())
         procs: dict[int, psutil.Process] = {}
         cpu = 0.0
         rss = threads = 0
@@ -37,10 +43,13 @@ class TreeSampler:
                     rss += proc.memory_info().rss
                     threads += proc.num_threads()
             except psutil.Error:
+                if proc.pid == self.root_pid:
+                    return None
+                self._samples = -1  # a member left: look for the tree anew next time
                 continue
             procs[proc.pid] = proc
         self._procs = procs
-        if self._samples % PORTS_EVERY == 0:
+        if self._samples % PORTS_EVERY == 0 or (not self._ports and self._samples < PORTS_EVERY):
             self._ports = self._listening_ports()
         self._samples += 1
         return Stats(pids=sorted(procs), cpu_percent=round(cpu, 1), rss=rss, threads=threads, ports=self._ports)

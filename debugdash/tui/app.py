@@ -180,7 +180,8 @@ class DashboardApp(App[None]):
         for event in events:
             self.state.apply(event)
             self._note(event)
-        self._schedule_render()
+        if not all(isinstance(event, Stats) for event in events):
+            self._schedule_render()  # stats wait for the next tick, which shows them anyway
 
     def _mark(self, *parts: str) -> None:
         self._dirty.update(parts)
@@ -266,8 +267,13 @@ class DashboardApp(App[None]):
             self._render_banner()
 
     def _tick(self) -> None:
-        # Uptime, countdowns and "attached for" move with time, not with events.
-        self._dirty.update(("status", "access", "attach"))
+        # Uptime, countdowns and "attached for" move with time, not with events;
+        # an idle dashboard repaints only what is counting.
+        self._dirty.add("status")
+        if self.sup.access_entries():
+            self._dirty.add("access")
+        if self.state.attach.client is not None:
+            self._dirty.add("attach")
         self._render_dirty()
 
     def _render_status(self) -> None:

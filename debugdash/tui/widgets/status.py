@@ -25,6 +25,13 @@ def _on_off(name: str, on: bool | None) -> Text:
     return Text.assemble((name, "bold"), " ", mark)
 
 
+def _update_if_changed(widget: Static, text: Text) -> None:
+    # Repainting costs far more than comparing: an idle dashboard mostly shows the same.
+    if text != getattr(widget, "_shown", None):
+        widget._shown = text  # type: ignore[attr-defined]
+        widget.update(text)
+
+
 class StatusLine(Static):
     """App name, URL, phase, pid, uptime and the server's CPU, memory and threads."""
 
@@ -51,7 +58,7 @@ class StatusLine(Static):
         stats = state.stats
         if stats is not None:
             line.append(f"  cpu {stats.cpu_percent:.1f}%  {fmt.size(stats.rss)}  {stats.threads} thr")
-        self.update(line)
+        _update_if_changed(self, line)
 
 
 class ToggleBar(Static):
@@ -77,4 +84,4 @@ class ToggleBar(Static):
         parts.append(attach)
         if access_count:
             parts.append(Text(f"remote access: {access_count}", "bold yellow"))
-        self.update(sep.join(parts))
+        _update_if_changed(self, sep.join(parts))

@@ -1,7 +1,8 @@
 """The event model: one set of types shared by the agent, the supervisor, the
 dashboard and the headless printer.
 
-Every event is a frozen dataclass with a class-level ``name`` (the ``"event"``
+Every event is a dataclass (treat it as immutable; not frozen only because
+frozen classes cost the server process time at every start) with a class-level ``name`` (the ``"event"``
 key of its JSON form). ``to_dict``/``event_from_dict`` are the only way events
 are turned into and out of JSON: on the agent's socket, in ``--headless --json``
 output and in ``debugdash status``.
@@ -20,7 +21,7 @@ from typing import Any, ClassVar, Literal
 _REGISTRY: dict[str, type[Event]] = {}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class Event:
     name: ClassVar[str] = ""
     #: Wall-clock time the event happened (seconds since the epoch), for display.
@@ -96,7 +97,7 @@ def _build(cls: type, data: dict[str, Any]) -> Any:
 # --- parts of events -------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Frame:
     filename: str
     lineno: int
@@ -109,7 +110,7 @@ class Frame:
     is_app: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ExceptionInfo:
     type: str  # qualified name, e.g. "KeyError" or "jinja2.exceptions.UndefinedError"
     message: str
@@ -130,7 +131,7 @@ class ExceptionInfo:
 # --- the events --------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class Started(Event):
     """The supervisor launched the server process."""
 
@@ -140,7 +141,7 @@ class Started(Event):
     reason: str = "start"  # start | restart | toggle | file-change | crash-recovery
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class Ready(Event):
     """A server process is listening and serving requests."""
 
@@ -156,7 +157,7 @@ class Ready(Event):
     reloader_type: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class Log(Event):
     """One line the server wrote, decoded with replacement and free of control sequences."""
 
@@ -175,7 +176,7 @@ def log_lines_json(stream: str, lines: list[str], when: float) -> list[str]:
     return [f"{head}{_json_string(line)}}}\n" for line in lines]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class RequestError(Event):
     """An unhandled exception in a request, or while streaming its response."""
 
@@ -193,7 +194,7 @@ class RequestError(Event):
         return self.chain[-1]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class LoadError(Event):
     """The app could not be imported or created."""
 
@@ -205,7 +206,7 @@ class LoadError(Event):
     pid: int = 0
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class Reload(Event):
     """The reloader saw a file change and is restarting the worker."""
 
@@ -215,7 +216,7 @@ class Reload(Event):
     pid: int = 0
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class Exited(Event):
     """The server process ended."""
 
@@ -228,7 +229,7 @@ class Exited(Event):
     restarting: bool = False  # True when a new server follows at once (restart, toggle)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class Toggles(Event):
     """The state of every switch, sent whenever one changes."""
 
@@ -239,7 +240,7 @@ class Toggles(Event):
     attach: bool
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class Gate(Event):
     """The debugger gate inside the server opened or closed (a live change)."""
 
@@ -248,7 +249,7 @@ class Gate(Event):
     pid: int = 0
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class AccessGranted(Event):
     name: ClassVar[str] = "access_granted"
     address: str  # a network in canonical form, e.g. "203.0.113.7/32"
@@ -258,7 +259,7 @@ class AccessGranted(Event):
     user: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class AccessRevoked(Event):
     name: ClassVar[str] = "access_revoked"
     address: str
@@ -266,14 +267,14 @@ class AccessRevoked(Event):
     user: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class AccessExpired(Event):
     name: ClassVar[str] = "access_expired"
     address: str
     what: list[str]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class AccessRefused(Event):
     """A peer without a grant tried to reach a debugger."""
 
@@ -283,7 +284,7 @@ class AccessRefused(Event):
     detail: str = ""  # e.g. the request path
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class AttachListening(Event):
     name: ClassVar[str] = "attach_listening"
     host: str
@@ -291,14 +292,14 @@ class AttachListening(Event):
     listening: bool = True  # False when the attach port was closed
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class AttachClient(Event):
     name: ClassVar[str] = "attach_client"
     state: Literal["connected", "disconnected", "refused"]
     peer: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class Stats(Event):
     """A sample of the server's process tree."""
 
@@ -310,7 +311,7 @@ class Stats(Event):
     ports: list[int] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class Notice(Event):
     """Something the user should know that is not one of the above."""
 

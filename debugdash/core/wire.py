@@ -33,7 +33,7 @@ RELOAD_ENV = "DEBUGDASH_RELOAD"
 MAX_LINE = 8 * 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class WireGrant:
     """One allowlist entry as the agent enforces it."""
 
@@ -45,7 +45,7 @@ class WireGrant:
 _COMMANDS: dict[str, type[Command]] = {}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class Command:
     name: ClassVar[str] = ""
 
@@ -60,7 +60,7 @@ class Command:
         return data
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class Hello(Command):
     """First line from the agent."""
 
@@ -72,7 +72,7 @@ class Hello(Command):
     role: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class Configure(Command):
     """The whole state, sent in answer to ``hello``."""
 
@@ -84,13 +84,13 @@ class Configure(Command):
     attach_port: int | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class SetGate(Command):
     name: ClassVar[str] = "set_gate"
     debugger: bool
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class SetGrants(Command):
     """Replace the allowlist; ``rotate`` also clears the debugger's frames and secret."""
 
@@ -99,7 +99,7 @@ class SetGrants(Command):
     rotate: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class SetAttach(Command):
     """Start debugpy on the internal port, or stop it (port None)."""
 

@@ -19,6 +19,7 @@ Prints one JSON object on stdout. Times are seconds.
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import gc
 import http.client
 import json
@@ -153,8 +154,10 @@ async def flood(app_dir: str, port: int, lines: int) -> dict:
             t0 = time.perf_counter()
             request = asyncio.ensure_future(asyncio.to_thread(_get, port, f"/flood?n={lines}&tag={tag}", 600.0))
             keys = ("2", "1")
-            deadline = t0 + 600
+            deadline = t0 + 60 + lines / 5000
             while not consumed and time.perf_counter() < deadline:
+                if request.done() and answered_grace(request):
+                    break  # the app finished long ago and the last line never arrived
                 await asyncio.sleep(random.uniform(0.08, 0.12))
                 if key_shown and key_shown[-1] is None or (key_shown and key_shown[-1] == -1.0):
                     continue  # the previous key is still pending; don't stack them
@@ -162,11 +165,15 @@ async def flood(app_dir: str, port: int, lines: int) -> dict:
                 key_sent.append(time.perf_counter())
                 key_shown.append(None)
                 app._driver.send_message(events.Key(key, key))
-            status, answered = await request
+            status, answered = await asyncio.wait_for(request, 60)
             result["flood_status"] = status
             result["consumed"] = (consumed[0] - t0) if consumed else None
-            await _until(pilot, lambda: any(marker in line for line in list(view._lines)[-3:]), 30, "marker on screen")
-            result["on_screen"] = time.perf_counter() - t0
+            result["keys_sent"] = len(key_sent)
+            if not consumed:
+                result["error"] = "the flood's last line never reached the supervisor"
+            else:
+                await _until(pilot, lambda: any(marker in line for line in list(view._lines)[-3:]), 30, "marker on screen")
+                result["on_screen"] = time.perf_counter() - t0
             await pilot.pause(1.0)
             gc.collect()
             result["rss_after"] = me.memory_info().rss
@@ -179,7 +186,19 @@ async def flood(app_dir: str, port: int, lines: int) -> dict:
     return result
 
 
+_GRACE = 10.0
+_answered_at: dict[int, float] = {}
+
+
+def answered_grace(request: asyncio.Future) -> bool:
+    """True once ``request`` has been done for _GRACE seconds."""
+    first = _answered_at.setdefault(id(request), time.perf_counter())
+    return time.perf_counter() - first > _GRACE
+
+
 def main() -> None:
+    # A probe that hangs says where, on stderr, before run.py's timeout kills it.
+    faulthandler.dump_traceback_later(280, exit=True)
     if os.environ.get("DEBUGDASH_BENCH_PATCHES"):  # diagnosis only (benchmarks/diag); run.py never sets it
         from benchmarks.diag import patches
 

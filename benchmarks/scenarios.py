@@ -81,7 +81,7 @@ def _log(message: str) -> None:
 
 
 def _throughput(ws: Workspace, quick: bool, *, scenario: str, path: str, extra: tuple[str, ...], total: int, target: float) -> Outcome:
-    reps = 2 if quick else 5
+    reps = 2 if quick else 7
     total = total // 3 if quick else total
     app_dir = ws.app_dir(f"app-{scenario.split()[0]}")
     rates: dict[str, list[float]] = {"plain": [], "debugdash": []}
@@ -301,8 +301,10 @@ def flood(ws: Workspace, quick: bool) -> Outcome:
             order.reverse()
         for side in order:
             if side == "dashboard":
-                probe = _probe(ws, "flood", lines, f"app-flood-dash-{rep}", timeout=900)
+                probe = _probe(ws, "flood", lines, f"app-flood-dash-{rep}", timeout=300)
                 probes.append(probe)
+                if probe.get("error"):
+                    raise RuntimeError(f"dashboard flood, rep {rep}: {probe['error']} ({probe.get('keys_sent')} keys sent)")
                 times[side].append(probe["consumed"])
             else:
                 kind = "plain" if side == "plain" else "debugdash"

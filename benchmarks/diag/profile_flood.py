@@ -1,6 +1,6 @@
 """Where the supervisor's time goes during an output flood (diagnosis, not a benchmark).
 
-    python benchmarks/diag/profile_flood.py headless|json|dashboard LINES [PATCH...]
+    python benchmarks/diag/profile_flood.py headless|json|dashboard|dashboard-log LINES [PATCH...]
 
 Runs the real Supervisor in this process (with the headless printer writing to
 /dev/null, or the dashboard under Pilot), floods LINES lines from the benchmark
@@ -61,11 +61,13 @@ async def main(mode: str, lines: int) -> None:
         profile.disable()
         return elapsed
 
-    if mode == "dashboard":
+    if mode.startswith("dashboard"):
         from debugdash.tui.app import DashboardApp
 
         app = DashboardApp(supervisor)
-        async with app.run_test(size=(100, 32)):
+        async with app.run_test(size=(100, 32)) as pilot:
+            if mode == "dashboard-log":  # the Log tab on screen while the flood scrolls by
+                await pilot.press("2")
             elapsed = await flood()
             await app.shutdown()
     else:

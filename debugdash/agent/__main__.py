@@ -12,7 +12,7 @@ import runpy
 import sys
 import traceback
 
-from debugdash.core.wire import SOCKET_ENV, TOKEN_ENV
+from debugdash.core.wire import SOCKET_ENV, SPARE_ENV, TOKEN_ENV
 
 NOT_STARTED_BY_DEBUGDASH = "debugdash.agent is started by debugdash; run `debugdash --app ...` instead"
 USAGE = "usage: python -m debugdash.agent flask <flask args...> | script <file.py> [args...]"
@@ -49,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     if mode == "script" and not os.path.isfile(rest[0]):
         print(f"Error: no such file {rest[0]!r}; pass the path of a script that calls app.run()", file=sys.stderr)
         return 2
+    if os.environ.pop(SPARE_ENV, None) and not _wait_as_spare():
+        return 0
 
     from debugdash.agent import hooks, output
     from debugdash.agent.link import HandshakeError, connect
@@ -69,6 +71,35 @@ def main(argv: list[str] | None = None) -> int:
     if mode == "flask":
         return _run_flask(rest)
     return _run_script(agent, rest[0], rest[1:])
+
+
+def _wait_as_spare() -> bool:
+    """Be a warm spare worker: import what every worker imports, then wait.
+
+    debugdash starts the spare while the current worker serves. On a reload it
+    writes a line to our stdin and we go on as the new worker, importing only
+    the app. End of file means we are not needed. Returns whether to go on.
+    """
+    try:
+        import flask.cli  # noqa: F401
+        import werkzeug.debug  # noqa: F401
+        import werkzeug.serving  # noqa: F401
+
+        from debugdash.agent import hooks, link, output, runtime  # noqa: F401
+    except ImportError:
+        pass  # the worker's own start reports what is missing
+    word = sys.stdin.readline()
+    if not word.strip():
+        return False
+    # The app may read stdin; it gets what a worker always gets.
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    from debugdash.agent import reloader
+
+    # Files saved while we waited are what we are about to import, not changes.
+    reloader.mark_start()
+    return True
 
 
 def _run_flask(args: list[str]) -> int:

@@ -65,6 +65,12 @@ class AgentHooks:
 _STARTED_NS = time.time_ns()
 
 
+def mark_start() -> None:
+    """Count from now: a warm spare becomes a worker long after its process started."""
+    global _STARTED_NS
+    _STARTED_NS = time.time_ns()
+
+
 def register(emit: Callable[[Event], None], flush: Callable[[], Any], extra_watch: set[str]) -> None:
     """Make ``reloader_type="debugdash"`` available to ``run_simple``."""
     AgentHooks.emit = staticmethod(emit)

@@ -108,6 +108,8 @@ class Supervisor:
         self._audit_warned = False
         self._restarting = False
         self._start_done = asyncio.Event()
+        self._listener: socket.socket | None = None
+        self._spare: _Server | None = None
         #: Whether the running server was told to start debugpy (it can only once).
         self._debugpy_used = False
 
@@ -196,6 +198,8 @@ class Supervisor:
         if self._crash_watch is not None:
             self._crash_watch.cancel()
         await self._terminate()
+        await self._discard_spare()
+        self._close_listener()
         if self._relay is not None:
             with contextlib.suppress(Exception):
                 await self._relay.close()
@@ -216,6 +220,9 @@ class Supervisor:
         """Synchronous last resort (e.g. after the event loop is gone): end the server tree."""
         if self._proc is not None and self._proc.returncode is None:
             process.kill_tree(self._proc.pid, self._sampler.known() if self._sampler else None, grace=0.5)
+        if self._spare is not None and self._spare.proc.returncode is None:
+            process.kill_tree(self._spare.proc.pid, None, grace=0.5)
+        self._close_listener()
         if self._relay is not None:
             from debugdash.agent.attach import stop_adapter
 
@@ -276,6 +283,27 @@ class Supervisor:
         env.pop("TEXTUAL", None)
         return env
 
+    # With the reloader on, debugdash itself is the reloader's parent: it holds
+    # the listening socket (so the port never closes between workers), starts
+    # each worker with WERKZEUG_RUN_MAIN set, starts the next one when a worker
+    # exits with code 3, and keeps a warm spare worker that has already
+    # imported Flask and Werkzeug, so a reload only imports the app. Werkzeug's
+    # own parent process would cost an interpreter and an import of the app.
+
+    def _owns_socket(self) -> bool:
+        # Script mode without --port: only the script knows its port.
+        return self.toggles.reloader and self.settings.port_given
+
+    def _open_listener(self) -> socket.socket:
+        if self._listener is None:
+            self._listener = _listen(self.settings.host, self.settings.port)
+        return self._listener
+
+    def _close_listener(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+
     async def _launch(self, reason: str) -> None:
         if self._stopping:
             return  # stop() came first (e.g. quit while starting): launch nothing
@@ -288,40 +316,108 @@ class Supervisor:
             self._crash_watch.cancel()
             self._crash_watch = None
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *self.command(),
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                cwd=str(self.settings.cwd),
-                env=self._environment(),
-                start_new_session=True,
-            )
+            if self._owns_socket():
+                self._open_listener()
+            else:
+                self._close_listener()
+            server = await self._activate_spare() if reason == "reload" else None
+            if server is None:
+                await self._discard_spare()
+                server = await self._spawn_server()
         except OSError as e:
             self.phase = "crashed"
-            self.publish_one(Notice(level="error", message=f"could not start {self.settings.python}: {e.strerror}"))
+            self.publish_one(Notice(level="error", message=f"could not start the server: {e.strerror or e}"))
+            self._crash_watch = self._spawn(self._restart_on_change())
             return
-        _widen_pipes(proc)
-        self._proc = proc
+        self._proc = server.proc
         self._proc_done = asyncio.Event()
-        self._sampler = TreeSampler(proc.pid)
-        self.publish_one(Started(pid=proc.pid, command=self.command(), reason=reason))
-        self._spawn(self._watch_process(proc, self._proc_done))
+        self._sampler = TreeSampler(server.proc.pid)
+        self.publish_one(Started(pid=server.proc.pid, command=self.command(), reason=reason))
+        self._spawn(self._watch_process(server, self._proc_done))
 
-    async def _watch_process(self, proc: asyncio.subprocess.Process, done: asyncio.Event) -> None:
+    async def _spawn_server(self, *, spare: bool = False) -> _Server:
+        env = self._environment()
+        pass_fds: tuple[int, ...] = ()
+        if self._owns_socket():
+            listener = self._open_listener()
+            env["WERKZEUG_RUN_MAIN"] = "true"
+            env["WERKZEUG_SERVER_FD"] = str(listener.fileno())
+            pass_fds = (listener.fileno(),)
+        if spare:
+            env[wire.SPARE_ENV] = "1"
+        proc = await asyncio.create_subprocess_exec(
+            *self.command(),
+            stdin=asyncio.subprocess.PIPE if spare else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            cwd=str(self.settings.cwd),
+            env=env,
+            pass_fds=pass_fds,
+            start_new_session=True,
+        )
+        _widen_pipes(proc)
         assert proc.stdout is not None and proc.stderr is not None
+        # Read from the start: a spare, too, must never block on a full pipe.
         pumps = [
             asyncio.ensure_future(self._pump(proc.stdout, "stdout")),
             asyncio.ensure_future(self._pump(proc.stderr, "stderr")),
         ]
+        return _Server(proc, pumps, self._spare_key())
+
+    def _spare_key(self) -> tuple[Any, ...]:
+        return (tuple(self.command()), self.toggles.debug, self.toggles.reloader)
+
+    async def _start_spare(self) -> None:
+        if self._spare is not None or self._stopping or not self._owns_socket():
+            return
+        try:
+            self._spare = await self._spawn_server(spare=True)
+        except OSError:
+            self._spare = None
+
+    async def _activate_spare(self) -> _Server | None:
+        """The warm spare, told to become the worker; None when there is no usable one."""
+        spare, self._spare = self._spare, None
+        if spare is None:
+            return None
+        if spare.proc.returncode is None and spare.key == self._spare_key() and spare.proc.stdin is not None:
+            try:
+                spare.proc.stdin.write(b"go\n")
+                await spare.proc.stdin.drain()
+                return spare
+            except (OSError, RuntimeError):
+                pass
+        await self._end_spare(spare)
+        return None
+
+    async def _discard_spare(self) -> None:
+        spare, self._spare = self._spare, None
+        if spare is not None:
+            await self._end_spare(spare)
+
+    async def _end_spare(self, spare: _Server) -> None:
+        if spare.proc.returncode is None:
+            await asyncio.to_thread(process.kill_tree, spare.proc.pid, None, 0.5)
+        for pump in spare.pumps:
+            pump.cancel()
+
+    async def _watch_process(self, server: _Server, done: asyncio.Event) -> None:
+        proc = server.proc
         returncode = await proc.wait()
         # Output still in the pipes belongs to this run; grandchildren holding
         # the pipes open must not keep us waiting.
-        await asyncio.wait(pumps, timeout=1.0)
-        for pump in pumps:
+        await asyncio.wait(server.pumps, timeout=1.0)
+        for pump in server.pumps:
             pump.cancel()
         expected = self._expected_exit or self._stopping
         self.ready = None
+        if returncode == _RELOAD_EXIT_CODE and not expected and self._owns_socket():
+            # The worker's reloader saw a change: the next worker starts at once.
+            done.set()
+            async with self._lock:
+                if not self._stopping and self._proc is proc:
+                    await self._launch("reload")
+            return
         exited = Exited(
             pid=proc.pid,
             returncode=returncode,
@@ -334,9 +430,12 @@ class Supervisor:
         done.set()
         self.publish_one(exited)
         if not expected:
-            # Known but not running: end whatever it left behind, then wait for a fix.
+            # Known but not running: end whatever it left behind, close the port
+            # (clients get "refused", not a hang), then wait for a fix.
             sampler = self._sampler
             await asyncio.to_thread(process.kill_tree, proc.pid, sampler.known() if sampler else None, 0.5)
+            await self._discard_spare()
+            self._close_listener()
             self._crash_watch = self._spawn(self._restart_on_change())
 
     async def _pump(self, stream: asyncio.StreamReader, name: str) -> None:
@@ -417,6 +516,9 @@ class Supervisor:
         if isinstance(event, Ready):
             self.ready = event
             self.phase = "running"
+            if self._owns_socket() and self._spare is None:
+                # Warmed after the worker is up, so the two never compete at start.
+                self._spawn(self._start_spare())
         elif isinstance(event, Reload):
             self.phase = "reloading"
         elif isinstance(event, LoadError) and self.phase == "reloading":
@@ -652,6 +754,35 @@ class Supervisor:
             "python": self.settings.python,
             "settings": as_dict(self.settings),
         }
+
+
+#: Werkzeug's reloader ends a worker with this code to ask for the next one.
+_RELOAD_EXIT_CODE = 3
+
+
+@dataclasses.dataclass
+class _Server:
+    """A server process we started, with the tasks reading its output."""
+
+    proc: asyncio.subprocess.Process
+    pumps: list[asyncio.Task[None]]
+    key: tuple[Any, ...]  # what it was started with; a spare must still match
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket as Werkzeug's server makes one, for workers to inherit."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    infos = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(infos[0][4])
+        sock.listen(128)  # werkzeug.serving.LISTEN_QUEUE
+        sock.set_inheritable(True)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def _widen_pipes(proc: asyncio.subprocess.Process) -> None:

@@ -28,6 +28,9 @@ HOST_ENV = "DEBUGDASH_HOST"
 PORT_ENV = "DEBUGDASH_PORT"
 #: "1" or "0": the reloader on or off, whatever app.run() or flask's flags say.
 RELOAD_ENV = "DEBUGDASH_RELOAD"
+#: Set for a warm spare worker: import what every worker needs, then wait for a
+#: line on stdin before connecting and loading the app.
+SPARE_ENV = "DEBUGDASH_SPARE"
 
 #: Longest line either side accepts; a request_error with many frames fits easily.
 MAX_LINE = 8 * 1024 * 1024

@@ -4,13 +4,14 @@ start, on errors, on reload, and when toggling from another terminal."""
 from __future__ import annotations
 
 import re
+import threading
 import time
 from pathlib import Path
 
 import psutil
 import pytest
 
-from tests.support import SIMPLE_APP, Session, free_port, http, write_app
+from tests.support import SIMPLE_APP, Session, free_port, http, wait_for, write_app
 
 
 @pytest.fixture
@@ -254,3 +255,40 @@ def test_control_commands_without_a_session_say_how_to_start_one(tmp_path: Path)
     assert result.returncode == 2
     assert result.stderr.strip().startswith("Error: no debugdash session is running")
     assert "Traceback" not in result.stderr
+
+
+def test_reloads_use_a_warm_worker_and_the_port_never_closes(tmp_path: Path, session_factory) -> None:
+    write_app(tmp_path, SIMPLE_APP.replace('"hello"', '"v0"'))
+    port = free_port()
+    session = session_factory("--app", "app", "--port", str(port))
+    session.wait_event("ready")
+    supervisor = psutil.Process(session.proc.pid)
+    listening = [c for c in supervisor.net_connections("tcp") if c.status == psutil.CONN_LISTEN]
+    assert [c.laddr.port for c in listening] == [port], "debugdash holds the port across workers"
+
+    for version in (1, 2):
+        # A spare worker, Flask already imported, waits for the next reload.
+        spare = wait_for(lambda: [p for p in supervisor.children() if p.pid != session.named("ready")[-1]["pid"]], what="a warm spare")[0]
+        mark = session.mark()
+        refused = []
+        stop = threading.Event()
+
+        def hammer() -> None:
+            while not stop.is_set():
+                try:
+                    http(port, "/", timeout=5)
+                except ConnectionRefusedError:
+                    refused.append(1)
+                except OSError:
+                    pass
+
+        thread = threading.Thread(target=hammer)
+        thread.start()
+        time.sleep(0.05)
+        write_app(tmp_path, SIMPLE_APP.replace('"hello"', f'"v{version}"'))
+        ready = session.wait_event("ready", since=mark)
+        wait_for(lambda v=version: http(port, "/")[1] == f"v{v}", what="new code served")
+        stop.set()
+        thread.join()
+        assert ready["pid"] == spare.pid, "the warm spare became the worker"
+        assert not refused, "no request was refused during the reload"

@@ -25,7 +25,7 @@ from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
 from textual.driver import Driver
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Static, TabbedContent, TabPane
 from textual.worker import Worker
 
 from debugdash.core.errors import UserInputError
@@ -55,6 +55,7 @@ from debugdash.tui.terminal import on_hangup
 from debugdash.tui.widgets.access import AccessPanel
 from debugdash.tui.widgets.attach import AttachPanel, attach_help_text
 from debugdash.tui.widgets.errors import ErrorList, group_id
+from debugdash.tui.widgets.footer import KeyFooter
 from debugdash.tui.widgets.log import LogPane
 from debugdash.tui.widgets.reloads import ReloadList, load_error_line
 from debugdash.tui.widgets.status import StatusLine, ToggleBar
@@ -147,7 +148,7 @@ class DashboardApp(App[None]):
                 yield AccessPanel(id="access-panel")
             with TabPane("Attach", id="attach"):
                 yield AttachPanel(id="attach-panel")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.title = f"debugdash · {self.sup.settings.app_label}"

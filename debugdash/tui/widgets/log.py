@@ -1,15 +1,19 @@
 """The server's output: a bounded, virtual line view fed in batches, with search.
 
 The supervisor's LogBuffer tells us when lines arrive, possibly thousands of
-times a second. We only note that, and a timer hands whatever is new to the view
-at most ten times a second; the view keeps plain strings and renders only the
-lines on screen. So a flood costs one deque extend per tick, not one widget
-update per line.
+times a second. We only note that, and a timer hands what is new to the view at
+most ten times a second; the view keeps plain strings and renders only the lines
+on screen. While the view follows the end, a flush hands over only the newest
+few screens of lines: in a flood everything older would scroll past unseen, and
+decoding it kept the event loop (which also drains the server's pipes) busy.
+The skipped lines stay in the LogBuffer; the view fetches them the moment the
+user scrolls back or searches.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from rich.segment import Segment
@@ -18,7 +22,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -27,6 +31,10 @@ from textual.widgets import Input, Static
 
 #: Lines kept on screen (the supervisor keeps its own bounded buffer too).
 MAX_LINES = 10_000
+#: While following the end, a flush hands over at most this many screens of the
+#: newest lines (and at least FOLLOW_MIN_LINES); scrolling back fetches the rest.
+FOLLOW_SCREENS = 4
+FOLLOW_MIN_LINES = 500
 #: How often new output is handed to the view, in seconds.
 FLUSH_INTERVAL = 0.1
 _MATCH_STYLE = "bold black on yellow"
@@ -34,7 +42,12 @@ _CURRENT_STYLE = "on grey30"
 
 
 class LogView(ScrollView, can_focus=True):
-    """Plain-text lines, newest at the bottom, following the end unless scrolled away."""
+    """Plain-text lines, newest at the bottom, following the end unless scrolled away.
+
+    Lines carry sequence numbers (``first`` in :meth:`append`): when the numbers
+    jump, the lines in between were skipped while following, and the view asks
+    ``history`` for them before the user scrolls back or searches.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "scroll_up", "Up", show=False),
@@ -52,12 +65,18 @@ class LogView(ScrollView, can_focus=True):
     def __init__(self, max_lines: int = MAX_LINES, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._lines: deque[str] = deque(maxlen=max_lines)
-        self._first = 0  # absolute number of self._lines[0]; grows as old lines drop
+        self._first = 1  # sequence number of self._lines[0]; LogBuffer numbers from 1 too
         self._width = 0
-        self._match: int | None = None  # absolute number of the current match
+        self._match: int | None = None  # sequence number of the current match
         # Whether new lines scroll the view; only the user's own scrolling changes it
         # (scroll_end is applied after a refresh, so the scroll position lags appends).
         self._follow = True
+        # False once lines were skipped while following: older ones must be fetched.
+        self._complete = True
+        #: Called (synchronously) when the view needs the lines it skipped; it is
+        #: expected to :meth:`load` them.
+        self.history: Callable[[], None] | None = None
+        self._line_style: Any = None
 
     @property
     def line_count(self) -> int:
@@ -71,23 +90,77 @@ class LogView(ScrollView, can_focus=True):
     def following(self) -> bool:
         return self._follow
 
-    def append(self, lines: list[str]) -> None:
-        """Add a batch of lines (already safe display text)."""
+    @property
+    def complete(self) -> bool:
+        """False when older lines were skipped while following (they are fetched on demand)."""
+        return self._complete
+
+    @property
+    def first_seq(self) -> int:
+        """The sequence number of the oldest line held."""
+        return self._first
+
+    def append(self, lines: list[str], first: int | None = None) -> None:
+        """Add a batch of lines (already safe display text); ``first`` numbers the first one.
+
+        A ``first`` beyond the line after the newest held means lines were skipped:
+        the view then holds only the new ones until :meth:`load` fills in the rest.
+        """
         if not lines:
             return
-        follow = self.following
+        follow = self._follow
+        if first is not None and first != self._first + len(self._lines):
+            self._lines.clear()
+            self._first = first
+            self._complete = False
         before = len(self._lines)
-        self._lines.extend(line.expandtabs() for line in lines)
+        self._lines.extend(_expand_tabs(lines))
         dropped = before + len(lines) - len(self._lines)
         self._first += dropped
-        self._width = max(self._width, max(len(line) for line in lines[-self._lines.maxlen :]))
-        self.virtual_size = Size(self._width, len(self._lines))
+        self._grow(lines)
         if follow:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
         elif dropped:
             # Keep the lines the user is reading in place while older ones fall off.
             self.scroll_to(y=max(0, self.scroll_y - dropped), animate=False, immediate=True)
         self.refresh()
+
+    def load(self, first: int, lines: list[str]) -> None:
+        """Replace the lines with ``lines`` (numbered from ``first``), the same line staying on top."""
+        top = self._first + int(self.scroll_y)
+        keep = self._lines.maxlen or len(lines)
+        if len(lines) > keep:
+            first += len(lines) - keep
+            lines = lines[-keep:]
+        self._lines.clear()
+        self._lines.extend(_expand_tabs(lines))
+        self._first = first
+        self._complete = True
+        self._grow(lines)
+        if self._follow:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        else:
+            self.scroll_to(y=max(0, top - first), animate=False, immediate=True)
+        self.refresh()
+
+    def _grow(self, lines: list[str]) -> None:
+        if lines:
+            self._width = max(self._width, max(map(len, lines)))
+        size = Size(self._width, len(self._lines))
+        if size != self.virtual_size:
+            self.virtual_size = size
+            if self._follow:
+                # Until the next layout the view may not know it can scroll (and a
+                # new virtual size alone sends it no Resize): go to the end after it.
+                self.call_after_refresh(self._keep_at_end)
+
+    def _keep_at_end(self) -> None:
+        if self._follow:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+
+    def _fetch_history(self) -> None:
+        if not self._complete and self.history is not None:
+            self.history()
 
     def on_resize(self) -> None:
         # Lines that arrived while the view was hidden (another tab) had no size
@@ -106,20 +179,33 @@ class LogView(ScrollView, can_focus=True):
         self.virtual_size = Size(0, 0)
         self.refresh()
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # The widget's style is the same for every line of one pass, and costly to compute.
+        self._line_style = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._line_style = None
+
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         index = scroll_y + y
         width = self.size.width
-        style = self.rich_style
+        style = self._line_style or self.rich_style
         if index >= len(self._lines):
             return Strip.blank(width, style)
-        text = Text(self._lines[index], no_wrap=True, end="")
-        if self.search:
-            text.highlight_words([self.search], _MATCH_STYLE, case_sensitive=False)
-        if self._match == self._first + index:
-            text.stylize(_CURRENT_STYLE)
-        segments = list(text.render(self.app.console))
-        strip = Strip(Segment.apply_style(segments, style), text.cell_len)
+        line = self._lines[index]
+        seq = self._first + index
+        if not self.search and self._match != seq:
+            strip = Strip([Segment(line, style)])
+        else:
+            text = Text(line, no_wrap=True, end="")
+            if self.search:
+                text.highlight_words([self.search], _MATCH_STYLE, case_sensitive=False)
+            if self._match == seq:
+                text.stylize(_CURRENT_STYLE)
+            segments = list(text.render(self.app.console))
+            strip = Strip(Segment.apply_style(segments, style), text.cell_len)
         return strip.crop_extend(scroll_x, scroll_x + width, style)
 
     def watch_search(self) -> None:
@@ -131,6 +217,7 @@ class LogView(ScrollView, can_focus=True):
         needle = self.search.casefold()
         if not needle:
             return False
+        self._fetch_history()
         lines = list(self._lines)
         if self._match is not None and self._match >= self._first:
             start = self._match - self._first + (-1 if older else 1)
@@ -154,18 +241,23 @@ class LogView(ScrollView, can_focus=True):
         self.scroll_end(animate=False, immediate=True, x_axis=False)
         self.refresh()
 
-    # The user scrolling away stops following; scrolling back to the end resumes it.
+    # The user scrolling away stops following (and brings back the skipped lines);
+    # scrolling back to the end resumes it.
+
+    def _leave_end(self) -> None:
+        self._follow = False
+        self._fetch_history()
 
     def action_scroll_up(self) -> None:
-        self._follow = False
+        self._leave_end()
         super().action_scroll_up()
 
     def action_page_up(self) -> None:
-        self._follow = False
+        self._leave_end()
         super().action_page_up()
 
     def action_scroll_home(self) -> None:
-        self._follow = False
+        self._leave_end()
         super().action_scroll_home()
 
     def action_scroll_down(self) -> None:
@@ -177,7 +269,7 @@ class LogView(ScrollView, can_focus=True):
         self.call_after_refresh(self._resume_at_end)
 
     def on_mouse_scroll_up(self) -> None:
-        self._follow = False
+        self._leave_end()
 
     def on_mouse_scroll_down(self) -> None:
         self.call_after_refresh(self._resume_at_end)
@@ -195,6 +287,13 @@ class LogView(ScrollView, can_focus=True):
             self.notify(f"No newer match for {self.search!r}", severity="warning", markup=False)
 
 
+def _expand_tabs(lines: list[str]) -> list[str]:
+    # Nearly every batch has no tab at all: one scan instead of a call per line.
+    if any("\t" in line for line in lines):
+        return [line.expandtabs() for line in lines]
+    return lines
+
+
 class LogPane(Vertical):
     """The log view, its status line, and the ``/`` search box."""
 
@@ -208,9 +307,12 @@ class LogPane(Vertical):
         self._seq = 0
         self._dirty = False
         self._flush_timer: Timer | None = None
+        self._status: Text | None = None
 
     def compose(self) -> ComposeResult:
-        yield LogView(self._max_lines, id="log-view")
+        view = LogView(self._max_lines, id="log-view")
+        view.history = self._load_history
+        yield view
         yield Input(placeholder="search the log; Enter: find older, Escape: close", id="log-search")
         yield Static(id="log-status")
 
@@ -225,7 +327,7 @@ class LogPane(Vertical):
             self._unlisten()
 
     def follow_buffer(self, buffer: Any) -> None:
-        """Show the lines of a LogBuffer (``since``/``last_seq``/``listen``) as they arrive."""
+        """Show the lines of a LogBuffer (``since``/``batches_since``/``last_seq``/``listen``) as they arrive."""
         self._buffer = buffer
         self._seq = 0
         self._unlisten = buffer.listen(self._mark_dirty)
@@ -243,22 +345,47 @@ class LogPane(Vertical):
         if not self._dirty or self._buffer is None:
             return
         self._dirty = False
-        lines = self._buffer.since(self._seq, limit=self._max_lines)
+        view = self.query_one(LogView)
+        limit = self._max_lines
+        if view.following and not view.search:
+            limit = min(limit, max(FOLLOW_SCREENS * view.size.height, FOLLOW_MIN_LINES))
+        lines = self._buffer.since(self._seq, limit=limit)
         self._seq = self._buffer.last_seq
         if lines:
-            self.query_one(LogView).append([line.text for line in lines])
+            view.append([line.text for line in lines], first=lines[0].seq)
             self._show_status()
+
+    def _load_history(self) -> None:
+        """Give the view every line the buffer still holds (up to its size), newest included."""
+        if self._buffer is None:
+            return
+        lines = self._buffer.since(0, limit=self._max_lines)
+        self._seq = self._buffer.last_seq
+        if lines:
+            self.query_one(LogView).load(lines[0].seq, [line.text for line in lines])
+            self._show_status()
+
+    def _line_total(self, view: LogView) -> int:
+        """Lines the user can scroll through: those held, or those the buffer still has."""
+        if view.complete or self._buffer is None:
+            return view.line_count
+        last = self._buffer.last_seq
+        batches = self._buffer.batches_since(max(0, last - self._max_lines))
+        return last - batches[0][0] + 1 if batches else view.line_count
 
     def _show_status(self) -> None:
         view = self.query_one(LogView)
-        status = Text(f"{view.line_count} lines", "dim")
+        status = Text(f"{self._line_total(view)} lines", "dim")
         if view.search:
             status.append("  search: ", "dim")
             status.append(view.search, "bold")
             status.append("  n older · N newer", "dim")
         else:
             status.append("  / search · f follow", "dim")
-        self.query_one("#log-status", Static).update(status)
+        if status != self._status:
+            self._status = status
+            # One line, whatever it says: no need to lay the screen out again.
+            self.query_one("#log-status", Static).update(status, layout=False)
 
     def action_search(self) -> None:
         search = self.query_one("#log-search", Input)

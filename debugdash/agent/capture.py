@@ -14,7 +14,7 @@ import os
 import reprlib
 import sysconfig
 import traceback
-from types import TracebackType
+from types import CodeType, TracebackType
 
 from debugdash.core.events import ExceptionInfo, Frame
 
@@ -56,8 +56,39 @@ def _unrepresentable(x: object) -> str:
 _REPR = _SafeRepr()
 
 
+#: Types whose builtin repr is safe, cheap and equal to reprlib's (when short).
+_PLAIN_TYPES = frozenset({int, float, bool, type(None), complex})
+
+
+_SMALL_CONTAINERS = frozenset({list, tuple, dict})
+
+
+def _small_and_plain(value: object) -> bool:
+    # A few plain items: the builtin repr is bounded and cannot run app code.
+    if len(value) > 8:  # type: ignore[arg-type]
+        return False
+    items = [*value.keys(), *value.values()] if type(value) is dict else value  # type: ignore[attr-defined]
+    for item in items:  # type: ignore[attr-defined]
+        kind = type(item)
+        if kind is str:
+            if len(item) > 40:
+                return False
+        elif kind not in _PLAIN_TYPES or (kind is int and not -(10**30) < item < 10**30):
+            return False
+    return True
+
+
 def safe_repr(value: object, limit: int = MAX_REPR) -> str:
     """A repr of ``value`` at most ``limit`` characters long; never raises."""
+    kind = type(value)
+    # Most locals are small numbers and short strings: skip reprlib's dispatch for them.
+    if kind is str and len(value) <= 60:  # type: ignore[arg-type]
+        return repr(value)
+    if (kind in _PLAIN_TYPES and (kind is not int or -(10**30) < value < 10**30)) or (  # type: ignore[operator]
+        kind in _SMALL_CONTAINERS and _small_and_plain(value)
+    ):
+        text = repr(value)
+        return text if len(text) <= limit else text[: limit - 3] + "..."
     try:
         text = _REPR.repr(value)
     except Exception:
@@ -114,20 +145,46 @@ def frames_of(tb: TracebackType | None, limit: int = MAX_FRAMES) -> list[Frame]:
     last = len(entries) - 1
     for index, (frame, lineno) in enumerate(entries):
         code = frame.f_code
-        filename = code.co_filename
-        lineno = lineno or 0
-        is_app = is_app_file(filename)
+        filename, lineno, function, source, is_app = _where(code, lineno or 0)
         frames.append(
             Frame(
                 filename=filename,
                 lineno=lineno,
-                function=getattr(code, "co_qualname", code.co_name),
-                source=linecache.getline(filename, lineno).strip() if lineno else "",
+                function=function,
+                source=source,
                 locals=_locals_of(frame.f_locals) if is_app or index == last else {},
                 is_app=is_app,
             )
         )
     return frames
+
+
+_WHERE: dict[tuple[CodeType, int], tuple[str, int, str, str, bool]] = {}
+_WHERE_LIMIT = 4096
+
+
+def _where(code: CodeType, lineno: int) -> tuple[str, int, str, str, bool]:
+    # An error repeats at the same lines: name, source line and app-ness are looked up once.
+    key = (code, lineno)
+    found = _WHERE.get(key)
+    if found is None:
+        filename = code.co_filename
+        found = (
+            filename,
+            lineno,
+            getattr(code, "co_qualname", code.co_name),
+            linecache.getline(filename, lineno).strip() if lineno else "",
+            is_app_file(filename),
+        )
+        if len(_WHERE) >= _WHERE_LIMIT:
+            _WHERE.clear()
+        _WHERE[key] = found
+    return found
+
+
+def forget_sources() -> None:
+    """Forget the cached source lines (after the app's files changed in this process)."""
+    _WHERE.clear()
 
 
 def _locals_of(namespace: dict) -> dict[str, str]:

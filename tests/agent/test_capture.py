@@ -134,3 +134,18 @@ def test_fast_request_error_encoding_matches_the_event_model() -> None:
     )
     assert json.loads(encode_message(event)) == json.loads(encode(event))
     assert decode(encode_message(event)) == event
+
+
+def test_plain_values_show_as_python_shows_them_and_stay_bounded() -> None:
+    assert safe_repr({"n": 1, "label": "bench"}) == "{'n': 1, 'label': 'bench'}"
+    assert safe_repr((1, None, 2.5, True)) == "(1, None, 2.5, True)"
+    assert safe_repr("x" * 50) == repr("x" * 50)
+    assert len(safe_repr(10**5000)) <= 200
+    assert len(safe_repr(["y" * 1000] * 3)) <= 200
+    assert "unrepresentable" in safe_repr({"a": _Broken()})
+
+
+def test_a_repeated_failure_reports_the_same_frames_each_time() -> None:
+    first, second = (exception_chain(_raise_chain()) for _ in range(2))
+    assert first == second
+    assert first[0].frames[-1].source == '{}["missing"]'

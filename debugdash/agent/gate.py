@@ -151,6 +151,7 @@ class _GatedApp:
         self.plain = plain
 
     def __call__(self, environ: dict, start_response: Callable) -> Any:
+        __traceback_hide__ = True  # noqa: F841 (see CaptureMiddleware)
         gate = self.gate
         if gate.allows(environ.get("REMOTE_ADDR")):
             return self.debugged(environ, start_response)

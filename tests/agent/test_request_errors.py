@@ -98,3 +98,19 @@ def test_successful_requests_report_nothing(server: Server) -> None:
     server.get("/divide")
     _error_for(server, "/divide", mark)
     assert [e.path for e in server.supervisor.events[mark:] if isinstance(e, RequestError)] == ["/divide"]
+
+
+@pytest.mark.parametrize("debugger", [False, True])
+def test_logged_tracebacks_read_as_under_plain_flask(start_server, debugger: bool) -> None:
+    from tests.agent.agentkit import stderr_of, wait_for
+
+    port = free_port()
+    server = start_server(
+        flask_args=["--debug", "run", "--no-reload", "--port", str(port)],
+        port=port,
+        configure=Configure(debugger=debugger),
+    )
+    assert server.get("/divide").status == 500
+    logged = wait_for(lambda: "ZeroDivisionError" in stderr_of(server.proc) and stderr_of(server.proc), 10)
+    assert 'debugdash/demo/app.py", line' in logged
+    assert "debugdash/agent" not in logged

@@ -117,6 +117,10 @@ class DashboardApp(App[None]):
         self._dash_timers: list[Timer] = []
         self._starting: Worker[None] | None = None
         self.state.apply(supervisor.toggles)
+        if "TEXTUAL_ANIMATIONS" not in os.environ:  # when set, the user's choice
+            # A sliding tab underline or scroll is ~20 redraws (and, over SSH, screens
+            # of bytes) per key, taken from the loop that also drains the server's output.
+            self.animation_level = "none"
 
     def get_driver_class(self) -> type[Driver]:
         driver = super().get_driver_class()

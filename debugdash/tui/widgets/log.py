@@ -49,13 +49,15 @@ class LogView(ScrollView, can_focus=True):
     ``history`` for them before the user scrolls back or searches.
     """
 
+    # Shown in the pane's status line, not the footer: the footer then shows the
+    # same keys on every tab, so switching tabs never rebuilds it.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "scroll_up", "Up", show=False),
         Binding("down", "scroll_down", "Down", show=False),
         Binding("pageup", "page_up", "Page up", show=False),
         Binding("pagedown", "page_down", "Page down", show=False),
         Binding("home", "scroll_home", "Top", show=False),
-        Binding("end,f", "follow", "Follow"),
+        Binding("end,f", "follow", "Follow", show=False),
         Binding("n", "find_older", "Older match", show=False),
         Binding("N", "find_newer", "Newer match", show=False),
     ]
@@ -297,7 +299,7 @@ def _expand_tabs(lines: list[str]) -> list[str]:
 class LogPane(Vertical):
     """The log view, its status line, and the ``/`` search box."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("slash", "search", "Search")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("slash", "search", "Search", show=False)]  # see LogView
 
     def __init__(self, max_lines: int = MAX_LINES, **kwargs: Any) -> None:
         super().__init__(**kwargs)

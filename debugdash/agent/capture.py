@@ -13,7 +13,6 @@ import linecache
 import os
 import reprlib
 import sysconfig
-import traceback
 from types import CodeType, TracebackType
 
 from debugdash.core.events import ExceptionInfo, Frame
@@ -140,12 +139,15 @@ def frames_of(tb: TracebackType | None, limit: int = MAX_FRAMES) -> list[Frame]:
     library frames in between (Flask, Werkzeug) would multiply the cost of every
     error and bury the app's own variables.
     """
-    entries = list(traceback.walk_tb(tb))[-limit:]
+    entries = []
+    while tb is not None:
+        entries.append((tb.tb_frame, tb.tb_lineno))
+        tb = tb.tb_next
+    del entries[:-limit]
     frames = []
     last = len(entries) - 1
     for index, (frame, lineno) in enumerate(entries):
-        code = frame.f_code
-        filename, lineno, function, source, is_app = _where(code, lineno or 0)
+        filename, lineno, function, source, is_app = _where(frame.f_code, lineno or 0)
         frames.append(
             Frame(
                 filename=filename,

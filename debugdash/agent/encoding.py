@@ -21,39 +21,46 @@ _dumps = json.JSONEncoder(separators=(",", ":")).encode
 def encode_message(message: Event | Command) -> bytes:
     """One line of the wire format for ``message``, newline included (as ``wire.encode``)."""
     if type(message) is RequestError:
-        return _dumps(request_error_dict(message)).encode() + b"\n"
+        return request_error_json(message).encode() + b"\n"
     return encode(message)
 
 
-def request_error_dict(event: RequestError) -> dict:
-    """``event.to_dict()``, built directly."""
-    return {
-        "event": RequestError.name,
-        "time": event.time,
-        "method": event.method,
-        "path": event.path,
-        "remote_addr": event.remote_addr,
-        "chain": [_exception_dict(info) for info in event.chain],
-        "streaming": event.streaming,
-        "pid": event.pid,
-    }
+def request_error_json(event: RequestError) -> str:
+    """``event.to_dict()`` as JSON text, built from cached pieces.
+
+    An error repeats at the same lines, so each frame's place (file, line,
+    function, source) is encoded once; only its locals are encoded each time.
+    """
+    chain = ",".join([_exception_json(info) for info in event.chain])
+    return (
+        f'{{"event":{_dumps(RequestError.name)},"time":{_dumps(event.time)},"method":{_dumps(event.method)},'
+        f'"path":{_dumps(event.path)},"remote_addr":{_dumps(event.remote_addr)},"chain":[{chain}],'
+        f'"streaming":{_dumps(event.streaming)},"pid":{_dumps(event.pid)}}}'
+    )
 
 
-def _exception_dict(info: ExceptionInfo) -> dict:
-    return {
-        "type": info.type,
-        "message": info.message,
-        "frames": [_frame_dict(frame) for frame in info.frames],
-        "relation": info.relation,
-    }
+def _exception_json(info: ExceptionInfo) -> str:
+    frames = ",".join([_frame_json(frame) for frame in info.frames])
+    return (
+        f'{{"type":{_dumps(info.type)},"message":{_dumps(info.message)},"frames":[{frames}],'
+        f'"relation":{_dumps(info.relation)}}}'
+    )
 
 
-def _frame_dict(frame: Frame) -> dict:
-    return {
-        "filename": frame.filename,
-        "lineno": frame.lineno,
-        "function": frame.function,
-        "source": frame.source,
-        "locals": dict(frame.locals),
-        "is_app": frame.is_app,
-    }
+_PLACES: dict[tuple, tuple[str, str]] = {}
+_PLACES_LIMIT = 4096
+
+
+def _frame_json(frame: Frame) -> str:
+    key = (frame.filename, frame.lineno, frame.function, frame.source, frame.is_app)
+    place = _PLACES.get(key)
+    if place is None:
+        place = (
+            f'{{"filename":{_dumps(frame.filename)},"lineno":{_dumps(frame.lineno)},'
+            f'"function":{_dumps(frame.function)},"source":{_dumps(frame.source)},"locals":',
+            f',"is_app":{_dumps(frame.is_app)}}}',
+        )
+        if len(_PLACES) >= _PLACES_LIMIT:
+            _PLACES.clear()
+        _PLACES[key] = place
+    return place[0] + (_dumps(frame.locals) if frame.locals else "{}") + place[1]

@@ -36,7 +36,8 @@ class Link:
         self._pending: collections.deque[bytes] = collections.deque()
         self._writing = False
         self._closed = False
-        self._cond = threading.Condition()
+        # A plain lock: never taken twice by one thread, and cheaper than the default RLock.
+        self._cond = threading.Condition(threading.Lock())
         self._lost_once = threading.Lock()
         self._on_lost: Callable[[str], None] = lambda reason: None
         self.dropped = 0

@@ -149,3 +149,23 @@ def test_a_repeated_failure_reports_the_same_frames_each_time() -> None:
     first, second = (exception_chain(_raise_chain()) for _ in range(2))
     assert first == second
     assert first[0].frames[-1].source == '{}["missing"]'
+
+
+def test_fast_encoding_keeps_each_events_own_locals_and_awkward_text() -> None:
+    from debugdash.agent.encoding import encode_message
+    from debugdash.core.wire import decode
+
+    def fail(label: str) -> BaseException:
+        try:
+            raise KeyError(f'quote " newline \n snowman \u2603 {label}')
+        except KeyError as e:
+            return e
+
+    events = [
+        RequestError(method="GET", path='/p"\u00e9', remote_addr="::1", chain=exception_chain(fail(label)))
+        for label in ("first", "second \\ back")
+    ]
+    decoded = [decode(encode_message(event)) for event in events]
+    assert decoded == events
+    assert decoded[0].exception.frames[-1].locals["label"] == "'first'"
+    assert decoded[1].exception.frames[-1].locals["label"] == repr("second \\ back")

@@ -51,7 +51,6 @@ def _deferred(stream: object) -> io.TextIOWrapper | None:
             errors=stream.errors,  # type: ignore[attr-defined]
             newline=None,
             line_buffering=False,
-            write_through=True,
         )
     except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
         return None
@@ -61,11 +60,12 @@ def flush_all() -> None:
     """Write out whatever the app has written to stdout and stderr so far; never raises."""
     for stream in (sys.stdout, sys.stderr):
         try:
+            if stream is None:
+                continue
+            stream.flush()  # moves the text layer's pending text into the buffer
             buffer = getattr(stream, "buffer", None)
             if isinstance(buffer, _DeferredBuffer):
                 buffer.flush_now()
-            elif stream is not None:
-                stream.flush()
         except (OSError, ValueError):
             pass
 

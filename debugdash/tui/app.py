@@ -112,6 +112,7 @@ class DashboardApp(App[None]):
         self._stopped = False
         self._dirty: set[str] = set()
         self._render_timer: Timer | None = None
+        self._last_render = float("-inf")
         self._last_announce = float("-inf")
         self._last_refusal = float("-inf")
         self._dash_timers: list[Timer] = []
@@ -193,9 +194,12 @@ class DashboardApp(App[None]):
         self._schedule_render()
 
     def _schedule_render(self) -> None:
-        # At most one render per RENDER_INTERVAL, however many events arrive.
+        # The first change after a quiet spell is drawn at once (on the next loop
+        # turn, with whatever arrived alongside it); after that at most one render
+        # per RENDER_INTERVAL, however many events arrive.
         if self._render_timer is None and self._dirty and not self._stopped:
-            self._render_timer = self.set_timer(RENDER_INTERVAL, self._scheduled_render)
+            wait = max(0.001, self._last_render + RENDER_INTERVAL - time.monotonic())  # Textual timers need > 0
+            self._render_timer = self.set_timer(wait, self._scheduled_render)
 
     def _scheduled_render(self) -> None:
         self._render_timer = None
@@ -252,6 +256,7 @@ class DashboardApp(App[None]):
         dirty, self._dirty = self._dirty, set()
         if not dirty or self._stopped:
             return
+        self._last_render = time.monotonic()
         try:
             self._render(dirty)
         except NoMatches:  # the screen is already gone: the app is closing

@@ -75,7 +75,7 @@ async def test_markup_escapes_and_invalid_utf8_show_literally(noisy_settings):
 
 
 async def test_a_flood_reaches_the_log_in_batches_bounded_and_searchable(noisy_settings):
-    async with running_dashboard(noisy_settings) as (app, pilot, sup):
+    async with running_dashboard(noisy_settings) as (app, pilot, _sup):
         view = app.query_one(LogView)
         batches: list[int] = []
         append = view.append

@@ -9,8 +9,8 @@ import pty
 import shutil
 import signal
 import subprocess
-import threading
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request

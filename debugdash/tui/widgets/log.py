@@ -1,17 +1,18 @@
 """The server's output: a bounded, virtual line view fed in batches, with search.
 
 The supervisor's LogBuffer tells us when lines arrive, possibly thousands of
-times a second. We only note that, and a timer hands what is new to the view at
-most ten times a second; the view keeps plain strings and renders only the lines
-on screen. While the view follows the end, a flush hands over only the newest
-few screens of lines: in a flood everything older would scroll past unseen, and
-decoding it kept the event loop (which also drains the server's pipes) busy.
-The skipped lines stay in the LogBuffer; the view fetches them the moment the
-user scrolls back or searches.
+times a second. We only note that, and a timer hands what is new to the view:
+at once after a quiet spell, then at most ten times a second. The view keeps
+plain strings and renders only the lines on screen. While it follows the end, a
+flush hands over only the newest few screens of lines: in a flood everything
+older would scroll past unseen, and decoding it kept the event loop (which also
+drains the server's pipes) busy. The skipped lines stay in the LogBuffer; the
+view fetches them the moment the user scrolls back or searches.
 """
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -309,6 +310,7 @@ class LogPane(Vertical):
         self._seq = 0
         self._dirty = False
         self._flush_timer: Timer | None = None
+        self._last_flush = float("-inf")
         self._status: Text | None = None
 
     def compose(self) -> ComposeResult:
@@ -336,17 +338,20 @@ class LogPane(Vertical):
         self._mark_dirty()
 
     def _mark_dirty(self) -> None:
-        # Lines arrive a chunk at a time, thousands a second in a flood: they are
-        # shown at most every FLUSH_INTERVAL, and nothing wakes up while none come.
+        # Lines arrive a chunk at a time, thousands a second in a flood: the first
+        # after a quiet spell is shown at once, then at most every FLUSH_INTERVAL,
+        # and nothing wakes up while none come.
         self._dirty = True
         if self._flush_timer is None and self.is_mounted:
-            self._flush_timer = self.set_timer(FLUSH_INTERVAL, self._flush)
+            wait = max(0.001, self._last_flush + FLUSH_INTERVAL - time.monotonic())  # Textual timers need > 0
+            self._flush_timer = self.set_timer(wait, self._flush)
 
     def _flush(self) -> None:
         self._flush_timer = None
         if not self._dirty or self._buffer is None:
             return
         self._dirty = False
+        self._last_flush = time.monotonic()
         view = self.query_one(LogView)
         limit = self._max_lines
         if view.following and not view.search:

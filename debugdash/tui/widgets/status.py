@@ -27,9 +27,15 @@ def _on_off(name: str, on: bool | None) -> Text:
 
 def _update_if_changed(widget: Static, text: Text) -> None:
     # Repainting costs far more than comparing: an idle dashboard mostly shows the same.
-    if text != getattr(widget, "_shown", None):
-        widget._shown = text  # type: ignore[attr-defined]
-        widget.update(text)
+    shown = getattr(widget, "_shown", None)
+    if text == shown:
+        return
+    widget._shown = text  # type: ignore[attr-defined]
+    # These lines are one row high, or two when they wrap. Only a change of height
+    # needs the screen laid out again; the uptime ticking every second does not.
+    width = widget.content_size.width
+    same_height = shown is not None and width > 0 and (shown.cell_len <= width) == (text.cell_len <= width)
+    widget.update(text, layout=not same_height)
 
 
 class StatusLine(Static):

@@ -354,7 +354,7 @@ class LogPane(Vertical):
         self._last_flush = time.monotonic()
         view = self.query_one(LogView)
         limit = self._max_lines
-        if view.following and not view.search:
+        if view.following:  # a search fetches what it skipped itself (LogView.find)
             limit = min(limit, max(FOLLOW_SCREENS * view.size.height, FOLLOW_MIN_LINES))
         lines = self._buffer.since(self._seq, limit=limit)
         self._seq = self._buffer.last_seq

@@ -1,13 +1,18 @@
 """Prompt output from the app without slowing it down.
 
-The server's stdout and stderr are pipes to debugdash. Python block-buffers
-stdout there, so a developer's ``print()`` would not show until kilobytes
-piled up; stderr is line-buffered, and logging flushes after every record, so
-every request's access-log line is one system call in the server and one
-wake-up of debugdash. Instead both streams get a block buffer whose ``flush()``
-is deferred, and a thread writes them out ten times a second: output is on
-screen within 0.1 s, a flood or a burst of request logs moves in blocks, and
-nothing is lost at a normal exit (the buffers are written at exit and on close).
+The server's stdout and stderr are pipes to debugdash.
+
+stdout: Python block-buffers it there, so a developer's ``print()`` would not
+show until kilobytes piled up; line buffering would cost a system call per line
+and make a printing app several times slower than under ``flask run`` writing
+to a file. The block buffer stays, and a thread flushes it ten times a second.
+
+stderr: Python line-buffers it and logging flushes after every record, so each
+request's access-log line would be one system call here and one wake-up of
+debugdash. Its ``flush()`` therefore writes at once only when nothing was
+flushed in the last ``QUIET`` seconds (a lone message, or the last words before
+a crash, go out immediately); during a burst the rest follows within ``QUIET``,
+in one write.
 """
 
 from __future__ import annotations
@@ -19,16 +24,29 @@ import threading
 import time
 
 FLUSH_INTERVAL = 0.1
+#: During a burst, stderr is written at most this often.
+QUIET = 0.02
 BUFFER_SIZE = 64 * 1024
 
 
-class _DeferredBuffer(io.BufferedWriter):
-    """A BufferedWriter whose ``flush()`` only asks for the next periodic write."""
+class _BurstBuffer(io.BufferedWriter):
+    """A BufferedWriter whose ``flush()`` is put off during a burst of flushes."""
+
+    def __init__(self, raw: io.RawIOBase, size: int, due: threading.Event) -> None:
+        super().__init__(raw, size)
+        self._due = due
+        self._written_at = 0.0
 
     def flush(self) -> None:
-        pass
+        now = time.monotonic()
+        if now - self._written_at >= QUIET:
+            self._written_at = now
+            io.BufferedWriter.flush(self)
+        elif not self._due.is_set():
+            self._due.set()
 
     def flush_now(self) -> None:
+        # Not counted as a write: the periodic flush must not delay a lone message.
         io.BufferedWriter.flush(self)
 
     def close(self) -> None:
@@ -39,18 +57,18 @@ class _DeferredBuffer(io.BufferedWriter):
                 io.BufferedWriter.close(self)
 
 
-def _deferred(stream: object) -> io.TextIOWrapper | None:
-    """A block-buffered twin of a standard stream, or None when it is not a plain fd stream."""
+def _burst_buffered(stream: object, due: threading.Event) -> io.TextIOWrapper | None:
+    """A twin of a standard text stream over a _BurstBuffer, or None when it is not a plain fd stream."""
     try:
         fd = stream.fileno()  # type: ignore[attr-defined]
         stream.flush()  # type: ignore[attr-defined]
-        buffer = _DeferredBuffer(io.FileIO(fd, "wb", closefd=False), BUFFER_SIZE)
+        buffer = _BurstBuffer(io.FileIO(fd, "wb", closefd=False), BUFFER_SIZE, due)
         return io.TextIOWrapper(
             buffer,
             encoding=stream.encoding,  # type: ignore[attr-defined]
             errors=stream.errors,  # type: ignore[attr-defined]
-            newline=None,
             line_buffering=False,
+            write_through=True,  # text goes straight to the buffer: only the buffer needs flushing
         )
     except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
         return None
@@ -60,27 +78,31 @@ def flush_all() -> None:
     """Write out whatever the app has written to stdout and stderr so far; never raises."""
     for stream in (sys.stdout, sys.stderr):
         try:
-            if stream is None:
-                continue
-            stream.flush()  # moves the text layer's pending text into the buffer
             buffer = getattr(stream, "buffer", None)
-            if isinstance(buffer, _DeferredBuffer):
+            if isinstance(buffer, _BurstBuffer):
                 buffer.flush_now()
+            elif stream is not None:
+                stream.flush()
         except (OSError, ValueError):
             pass
 
 
 def start_flusher(interval: float = FLUSH_INTERVAL) -> None:
-    """Give stdout and stderr deferred flushing, and write them out every ``interval`` seconds."""
-    for name in ("stdout", "stderr"):
-        replacement = _deferred(getattr(sys, name))
-        if replacement is not None:
-            setattr(sys, name, replacement)
+    """Flush stdout every ``interval`` seconds, and stderr at most ``QUIET`` seconds after a put-off flush."""
+    due = threading.Event()
+    replacement = _burst_buffered(sys.stderr, due)
+    if replacement is not None:
+        sys.stderr = replacement
     atexit.register(flush_all)
 
     def flush_forever() -> None:
+        next_stdout = time.monotonic() + interval
         while True:
-            time.sleep(interval)
+            if due.wait(max(0.0, next_stdout - time.monotonic())):
+                time.sleep(QUIET)
+                due.clear()
+            if time.monotonic() >= next_stdout:
+                next_stdout = time.monotonic() + interval
             flush_all()
 
     threading.Thread(target=flush_forever, name="debugdash-flush", daemon=True).start()

@@ -78,3 +78,19 @@ def test_nothing_is_lost_at_exit_or_on_a_reloader_exit() -> None:
         assert err.count(b"\n") == 3000
         # stderr keeps its encoding and its error handler (surrogates are escaped, not fatal)
         assert err.endswith("last\u2603 \\udcff".encode())
+
+
+def test_last_words_before_a_hard_exit_are_not_lost() -> None:
+    proc = _spawn(
+        """
+        import os, time
+        print("stdout last words", flush=True)
+        time.sleep(0.1)  # a quiet moment, then the last words on stderr
+        print("stderr last words", file=sys.stderr, flush=True)
+        os._exit(7)
+        """
+    )
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 7
+    assert out == b"stdout last words\n"
+    assert err == b"stderr last words\n"

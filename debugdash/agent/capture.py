@@ -184,11 +184,6 @@ def _where(code: CodeType, lineno: int) -> tuple[str, int, str, str, bool]:
     return found
 
 
-def forget_sources() -> None:
-    """Forget the cached source lines (after the app's files changed in this process)."""
-    _WHERE.clear()
-
-
 def _locals_of(namespace: dict) -> dict[str, str]:
     result: dict[str, str] = {}
     try:

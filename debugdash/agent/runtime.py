@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from debugdash.agent import attach, reloader
+from debugdash.agent import attach, output, reloader
 from debugdash.agent.gate import DebuggerGate
 from debugdash.agent.link import Link
 from debugdash.agent.request_errors import ErrorReporter
@@ -78,4 +78,5 @@ class Agent:
             pass
         reloader.stop_worker()
         attach.stop_adapter()
+        output.flush_all()  # os._exit skips the buffers' own flush at exit
         os._exit(LOST_EXIT_CODE)

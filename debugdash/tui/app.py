@@ -89,6 +89,8 @@ class DashboardApp(App[None]):
         Binding("c", "copy", "Copy"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
+        # Ctrl-C ends `flask run`; it ends this too (Textual would only hint at Ctrl-Q).
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         *(Binding(str(n), f"show_tab('{tab}')", tab.title(), show=False) for n, tab in enumerate(TABS, 1)),
     ]
 

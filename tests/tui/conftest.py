@@ -19,7 +19,7 @@ from textual.pilot import Pilot
 from debugdash.core.settings import Settings
 from debugdash.core.supervisor import Supervisor
 from debugdash.tui.app import DashboardApp
-from tests.support import free_port
+from tests.support import alive, free_port
 
 DEMO_APP = "debugdash.demo.app:app"
 DEMO_DIR = Path(__file__).resolve().parents[2] / "debugdash" / "demo"
@@ -65,17 +65,6 @@ async def until(pilot: Pilot, predicate: Callable[[], Any], timeout: float = 20.
 def children() -> list[psutil.Process]:
     """Every process this test process started (the server tree, debugpy adapters)."""
     return psutil.Process().children(recursive=True)
-
-
-def alive(procs: list[psutil.Process]) -> list[psutil.Process]:
-    result = []
-    for proc in procs:
-        try:
-            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
-                result.append(proc)
-        except psutil.Error:
-            pass
-    return result
 
 
 def plain(widget: Any) -> str:

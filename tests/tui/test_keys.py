@@ -16,9 +16,9 @@ from debugdash.tui.widgets.attach import AttachPanel
 from debugdash.tui.widgets.errors import ErrorList
 from debugdash.tui.widgets.status import ToggleBar
 from debugdash.tui.widgets.traceback import TracebackView
+from tests.support import alive
 from tests.tui.conftest import (
     DIVIDE,
-    alive,
     arequest,
     children,
     demo_line,

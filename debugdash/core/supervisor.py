@@ -17,7 +17,6 @@ import fcntl
 import getpass
 import hmac
 import importlib.util
-import json
 import os
 import secrets
 import shutil
@@ -733,7 +732,7 @@ class Supervisor:
     # --- status ---------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
-        """Everything `debugdash status` shows, as JSON-able data. Never the audit of the PIN."""
+        """Everything `debugdash status` shows, as JSON-able data (the PIN too: only its user reaches the control socket)."""
         now = self.clock()
         ready = self.ready
         return {
@@ -843,6 +842,3 @@ def _link_package(name: str, into: Path) -> None:
     into.mkdir(exist_ok=True)
     (into / name).symlink_to(next(iter(spec.submodule_search_locations)), target_is_directory=True)
 
-
-def dumps(data: dict[str, Any]) -> str:
-    return json.dumps(data, indent=2, sort_keys=True)

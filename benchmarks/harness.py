@@ -156,7 +156,7 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=5)
-        gone, alive = psutil.wait_procs([p for p in self._seen.values() if _running(p)], timeout=3)
+        gone, alive = psutil.wait_procs([p for p in self._seen.values() if running(p)], timeout=3)
         for proc in alive:
             with contextlib.suppress(psutil.Error):
                 proc.kill()
@@ -169,7 +169,8 @@ class Server:
         self.stop()
 
 
-def _running(proc: psutil.Process) -> bool:
+def running(proc: psutil.Process) -> bool:
+    """Alive and not a zombie."""
     try:
         return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
     except psutil.Error:

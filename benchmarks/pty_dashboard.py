@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psutil
 
-from benchmarks.harness import APP, VENV_BIN, get
+from benchmarks.harness import APP, VENV_BIN, get, running
 
 #: The errors pane's placeholder: when it is on the terminal, the first whole frame is.
 FIRST_FRAME_MARK = b"No errors yet"
@@ -118,7 +118,7 @@ class Dashboard:
                 except subprocess.TimeoutExpired:
                     self.proc.kill()
                     self.proc.wait()
-        _, alive = psutil.wait_procs([p for p in self._seen.values() if _running(p)], timeout=3)
+        _, alive = psutil.wait_procs([p for p in self._seen.values() if running(p)], timeout=3)
         for proc in alive:
             with contextlib.suppress(psutil.Error):
                 proc.kill()
@@ -130,13 +130,6 @@ class Dashboard:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def _running(proc: psutil.Process) -> bool:
-    try:
-        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
 
 
 def cpu_of(procs: list[psutil.Process]) -> float:

@@ -16,5 +16,6 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch:
     for name in ("FLASK_APP", "FLASK_DEBUG", "FLASK_RUN_HOST", "FLASK_RUN_PORT", "FLASK_RUN_RELOAD",
                  "FLASK_RUN_DEBUGGER", "FLASK_RUN_FROM_CLI", "WERKZEUG_RUN_MAIN", "WERKZEUG_SERVER_FD",
                  "VIRTUAL_ENV", "SSH_CONNECTION", "PYTHONPATH", "DEBUGDASH_CLOCK_OFFSET_FILE",
+                 "DEBUGDASH_TEST_CLOCK_FILE",
                  "PYTHONUNBUFFERED"):
         monkeypatch.delenv(name, raising=False)

@@ -21,6 +21,40 @@ from typing import Any
 import psutil
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+#: Holds the test-only ``sitecustomize`` that lets a test move the clock of the
+#: processes it starts (see tests/timetravel/sitecustomize.py).
+TIMETRAVEL_DIR = REPO_ROOT / "tests" / "timetravel"
+TEST_CLOCK_ENV = "DEBUGDASH_TEST_CLOCK_FILE"
+
+
+class SharedClock:
+    """The monotonic clock of the debugdash processes a test starts, moved without sleeping.
+
+    Pass ``env()`` to the processes; ``advance`` moves the supervisor's and the
+    server's time together (both read the same file on every reading).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0.0
+        self._write()
+
+    def env(self) -> dict[str, str]:
+        return {"PYTHONPATH": str(TIMETRAVEL_DIR), TEST_CLOCK_ENV: str(self.path)}
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+        self._write()
+
+    def now(self) -> float:
+        """What the clock of those processes reads now."""
+        return time.monotonic() + self.offset
+
+    def _write(self) -> None:
+        # Atomically: a reader must never see an empty or half-written file.
+        part = self.path.with_name(self.path.name + ".part")
+        part.write_text(repr(self.offset))
+        os.replace(part, self.path)
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, interval: float = 0.02, what: str = "") -> Any:
@@ -113,7 +147,12 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
 
 
 class Session:
-    """`debugdash ... --headless --json` in a subprocess, with its events parsed as they come."""
+    """`debugdash ... --headless --json` in a subprocess, with its events parsed as they come.
+
+    A line of ``--json`` output that is not a JSON object with an ``"event"``
+    key is a broken promise: it is kept in ``bad_lines`` and every later wait
+    (and ``close``) fails naming it. So does an exception in a reader thread.
+    """
 
     def __init__(self, *args: str, cwd: Path, env: dict[str, str] | None = None, json_output: bool = True) -> None:
         self.args = args
@@ -129,13 +168,14 @@ class Session:
             stderr=subprocess.PIPE,
             start_new_session=True,
         )
+        self.json_output = json_output
         self.events: list[dict[str, Any]] = []
         self.stdout_lines: list[str] = []
+        self.bad_lines: list[str] = []
         self.stderr = bytearray()
         self._seen: list[psutil.Process] = []
         self._lock = threading.Lock()
-        threading.Thread(target=self._read_stdout, daemon=True).start()
-        threading.Thread(target=self._read_stderr, daemon=True).start()
+        self._readers = [ReaderThread(self._read_stdout), ReaderThread(self._read_stderr)]
 
     def _read_stdout(self) -> None:
         assert self.proc.stdout is not None
@@ -143,15 +183,30 @@ class Session:
             line = raw.decode("utf-8", "replace").rstrip("\n")
             with self._lock:
                 self.stdout_lines.append(line)
+                if not self.json_output:
+                    continue
                 try:
-                    self.events.append(json.loads(line))
+                    event = json.loads(line)
                 except ValueError:
-                    pass
+                    event = None
+                if isinstance(event, dict) and "event" in event:
+                    self.events.append(event)
+                else:
+                    self.bad_lines.append(line)
 
     def _read_stderr(self) -> None:
         assert self.proc.stderr is not None
         for raw in self.proc.stderr:
             self.stderr += raw
+
+    def check(self) -> None:
+        """Fail with what went wrong in the output readers, if anything did."""
+        for reader in self._readers:
+            reader.check()
+        with self._lock:
+            bad = list(self.bad_lines)
+        if bad:
+            raise AssertionError(f"--json wrote {len(bad)} line(s) that are not events, first: {bad[0]!r}")
 
     # --- events --------------------------------------------------------------
 
@@ -173,6 +228,7 @@ class Session:
         timeout: float = 20.0,
     ) -> dict[str, Any]:
         def found() -> dict[str, Any] | None:
+            self.check()
             for event in self.named(name, since):
                 if predicate is None or predicate(event):
                     return event
@@ -210,7 +266,7 @@ class Session:
         return self.proc.wait(timeout=timeout)
 
     def close(self) -> None:
-        """End everything this session started, by pid."""
+        """End everything this session started, by pid; then fail on broken output."""
         self.tree()
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -225,6 +281,40 @@ class Session:
                     proc.kill()
             except psutil.Error:
                 pass
+        for reader in self._readers:
+            reader.join(timeout=15)
+        self.check()
+
+
+def close_all(sessions: list[Session]) -> None:
+    """Close every session, then fail with the first one's broken output, if any."""
+    errors = []
+    for session in sessions:
+        try:
+            session.close()
+        except AssertionError as e:
+            errors.append(e)
+    if errors:
+        raise errors[0]
+
+
+class ReaderThread(threading.Thread):
+    """A daemon thread whose exception is kept and raised again by ``check()`` in the test."""
+
+    def __init__(self, target: Callable[[], None], name: str | None = None) -> None:
+        super().__init__(target=self._run, args=(target,), name=name, daemon=True)
+        self.error: BaseException | None = None
+        self.start()
+
+    def _run(self, target: Callable[[], None]) -> None:
+        try:
+            target()
+        except BaseException as e:  # kept for the test thread, which alone can fail the test
+            self.error = e
+
+    def check(self) -> None:
+        if self.error is not None:
+            raise AssertionError(f"{self.name} failed: {self.error!r}") from self.error
 
 
 def alive(procs: list[psutil.Process]) -> list[psutil.Process]:

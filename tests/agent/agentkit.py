@@ -17,14 +17,13 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from debugdash.core.events import Event, Ready
 from debugdash.core.wire import Command, Configure, Hello, WireGrant, decode, encode
-from tests.support import free_port, wait_for  # noqa: F401 (re-exported for the agent tests)
+from tests.support import ReaderThread, SharedClock, TIMETRAVEL_DIR, free_port, wait_for  # noqa: F401 (re-exported)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,7 +37,12 @@ class AgentConnection:
 
 
 class TestSupervisor:
-    """A stand-in for debugdash's supervisor: a unix socket server in a thread."""
+    """A stand-in for debugdash's supervisor: a unix socket server in a thread.
+
+    Whatever goes wrong in its threads (a bad hello, a line that does not
+    decode) is kept and raised in the test by the next ``wait`` or by ``close``,
+    instead of surfacing as a timeout.
+    """
 
     __test__ = False
 
@@ -54,24 +58,31 @@ class TestSupervisor:
         self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._listener.bind(self.path)
         self._listener.listen(16)
-        threading.Thread(target=self._accept_loop, daemon=True).start()
+        self._threads: list[ReaderThread] = []
+        self._threads.append(ReaderThread(self._accept_loop, name="test supervisor: accept"))
 
     def _accept_loop(self) -> None:
         while True:
             try:
                 sock, _ = self._listener.accept()
             except OSError:
-                return
-            threading.Thread(target=self._serve, args=(sock,), daemon=True).start()
+                return  # the listener was closed by close()
+            thread = ReaderThread(lambda sock=sock: self._serve(sock), name="test supervisor: connection")
+            with self._lock:
+                self._threads.append(thread)
 
     def _serve(self, sock: socket.socket) -> None:
         reader = sock.makefile("rb")
         try:
-            hello = decode(reader.readline())
-        except Exception:
+            first = reader.readline()
+        except OSError:
+            first = b""
+        if not first:  # connected and went away before saying hello
             sock.close()
             return
-        assert isinstance(hello, Hello) and hello.token == self.token
+        hello = decode(first)
+        assert isinstance(hello, Hello), f"the agent's first line is not a hello: {first[:200]!r}"
+        assert hello.token == self.token, f"the agent sent the wrong token: {hello.token!r}"
         conn = AgentConnection(sock, hello)
         with self._lock:
             self.connections.append(conn)
@@ -96,6 +107,13 @@ class TestSupervisor:
     def env(self) -> dict[str, str]:
         return {"DEBUGDASH_SOCKET": self.path, "DEBUGDASH_TOKEN": self.token}
 
+    def check(self) -> None:
+        """Raise what failed in a thread of this supervisor, if anything did."""
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.check()
+
     def of(self, cls: type, **match: Any) -> list[Any]:
         with self._lock:
             events = list(self.events)
@@ -105,6 +123,7 @@ class TestSupervisor:
         """The first event of ``cls`` (after the first ``since`` events) matching ``match``."""
 
         def find() -> Any:
+            self.check()
             with self._lock:
                 events = self.events[since:]
             for e in events:
@@ -147,6 +166,7 @@ class TestSupervisor:
         self.drop()
         self._listener.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+        self.check()
 
 
 @dataclass
@@ -155,7 +175,7 @@ class Server:
     supervisor: TestSupervisor
     ready: Ready | None
     port: int
-    clock_file: Path
+    clock: SharedClock
 
     @property
     def pid(self) -> int:
@@ -166,12 +186,11 @@ class Server:
 
     def advance_clock(self, seconds: float) -> None:
         """Move the agent's monotonic clock forward by ``seconds`` more."""
-        current = float(self.clock_file.read_text() or 0)
-        self.clock_file.write_text(str(current + seconds))
+        self.clock.advance(seconds)
 
     def now(self) -> float:
-        """The agent's current clock reading (monotonic plus the offset file)."""
-        return time.monotonic() + float(self.clock_file.read_text() or 0)
+        """The agent's current clock reading."""
+        return self.clock.now()
 
 
 @dataclass
@@ -230,8 +249,7 @@ class ServerFactory:
         elif configure is not None:
             sup.configure = configure
         port = port or free_port()
-        clock_file = self.tmp_path / f"clock-{port}"
-        clock_file.write_text("0")
+        clock = SharedClock(self.tmp_path / f"clock-{port}")
         if mode == "flask":
             args = flask_args if flask_args is not None else ["run", "--port", str(port), "--no-reload"]
             app_option = ["--app", app] if app else []  # None: Flask discovers the app itself
@@ -242,9 +260,9 @@ class ServerFactory:
             k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "WERKZEUG_", "DEBUGDASH_"))
         }
         full_env.update(sup.env())
-        full_env["PYTHONPATH"] = str(REPO_ROOT)
+        full_env.update(clock.env())
+        full_env["PYTHONPATH"] = os.pathsep.join((str(TIMETRAVEL_DIR), str(REPO_ROOT)))
         full_env["PYTHONUNBUFFERED"] = "1"
-        full_env["DEBUGDASH_CLOCK_OFFSET_FILE"] = str(clock_file)
         if mode == "script":
             full_env["DEBUGDASH_PORT"] = str(port)
             full_env["DEBUGDASH_HOST"] = "127.0.0.1"
@@ -259,7 +277,7 @@ class ServerFactory:
         )
         self.procs.append(proc)
         threading.Thread(target=_drain, args=(proc,), daemon=True).start()
-        server = Server(proc, sup, None, port, clock_file)
+        server = Server(proc, sup, None, port, clock)
         if wait_ready:
             server.ready = sup.wait(Ready, port=port, timeout=20)
         return server
@@ -267,8 +285,14 @@ class ServerFactory:
     def cleanup(self) -> None:
         for proc in self.procs:
             _kill_group(proc)
+        errors = []
         for sup in self.supervisors:
-            sup.close()
+            try:
+                sup.close()
+            except AssertionError as e:
+                errors.append(e)
+        if errors:
+            raise errors[0]
 
 
 def _drain(proc: subprocess.Popen) -> None:

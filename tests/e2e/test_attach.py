@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 from tests.dap import DapClient
-from tests.support import Session, alive, free_port, http, port_is_free, wait_for, write_app
+from tests.support import Session, SharedClock, alive, close_all, free_port, http, port_is_free, wait_for, write_app
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -34,8 +34,7 @@ BREAKPOINT_LINE = 8  # `value = 21 * 2`
 def attach_session(tmp_path: Path):
     app = write_app(tmp_path, APP)
     assert app.read_text().splitlines()[BREAKPOINT_LINE - 1].strip() == "value = 21 * 2"
-    clock = tmp_path / "clock-offset"
-    clock.write_text("0")
+    clock = SharedClock(tmp_path / "clock-offset")
     sessions: list[Session] = []
 
     def start(*extra: str) -> tuple[Session, int, int]:
@@ -43,15 +42,14 @@ def attach_session(tmp_path: Path):
         session = Session(
             "--app", "app", "--port", str(port), "--attach-port", str(attach_port), *extra,
             cwd=tmp_path,
-            env={"DEBUGDASH_CLOCK_OFFSET_FILE": str(clock)},
+            env=clock.env(),
         )
         sessions.append(session)
         session.wait_event("ready")
         return session, port, attach_port
 
     yield start, app, clock
-    for session in sessions:
-        session.close()
+    close_all(sessions)
 
 
 def _wait_debugpy(session: Session, since: int = 0) -> None:
@@ -127,7 +125,7 @@ def test_expiry_revoke_and_attach_off_close_connections_and_free_the_port(attach
     local = DapClient.connect("127.0.0.1", attach_port)
     try:
         expiring.initialize()
-        clock.write_text("601")
+        clock.advance(601)
         assert expiring.wait_closed(timeout=5), "closed when its grant expired"
         revoked.initialize()
         session.cli("revoke", "127.0.0.3")

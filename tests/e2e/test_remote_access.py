@@ -1,5 +1,5 @@
 """Remote debugger access through the whole stack: `debugdash allow` in another
-terminal, real requests from 127.0.0.2/127.0.0.3, time moved by the clock file."""
+terminal, real requests from 127.0.0.2/127.0.0.3, time moved by the test's shared clock."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ import pytest
 from tests.support import (
     SIMPLE_APP,
     Session,
+    SharedClock,
+    close_all,
     console_eval,
     debugger_page,
     free_port,
@@ -25,39 +27,25 @@ from tests.support import (
 FORWARDING_HEADERS = ["X-Forwarded-For", "Forwarded", "X-Real-IP", "Client-IP", "True-Client-IP"]
 
 
-class Clock:
-    """Moves the monotonic clock of debugdash and its server forward, without sleeping."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.offset = 0.0
-        path.write_text("0")
-
-    def advance(self, seconds: float) -> None:
-        self.offset += seconds
-        self.path.write_text(repr(self.offset))
-
-
 @pytest.fixture
 def remote(tmp_path: Path):
     write_app(tmp_path, SIMPLE_APP)
-    clock = Clock(tmp_path / "clock-offset")
+    clock = SharedClock(tmp_path / "clock-offset")
     port = free_port()
     sessions: list[Session] = []
 
-    def start(*extra: str, host: str = "127.0.0.1") -> tuple[Session, int, Clock]:
+    def start(*extra: str, host: str = "127.0.0.1") -> tuple[Session, int, SharedClock]:
         session = Session(
             "--app", "app", "--port", str(port), "--host", host, "--no-reload", *extra,
             cwd=tmp_path,
-            env={"DEBUGDASH_CLOCK_OFFSET_FILE": str(clock.path)},
+            env=clock.env(),
         )
         sessions.append(session)
         session.wait_event("ready")
         return session, port, clock
 
     yield start
-    for session in sessions:
-        session.close()
+    close_all(sessions)
 
 
 def _is_debugger(body: str) -> bool:
@@ -186,13 +174,25 @@ def test_every_access_change_and_refusal_is_audited_without_the_pin(remote) -> N
 
 
 def test_the_debugger_only_answers_to_advertised_host_names(remote) -> None:
-    session, port, _ = remote()
-    status, body, _ = http(port, "/console")
-    assert status == 200 and "SECRET" in body
-    status, body, _ = http(port, "/console", headers={"Host": f"rebind.example:{port}"})
-    assert status != 200 or "SECRET" not in body
-    trusted = session.named("ready")[-1]
-    assert trusted["debugger"] is True
+    # DNS rebinding: a page on rebind.example resolving to this machine must not get a console.
+    session, port, _ = remote("--trusted-host", "devbox.example")
+    for name in ("127.0.0.1", "localhost", "devbox.example"):
+        status, body, _ = http(port, "/console", headers={"Host": f"{name}:{port}"})
+        assert status == 200 and "SECRET" in body, f"{name} is advertised"
+    rebind = {"Host": f"rebind.example:{port}"}
+    status, body, _ = http(port, "/console", headers=rebind)
+    assert status == 400 and "SECRET" not in body
+    # A traceback shown under that name offers no console, and no command runs.
+    status, body, _ = http(port, "/boom", headers=rebind)
+    assert status == 500 and "EVALEX = false" in body
+    pin = session.named("ready")[-1]["pin"]
+    secret, frame = debugger_page(http(port, "/boom")[1])
+    cookie = pin_cookie(port, secret, pin)
+    assert "42" in console_eval(port, secret, frame, cookie, "6*7")[1]
+    status, body, _ = http(
+        port, f"/?__debugger__=yes&cmd=6*7&frm={frame}&s={secret}", headers={**rebind, "Cookie": cookie}
+    )
+    assert status == 400 and "42" not in body
 
 
 def test_status_lists_grants_with_seconds_left(remote) -> None:
@@ -207,7 +207,7 @@ def test_status_lists_grants_with_seconds_left(remote) -> None:
     assert "127.0.0.2/32" in text and "left" in text
 
 
-def test_revoke_and_expiry_retire_old_tracebacks_and_secrets(remote) -> None:
+def test_revoke_retires_old_tracebacks_and_secrets(remote) -> None:
     session, port, clock = remote("--allow", "127.0.0.2")
     session.wait_event("access_granted")
     pin = session.named("ready")[-1]["pin"]
@@ -218,6 +218,27 @@ def test_revoke_and_expiry_retire_old_tracebacks_and_secrets(remote) -> None:
     session.cli("revoke", "127.0.0.2")
     session.wait_event("access_revoked", since=mark)
     # Even on this machine, a traceback from before the revoke no longer runs code.
+    wait_for(lambda: "42" not in console_eval(port, secret, frame, cookie, "6*7")[1], what="old secret retired")
+    fresh_secret, fresh_frame = debugger_page(http(port, "/boom")[1])
+    assert fresh_secret != secret
+    assert "42" in console_eval(port, fresh_secret, fresh_frame, pin_cookie(port, fresh_secret, pin), "6*7")[1]
+
+
+def test_expiry_retires_the_secret_and_pin_cookie_a_granted_peer_obtained(remote) -> None:
+    session, port, clock = remote("--allow", "127.0.0.2", "--ttl", "10m")
+    session.wait_event("access_granted")
+    pin = session.named("ready")[-1]["pin"]
+    secret, frame = debugger_page(http(port, "/boom", source="127.0.0.2")[1])
+    cookie = pin_cookie(port, secret, pin, source="127.0.0.2")
+    assert cookie and "42" in console_eval(port, secret, frame, cookie, "6*7", source="127.0.0.2")[1]
+
+    mark = session.mark()
+    clock.advance(600)
+    assert session.wait_event("access_expired", since=mark)["address"] == "127.0.0.2/32"
+    assert "42" not in console_eval(port, secret, frame, cookie, "6*7", source="127.0.0.2")[1]
+    assert not _is_debugger(http(port, "/boom", source="127.0.0.2")[1])
+    # The secret is rotated at expiry: what the peer saw opens nothing, even
+    # where the debugger stays on (this machine), with the PIN cookie it got.
     wait_for(lambda: "42" not in console_eval(port, secret, frame, cookie, "6*7")[1], what="old secret retired")
     fresh_secret, fresh_frame = debugger_page(http(port, "/boom")[1])
     assert fresh_secret != secret
@@ -239,5 +260,35 @@ def test_a_network_bound_server_warns_and_suggests_the_ssh_client(tmp_path: Path
         assert status["suggested_grant"] == "127.0.0.5"
         # Reachable from the network, yet only this machine gets the debugger.
         assert not _is_debugger(http(port, "/boom", source="127.0.0.5")[1])
+    finally:
+        session.close()
+
+
+def test_no_file_or_variable_moves_the_clock_of_a_normal_debugdash(tmp_path: Path) -> None:
+    # Issue 9.5: a clock-offset file once extended a grant far beyond its maximum.
+    # Without the test-only sitecustomize on PYTHONPATH, none of these variables
+    # may change a deadline, in the supervisor or in the server.
+    write_app(tmp_path, SIMPLE_APP)
+    offset = tmp_path / "offset"
+    offset.write_text("0")
+    port = free_port()
+    session = Session(
+        "--app", "app", "--port", str(port), "--no-reload", cwd=tmp_path,
+        env={"DEBUGDASH_CLOCK_OFFSET_FILE": str(offset), "DEBUGDASH_TEST_CLOCK_FILE": str(offset)},
+    )
+    try:
+        session.wait_event("ready")
+        assert session.cli("allow", "127.0.0.2", "--for", "15m").returncode == 0
+        session.wait_event("access_granted")
+
+        offset.write_text("-99998")  # would push every deadline 99,998 s away
+        [entry] = json.loads(session.cli("status", "--json").stdout)["grants"]
+        assert 0 < entry["seconds_left"] <= 900, "the grant was extended"
+
+        offset.write_text("99998")  # would end the grant at once
+        assert _is_debugger(http(port, "/boom", source="127.0.0.2")[1]), "the server's clock moved"
+        [entry] = json.loads(session.cli("status", "--json").stdout)["grants"]
+        assert 800 < entry["seconds_left"] <= 900, "the supervisor's clock moved"
+        assert not session.named("access_expired")
     finally:
         session.close()

@@ -94,8 +94,20 @@ def test_many_locals_and_deep_stacks_are_bounded() -> None:
 
 def test_safe_repr_bounds_containers_and_survives_broken_elements() -> None:
     assert len(safe_repr(list(range(100_000)))) <= 200
-    assert "unrepresentable" in safe_repr([_Broken()])
     assert safe_repr({"a": 1}) == "{'a': 1}"
+    # One bad element must not hide its neighbours.
+    assert safe_repr([_Broken(), 1]) == "[<unrepresentable _Broken>, 1]"
+    assert safe_repr((1, _Broken())) == "(1, <unrepresentable _Broken>)"
+    assert safe_repr([[_Broken()], "ok"]) == "[[<unrepresentable _Broken>], 'ok']"
+
+
+def test_a_dict_local_with_one_bad_value_shows_the_rest() -> None:
+    order = {"total": 42, "customer": _Broken(), "note": "rush"}  # noqa: F841
+    try:
+        1 / 0
+    except ZeroDivisionError as e:
+        frame = exception_chain(e)[-1].frames[-1]
+    assert frame.locals["order"] == "{'customer': <unrepresentable _Broken>, 'note': 'rush', 'total': 42}"
 
 
 def test_library_frames_are_not_app_frames() -> None:

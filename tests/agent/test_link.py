@@ -108,3 +108,20 @@ def test_a_failing_command_does_not_stop_the_reader() -> None:
     assert applied[1] == Configure(debugger=False)
     theirs.close()
     wait_for(lambda: lost)
+
+
+def test_a_failed_write_fails_closed_even_while_reading_still_works() -> None:
+    # The supervisor stops reading but the socket stays open for commands: only
+    # the write can notice, and it must end the link like a lost connection.
+    link, theirs = _pair()
+    commands: list = []
+    lost: list[str] = []
+    link.start(commands.append, lost.append)
+    theirs.shutdown(socket.SHUT_RD)
+    link.send(Log(stream="stdout", line="nobody reads this"))
+    [reason] = wait_for(lambda: lost, what="the link failing closed")
+    assert reason.startswith("write failed")
+    # Later events are dropped, not queued without end.
+    link.send(Log(stream="stdout", line="after the failure"))
+    assert link.flush(timeout=15)
+    theirs.close()

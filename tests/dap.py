@@ -47,7 +47,7 @@ class DapClient:
 
     @classmethod
     def connect(
-        cls, host: str, port: int, source_address: tuple[str, int] | None = None, timeout: float = 10.0
+        cls, host: str, port: int, source_address: tuple[str, int] | None = None, timeout: float = 20.0
     ) -> DapClient:
         """Connect over TCP, optionally from ``source_address`` (e.g. ("127.0.0.2", 0))."""
         sock = socket.create_connection((host, port), timeout=timeout, source_address=source_address)
@@ -76,19 +76,19 @@ class DapClient:
         self._send(message)
         return self._seq
 
-    def wait_response(self, seq: int, timeout: float = 10.0) -> dict[str, Any]:
+    def wait_response(self, seq: int, timeout: float = 20.0) -> dict[str, Any]:
         """The body of the response to request ``seq``; DapError if it failed."""
         response = self._wait(lambda m: m.get("type") == "response" and m.get("request_seq") == seq, timeout)
         if not response.get("success", False):
             raise DapError(response.get("command", "?"), response.get("message", "failed"), response.get("body"))
         return response.get("body") or {}
 
-    def request(self, command: str, arguments: dict[str, Any] | None = None, timeout: float = 10.0) -> dict[str, Any]:
+    def request(self, command: str, arguments: dict[str, Any] | None = None, timeout: float = 20.0) -> dict[str, Any]:
         """Send a request and return the body of its response; DapError if it failed."""
         return self.wait_response(self.send_request(command, arguments), timeout)
 
     def wait_event(
-        self, name: str, timeout: float = 10.0, predicate: Callable[[Message], bool] | None = None
+        self, name: str, timeout: float = 20.0, predicate: Callable[[Message], bool] | None = None
     ) -> Message:
         """The first unclaimed event called ``name`` (and matching ``predicate``), waiting for it."""
         return self._wait(
@@ -98,7 +98,7 @@ class DapClient:
 
     # --- the usual conversations -------------------------------------------------
 
-    def initialize(self, timeout: float = 10.0) -> dict[str, Any]:
+    def initialize(self, timeout: float = 20.0) -> dict[str, Any]:
         """Send ``initialize``; return the adapter's capabilities."""
         return self.request(
             "initialize",
@@ -146,12 +146,12 @@ class DapClient:
         self.wait_response(attach_seq, timeout)
         return reported
 
-    def top_frame(self, thread_id: int, timeout: float = 10.0) -> Message:
+    def top_frame(self, thread_id: int, timeout: float = 20.0) -> Message:
         """The innermost stack frame of a stopped thread."""
         frames = self.request("stackTrace", {"threadId": thread_id, "levels": 1}, timeout)["stackFrames"]
         return frames[0]
 
-    def wait_closed(self, timeout: float = 5.0) -> bool:
+    def wait_closed(self, timeout: float = 15.0) -> bool:
         """Read (keeping what arrives) until the other side closes; False if it did not in time."""
         try:
             self._wait(lambda m: False, timeout)

@@ -6,15 +6,11 @@ import json
 import socket
 import threading
 
-import pytest
-
 from debugdash.agent.attach import _adapter_pids
 from debugdash.core.events import Notice
 from debugdash.core.wire import Configure, SetAttach
 
 from tests.agent.agentkit import Server, free_port, http_get, wait_for
-
-pytest.importorskip("debugpy")
 
 
 class DapClient:
@@ -105,7 +101,7 @@ def test_attach_stops_at_a_breakpoint_in_a_route_then_stops_cleanly(start_server
     mark = server.supervisor.mark()
     server.supervisor.send(SetAttach(port=None))
     assert server.supervisor.wait(Notice, since=mark).message == "debugpy stopped"
-    wait_for(lambda: not _adapter_pids(port), timeout=2)
+    wait_for(lambda: not _adapter_pids(port), timeout=15)
     assert http_get(server.port, "/ok").status == 200
 
 
@@ -128,8 +124,8 @@ def test_adapter_ends_with_the_agent_when_debugdash_goes(start_server) -> None:
     server.supervisor.wait(Notice, timeout=30)
     assert _adapter_pids(port)
     server.supervisor.drop()
-    assert server.proc.wait(timeout=2) == 4
-    wait_for(lambda: not _adapter_pids(port), timeout=2)
+    assert server.proc.wait(timeout=15) == 4
+    wait_for(lambda: not _adapter_pids(port), timeout=15)
 
 
 def test_a_reloaded_worker_listens_again(start_server, tmp_path) -> None:

@@ -67,7 +67,7 @@ def test_agent_runs_in_a_flask_only_environment(flask_only_python: Path, tmp_pat
         error = supervisor.wait(RequestError, path="/fail")
         assert error.exception.raised_at.filename == str(app)
         supervisor.drop()
-        assert proc.wait(timeout=2) == 4
+        assert proc.wait(timeout=15) == 4
     finally:
         factory.cleanup()
 
@@ -105,6 +105,6 @@ def test_attach_imports_debugpy_from_debugdash_when_the_app_has_none(flask_only_
         mark = supervisor.mark()
         supervisor.send(SetAttach(port=None))
         supervisor.wait(Notice, since=mark, message="debugpy stopped")
-        wait_for(lambda: not _adapter_pids(attach_port), timeout=2)
+        wait_for(lambda: not _adapter_pids(attach_port), timeout=15)
     finally:
         factory.cleanup()

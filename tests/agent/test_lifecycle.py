@@ -72,8 +72,8 @@ def test_the_app_is_imported_only_after_configure(start_server, supervisor, tmp_
 def test_server_exits_at_once_when_the_connection_drops(start_server) -> None:
     server = start_server()
     server.supervisor.drop()
-    assert server.proc.wait(timeout=2) == 4
-    wait_for(lambda: _port_is_free(server.port), timeout=2)
+    assert server.proc.wait(timeout=15) == 4
+    wait_for(lambda: _port_is_free(server.port), timeout=15)
 
 
 @pytest.mark.parametrize("dropped", ["all", "reloader-only", "worker-only"])
@@ -89,8 +89,8 @@ def test_reloader_tree_ends_when_the_supervisor_goes(start_server, dropped) -> N
     else:
         server.supervisor.drop(worker)
     # Exit code 4, never 3: the reloader parent must not start a new worker.
-    code = server.proc.wait(timeout=2)
+    code = server.proc.wait(timeout=15)
     assert code == 4
-    wait_for(lambda: _gone(worker), timeout=2)
-    wait_for(lambda: _port_is_free(port), timeout=2)
+    wait_for(lambda: _gone(worker), timeout=15)
+    wait_for(lambda: _port_is_free(port), timeout=15)
     assert not [e for e in server.supervisor.events if isinstance(e, Ready) and e.pid != worker]

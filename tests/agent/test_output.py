@@ -29,7 +29,7 @@ def _spawn(body: str) -> subprocess.Popen:
     )
 
 
-def _read_until(fd: int, needle: bytes, timeout: float = 5.0) -> bytes:
+def _read_until(fd: int, needle: bytes, timeout: float = 30.0) -> bytes:
     os.set_blocking(fd, False)
     seen = b""
     deadline = time.monotonic() + timeout

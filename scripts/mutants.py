@@ -1,0 +1,472 @@
+"""A mutation check by hand: break one promise at a time and see the tests notice.
+
+Each mutant is a small edit of the product (a file, the exact original text, its
+replacement) and the tests meant to catch it. For each one this script applies
+the edit, runs those tests (``pytest -x``), records whether they failed
+(killed) or passed (survived), and puts the file back byte for byte — always,
+also on Ctrl-C or SIGTERM. It prints a kill table and exits non-zero when any
+mutant survived or could not run.
+
+    .venv/bin/python scripts/mutants.py            # every mutant
+    .venv/bin/python scripts/mutants.py --list     # names and promises
+    .venv/bin/python scripts/mutants.py gate-deadline relay-recheck
+
+It refuses to start when a file it would mutate has uncommitted changes (a
+restore must never lose work), and first runs the targeted tests on the intact
+tree: a test that already fails would "kill" every mutant. Slow (real servers);
+not part of .ci/run.
+
+To add a mutant: append a ``Mutant`` to MUTANTS. ``original`` must occur exactly
+once in the file (include a neighbouring line when needed); change one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = ROOT / ".venv" / "bin" / "python"
+#: A mutant whose tests hang is killed by pytest-timeout long before this.
+RUN_TIMEOUT = 1800
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    promise: str
+    file: str
+    original: str
+    replacement: str
+    tests: tuple[str, ...]
+
+
+REMOTE = "tests/e2e/test_remote_access.py"
+ATTACH_E2E = "tests/e2e/test_attach.py"
+RELAY = "tests/core/test_attach_relay.py"
+ALLOWLIST = "tests/core/test_allowlist.py"
+GATE = "tests/agent/test_gate.py"
+DEBUGGER = "tests/agent/test_debugger.py"
+CAPTURE = "tests/agent/test_capture.py"
+LINK = "tests/agent/test_link.py"
+AUDIT = "tests/core/test_audit.py"
+
+MUTANTS: list[Mutant] = [
+    # --- the debugger gate (agent) -------------------------------------------------
+    Mutant(
+        "gate-deadline", "the server enforces each grant's deadline itself",
+        "debugdash/core/addresses.py",
+        "        if what not in grant.what or now >= grant.deadline:",
+        "        if what not in grant.what:",
+        (f"{GATE}::test_grant_holds_until_its_deadline_and_not_at_it",
+         f"{REMOTE}::test_a_stalled_supervisor_never_extends_access"),
+    ),
+    Mutant(
+        "grant-what", "a grant opens only what it names (attach is not debugger)",
+        "debugdash/core/addresses.py",
+        "        if what not in grant.what or now >= grant.deadline:",
+        "        if now >= grant.deadline:",
+        (f"{GATE}::test_attach_only_grant_does_not_open_the_debugger",
+         f"{ATTACH_E2E}::test_granted_peer_attaches_and_others_are_refused"),
+    ),
+    Mutant(
+        "gate-local", "only 127.0.0.1 and ::1 are local; other loopback peers need a grant",
+        "debugdash/agent/gate.py",
+        "        if is_local(peer):",
+        "        if peer.is_loopback:",
+        (f"{DEBUGGER}::test_remote_peer_gets_plain_500_and_no_debugger_endpoint",),
+    ),
+    Mutant(
+        "gate-toggle", "the debugger toggle off closes the gate for everyone",
+        "debugdash/agent/gate.py",
+        "        if not self.debugger:\n            return False\n        peer = parse_peer(remote_addr)",
+        "        if False:\n            return False\n        peer = parse_peer(remote_addr)",
+        (f"{GATE}::test_grants_do_nothing_while_the_debugger_is_off",
+         f"{DEBUGGER}::test_toggle_is_live_on_the_same_process"),
+    ),
+    Mutant(
+        "forwarding-headers", "only the socket peer counts; X-Forwarded-For is ignored",
+        "debugdash/agent/gate.py",
+        '        if gate.allows(environ.get("REMOTE_ADDR")):',
+        '        if gate.allows(environ.get("HTTP_X_FORWARDED_FOR") or environ.get("REMOTE_ADDR")):',
+        (f"{DEBUGGER}::test_forwarding_headers_never_change_the_outcome",
+         f"{REMOTE}::test_forwarding_headers_naming_a_granted_address_do_not_help"),
+    ),
+    Mutant(
+        "trusted-hosts", "the debugger answers only to advertised host names (DNS rebinding)",
+        "debugdash/agent/gate.py",
+        "            debugged.trusted_hosts = hosts",
+        "            pass",
+        (f"{REMOTE}::test_the_debugger_only_answers_to_advertised_host_names",
+         f"{DEBUGGER}::test_trusted_hosts_come_from_debugdash"),
+    ),
+    # --- deadlines, expiry and secret rotation (supervisor) --------------------------
+    Mutant(
+        "expiry-pop", "the supervisor removes an entry when its deadline comes",
+        "debugdash/core/allowlist.py",
+        "        expired = sorted((e for e in self._entries.values() if now >= e.deadline), key=lambda e: e.deadline)",
+        "        expired = sorted((e for e in self._entries.values() if now >= e.deadline + 3600), key=lambda e: e.deadline)",
+        (f"{ALLOWLIST}", f"{REMOTE}::test_granted_address_gets_the_debugger_until_its_deadline"),
+    ),
+    Mutant(
+        "rotation-on-expiry", "expiry retires the secrets and tracebacks handed out before it",
+        "debugdash/core/supervisor.py",
+        "            self._access_ended(expired)",
+        "            self._push_grants(rotate=False)",
+        (f"{REMOTE}::test_expiry_retires_the_secret_and_pin_cookie_a_granted_peer_obtained",),
+    ),
+    Mutant(
+        "rotation-on-revoke", "revoke retires the secrets and tracebacks handed out before it",
+        "debugdash/core/supervisor.py",
+        "        self._push_grants(rotate=True)",
+        "        self._push_grants(rotate=False)",
+        (f"{REMOTE}::test_revoke_retires_old_tracebacks_and_secrets",),
+    ),
+    Mutant(
+        "attach-closed-on-expiry", "open attach connections are closed when their grant ends",
+        "debugdash/core/supervisor.py",
+        "            self._relay.close_unallowed()",
+        "            pass",
+        (f"{ATTACH_E2E}::test_expiry_revoke_and_attach_off_close_connections_and_free_the_port",),
+    ),
+    Mutant(
+        "attach-what", "the attach port admits attach grants, not debugger grants",
+        "debugdash/core/supervisor.py",
+        '        return is_local(parse_peer(peer)) or self.allowlist.allows(peer, "attach")',
+        '        return is_local(parse_peer(peer)) or self.allowlist.allows(peer, "debugger")',
+        (f"{ATTACH_E2E}::test_granted_peer_attaches_and_others_are_refused",),
+    ),
+    Mutant(
+        "clock-hook", "nothing outside the process moves the clock of an installed debugdash",
+        "debugdash/core/clock.py",
+        "    return time.monotonic\n",
+        "    return (lambda: time.monotonic() + float(open(__import__('os').environ['DEBUGDASH_CLOCK_OFFSET_FILE']).read())) if 'DEBUGDASH_CLOCK_OFFSET_FILE' in __import__('os').environ else time.monotonic\n",
+        ("tests/core/test_clock.py",
+         f"{REMOTE}::test_no_file_or_variable_moves_the_clock_of_a_normal_debugdash"),
+    ),
+    # --- the allowlist parser --------------------------------------------------------
+    Mutant(
+        "parser-leading-zero", "010.0.0.1 is refused, not read as octal or decimal",
+        "debugdash/core/allowlist.py",
+        '    if any(len(p) > 1 and p[0] == "0" for p in parts):',
+        "    if False:",
+        (f"{ALLOWLIST}::test_refuses_with_one_line_naming_the_fix",),
+    ),
+    Mutant(
+        "parser-wide", "networks wider than /24 or /64 need --wide",
+        "debugdash/core/allowlist.py",
+        "    if network.prefixlen < limit and not wide:",
+        "    if False:",
+        (f"{ALLOWLIST}::test_wide_networks_need_wide",),
+    ),
+    Mutant(
+        "parser-everything", "a network covering every address is refused even with --wide",
+        "debugdash/core/allowlist.py",
+        "    if network.prefixlen == 0:",
+        "    if False:",
+        (f"{ALLOWLIST}::test_everything_is_refused_even_with_wide",),
+    ),
+    Mutant(
+        "ttl-maximum", "a grant lasts at most 8 h",
+        "debugdash/core/allowlist.py",
+        "    if total > maximum:",
+        "    if total > 10 * maximum:",
+        (f"{ALLOWLIST}::test_refused_durations", "tests/e2e/test_cli_errors.py::test_bad_input_gets_one_line_and_exit_code_2"),
+    ),
+    # --- the attach relay ------------------------------------------------------------
+    Mutant(
+        "relay-check", "the relay judges every connection before relaying a byte",
+        "debugdash/core/attach_relay.py",
+        "        if address is None or not self._is_allowed(peer):",
+        "        if address is None:",
+        (f"{RELAY}::test_refused_peer_never_reaches_the_backend",),
+    ),
+    Mutant(
+        "relay-recheck", "a grant that ended while waiting for debugpy is refused",
+        "debugdash/core/attach_relay.py",
+        "            if connection.kicked or not self._is_allowed(connection.peer):",
+        "            if connection.kicked:",
+        (f"{RELAY}::test_a_grant_that_ends_while_waiting_for_debugpy_is_refused",),
+    ),
+    Mutant(
+        "relay-fail-closed", "an error while judging a peer refuses it",
+        "debugdash/core/attach_relay.py",
+        "        except Exception:  # noqa: BLE001 - fail closed\n            return False",
+        "        except Exception:  # noqa: BLE001 - fail closed\n            return True",
+        (f"{RELAY}::test_allowed_failing_counts_as_refusal",),
+    ),
+    # --- failing closed when the supervisor is gone ------------------------------------
+    Mutant(
+        "agent-fail-closed", "the server never outlives its supervisor",
+        "debugdash/agent/runtime.py",
+        "        self.link.start(self.apply, self.fail_closed)",
+        "        self.link.start(self.apply, lambda reason: None)",
+        ("tests/agent/test_lifecycle.py::test_server_exits_at_once_when_the_connection_drops",),
+    ),
+    Mutant(
+        "link-write-fail-closed", "a failed write on the agent link fails closed",
+        "debugdash/agent/link.py",
+        '                self._lost(f"write failed: {e}")',
+        "                pass",
+        (f"{LINK}::test_a_failed_write_fails_closed_even_while_reading_still_works",),
+    ),
+    Mutant(
+        "link-eof-fail-closed", "the end of the agent link fails closed",
+        "debugdash/agent/link.py",
+        '                self._lost("connection closed")',
+        "                pass",
+        (f"{LINK}::test_commands_are_applied_and_eof_fails_closed",),
+    ),
+    # --- the process tree ----------------------------------------------------------------
+    Mutant(
+        "tree-group", "stopping signals the server's whole process group",
+        "debugdash/core/process.py",
+        "        os.killpg(pgid, sig)",
+        "        os.kill(pgid, sig)",
+        ("tests/e2e/test_supervision.py",),
+    ),
+    Mutant(
+        "tree-descendants", "stopping also ends descendants that left the group",
+        "debugdash/core/process.py",
+        "    return [p for p in _alive([*(known or []), *descendants(pid)]) if p.pid != pid]",
+        "    return []",
+        ("tests/e2e/test_supervision.py", f"{ATTACH_E2E}::test_nothing_of_attach_survives_sigkill_of_debugdash"),
+    ),
+    # --- text from the app or the network -----------------------------------------------
+    Mutant(
+        "escapes", "terminal escape sequences never reach a terminal",
+        "debugdash/core/text.py",
+        '        text = _ESCAPES.sub("", text)',
+        "        pass",
+        ("tests/e2e/test_output.py::test_display_text_strips_controls_but_keeps_markup_literal",
+         "tests/e2e/test_output.py::test_binary_and_escape_sequences_arrive_as_plain_safe_text"),
+    ),
+    Mutant(
+        "controls", "control characters (BEL, C1) are neutralised",
+        "debugdash/core/text.py",
+        '        text = _CONTROLS.sub("\\ufffd", text.replace("\\r", ""))',
+        '        text = text.replace("\\r", "")',
+        ("tests/e2e/test_output.py::test_display_text_strips_controls_but_keeps_markup_literal",
+         "tests/e2e/test_output.py::test_binary_and_escape_sequences_arrive_as_plain_safe_text"),
+    ),
+    # --- what a traceback shows -------------------------------------------------------------
+    Mutant(
+        "chain-cause", "raise ... from e keeps the cause in the chain",
+        "debugdash/agent/capture.py",
+        "        if current.__cause__ is not None:",
+        "        if False:",
+        (f"{CAPTURE}::test_chain_is_root_first_with_relations",),
+    ),
+    Mutant(
+        "chain-suppressed", "raise ... from None leaves the context out",
+        "debugdash/agent/capture.py",
+        "        elif current.__context__ is not None and not current.__suppress_context__:",
+        "        elif current.__context__ is not None:",
+        (f"{CAPTURE}::test_suppressed_context_is_left_out",),
+    ),
+    Mutant(
+        "repr-guard", "a __repr__ that raises shows as <unrepresentable T>",
+        "debugdash/agent/capture.py",
+        "    except Exception:\n        text = _unrepresentable(value)",
+        "    except ZeroDivisionError:\n        text = _unrepresentable(value)",
+        (f"{CAPTURE}::test_frames_hold_source_and_safe_locals",),
+    ),
+    Mutant(
+        "repr-guard-in-containers", "one bad element does not hide the rest of a container",
+        "debugdash/agent/capture.py",
+        "        except Exception:\n            return _unrepresentable(x)",
+        "        except ZeroDivisionError:\n            return _unrepresentable(x)",
+        (f"{CAPTURE}::test_safe_repr_bounds_containers_and_survives_broken_elements",
+         f"{CAPTURE}::test_a_dict_local_with_one_bad_value_shows_the_rest"),
+    ),
+    # --- the audit log -------------------------------------------------------------------------
+    Mutant(
+        "audit-refusals", "refused access is audited",
+        "debugdash/core/audit.py",
+        '            return (current_user(), "refuse", event.address, event.what, event.detail)',
+        "            return None",
+        (AUDIT, f"{REMOTE}::test_every_access_change_and_refusal_is_audited_without_the_pin"),
+    ),
+    Mutant(
+        "audit-one-line", "a hostile detail cannot forge audit fields or lines",
+        "debugdash/core/audit.py",
+        '    return display_text(value, limit=_FIELD_LIMIT).replace("\\t", " ") or "-"',
+        '    return display_text(value, limit=_FIELD_LIMIT) or "-"',
+        (f"{AUDIT}::test_hostile_detail_stays_on_one_line",),
+    ),
+    Mutant(
+        "audit-private", "the audit log is readable by its user only",
+        "debugdash/core/audit.py",
+        "                os.fchmod(fd, 0o600)",
+        "                pass",
+        (f"{AUDIT}::test_lax_permissions_are_tightened",),
+    ),
+    # --- the command line -------------------------------------------------------------------------
+    Mutant(
+        "cli-exit-code", "bad input exits with code 2",
+        "debugdash/cli.py",
+        "            sys.exit(2)",
+        "            sys.exit(1)",
+        ("tests/e2e/test_cli_errors.py::test_bad_input_gets_one_line_and_exit_code_2",),
+    ),
+]
+
+
+class Stop(Exception):
+    """SIGTERM: leave through the same restore path as Ctrl-C."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Stop
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("names", nargs="*", help="run only these mutants")
+    parser.add_argument("--list", action="store_true", help="list the mutants and exit")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the run on the intact tree")
+    args = parser.parse_args(argv)
+
+    if args.list:
+        for m in MUTANTS:
+            print(f"{m.name:26} {m.file:32} {m.promise}")
+        return 0
+    chosen = _choose(args.names)
+    _check_mutants(chosen)
+    _check_clean({m.file for m in chosen})
+    signal.signal(signal.SIGTERM, _on_sigterm)
+
+    if not args.no_baseline:
+        tests = list(dict.fromkeys(t for m in chosen for t in m.tests))
+        print(f"baseline: {len(tests)} test targets on the intact tree ...", flush=True)
+        code, seconds = _pytest(tests)
+        if code != 0:
+            print(f"baseline failed (pytest exit {code}, {seconds:.0f} s): fix the tests before judging mutants", file=sys.stderr)
+            return 2
+        print(f"baseline passed in {seconds:.0f} s", flush=True)
+
+    results: list[tuple[Mutant, str, float]] = []
+    try:
+        for index, mutant in enumerate(chosen, 1):
+            print(f"[{index}/{len(chosen)}] {mutant.name} ...", end=" ", flush=True)
+            verdict, seconds = _run(mutant)
+            print(f"{verdict} ({seconds:.0f} s)", flush=True)
+            results.append((mutant, verdict, seconds))
+    except (KeyboardInterrupt, Stop):
+        print("\ninterrupted; every file is restored", file=sys.stderr)
+        _table(results)
+        return 130
+    _table(results)
+    return 0 if all(verdict == "killed" for _, verdict, _ in results) else 1
+
+
+def _choose(names: list[str]) -> list[Mutant]:
+    if not names:
+        return list(MUTANTS)
+    known = {m.name: m for m in MUTANTS}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        sys.exit(f"no mutant named {', '.join(unknown)}; see --list")
+    return [known[n] for n in names]
+
+
+def _check_mutants(mutants: list[Mutant]) -> None:
+    """Every original text must occur exactly once, so the edit lands where meant."""
+    problems = []
+    for m in mutants:
+        text = (ROOT / m.file).read_text()
+        count = text.count(m.original)
+        if count != 1:
+            problems.append(f"{m.name}: the original text occurs {count} times in {m.file}")
+    if problems:
+        sys.exit("stale mutants (the product changed; update them):\n  " + "\n  ".join(problems))
+
+
+def _check_clean(files: set[str]) -> None:
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--", *sorted(files)], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    if status.strip():
+        sys.exit(f"uncommitted changes in files this would mutate; commit or stash them first:\n{status}")
+
+
+def _run(mutant: Mutant) -> tuple[str, float]:
+    path = ROOT / mutant.file
+    intact = path.read_bytes()
+    mutated = intact.decode().replace(mutant.original, mutant.replacement, 1).encode()
+    try:
+        _drop_bytecode(path)
+        path.write_bytes(mutated)
+        code, seconds = _pytest(list(mutant.tests))
+    finally:
+        # A second Ctrl-C must not cut the restore short.
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:
+            path.write_bytes(intact)
+            _drop_bytecode(path)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+    if code == 0:
+        return "SURVIVED", seconds
+    if code in (1, 2):  # tests failed, or the mutant broke collection (an import error)
+        return "killed", seconds
+    if code == -1:
+        return "killed (timeout)", seconds
+    return f"ERROR (pytest exit {code})", seconds
+
+
+def _drop_bytecode(path: Path) -> None:
+    # A cached .pyc of the mutant with the same size and mtime second as the
+    # restored file would be loaded in its place.
+    cached = Path(importlib.util.cache_from_source(str(path)))
+    cached.unlink(missing_ok=True)
+
+
+def _pytest(tests: list[str]) -> tuple[int, float]:
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    command = [str(PYTHON), "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
+    started = time.monotonic()
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        code = proc.wait(timeout=RUN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        _stop(proc)
+        return -1, time.monotonic() - started
+    except BaseException:
+        # Interrupted: let pytest run its teardown (it ends the servers it started), then go.
+        _stop(proc)
+        raise
+    return code, time.monotonic() - started
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _table(results: list[tuple[Mutant, str, float]]) -> None:
+    if not results:
+        return
+    print()
+    print(f"{'mutant':26} {'file':32} {'result':18} {'s':>4}  promise")
+    for mutant, verdict, seconds in results:
+        print(f"{mutant.name:26} {mutant.file:32} {verdict:18} {seconds:4.0f}  {mutant.promise}")
+    killed = sum(verdict.startswith("killed") for _, verdict, _ in results)
+    print(f"\n{killed} of {len(results)} killed ({100 * killed // len(results)} %)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

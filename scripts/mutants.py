@@ -434,7 +434,7 @@ def _pytest(tests: list[str]) -> tuple[int, float]:
     command = [str(PYTHON), "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
     started = time.monotonic()
     proc = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_interruptible)
     try:
         code = proc.wait(timeout=RUN_TIMEOUT)
     except subprocess.TimeoutExpired:
@@ -445,6 +445,12 @@ def _pytest(tests: list[str]) -> tuple[int, float]:
         _stop(proc)
         raise
     return code, time.monotonic() - started
+
+
+def _interruptible() -> None:
+    # Started in the background, we inherit SIGINT ignored; pytest must get it
+    # to run its teardown when we stop it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _stop(proc: subprocess.Popen) -> None:

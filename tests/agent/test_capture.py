@@ -101,6 +101,17 @@ def test_safe_repr_bounds_containers_and_survives_broken_elements() -> None:
     assert safe_repr([[_Broken()], "ok"]) == "[[<unrepresentable _Broken>], 'ok']"
 
 
+def test_values_that_break_repr_itself_are_unrepresentable_not_fatal() -> None:
+    class Exploding(dict):
+        def __iter__(self):
+            raise RuntimeError("no iteration")
+
+    Exploding.__name__ = "dict"  # reprlib picks its container repr by the type's name
+    assert safe_repr(Exploding(a=1)) == "<unrepresentable Exploding>"
+    # Python refuses to print ints over 4300 digits: an app's huge number must not break the report.
+    assert safe_repr(10**5000) == "<unrepresentable int>"
+
+
 def test_a_dict_local_with_one_bad_value_shows_the_rest() -> None:
     order = {"total": 42, "customer": _Broken(), "note": "rush"}  # noqa: F841
     try:

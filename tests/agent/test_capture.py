@@ -101,13 +101,16 @@ def test_safe_repr_bounds_containers_and_survives_broken_elements() -> None:
     assert safe_repr([[_Broken()], "ok"]) == "[[<unrepresentable _Broken>], 'ok']"
 
 
-def test_values_that_break_repr_itself_are_unrepresentable_not_fatal() -> None:
-    class Exploding(dict):
-        def __iter__(self):
-            raise RuntimeError("no iteration")
+class _Exploding(dict):
+    def __iter__(self):
+        raise RuntimeError("no iteration")
 
-    Exploding.__name__ = "dict"  # reprlib picks its container repr by the type's name
-    assert safe_repr(Exploding(a=1)) == "<unrepresentable Exploding>"
+
+_Exploding.__name__ = "dict"  # reprlib picks its container repr by the type's name
+
+
+def test_values_that_break_repr_itself_are_unrepresentable_not_fatal() -> None:
+    assert safe_repr(_Exploding(a=1)) == "<unrepresentable _Exploding>"
     # Python refuses to print ints over 4300 digits: an app's huge number must not break the report.
     assert safe_repr(10**5000) == "<unrepresentable int>"
 

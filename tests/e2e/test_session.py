@@ -311,3 +311,55 @@ def test_reloads_use_a_warm_worker_and_no_request_is_refused_or_cut(tmp_path: Pa
         allowed = {f"200 v{version - 1}", f"200 v{version}"}
         failed = [o for o in outcomes if o not in allowed]
         assert not failed, f"{len(failed)} of {len(outcomes)} requests failed during the reload: {failed[:5]}"
+
+
+SLOW_APP = """
+    import time
+    from pathlib import Path
+    from flask import Flask
+
+    app = Flask(__name__)
+
+    @app.route("/")
+    def index():
+        return "VERSION"
+
+    @app.route("/slow")
+    def slow():
+        Path("entered").touch()
+        deadline = time.monotonic() + 60
+        while not Path("release").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return "slow done"
+"""
+
+
+def test_a_request_in_progress_when_a_reload_starts_is_answered_in_full(tmp_path: Path, session_factory) -> None:
+    app = write_app(tmp_path, SLOW_APP.replace("VERSION", "v0"))
+    port = free_port()
+    session = session_factory("--app", "app", "--port", str(port))
+    first = session.wait_event("ready")
+    outcome: list[object] = []
+    client = threading.Thread(target=lambda: outcome.append(_outcome(port, "/slow")))
+    client.start()
+    try:
+        wait_for(lambda: (tmp_path / "entered").exists(), what="the slow request in the view")
+        mark = session.mark()
+        rewrite(app, SLOW_APP.replace("VERSION", "v1"))
+        session.wait_event("reload", since=mark)
+        # The old worker saw the change while answering: it must finish first.
+        (tmp_path / "release").touch()
+        second = session.wait_event("ready", since=mark)
+    finally:
+        (tmp_path / "release").touch()
+        client.join(timeout=90)
+    assert outcome == [(200, "slow done")]
+    assert second["pid"] != first["pid"]
+    assert http(port, "/")[:2] == (200, "v1")
+
+
+def _outcome(port: int, path: str) -> object:
+    try:
+        return http(port, path, timeout=90)[:2]
+    except Exception as e:
+        return f"{type(e).__name__}: {e}"

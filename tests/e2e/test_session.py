@@ -105,7 +105,8 @@ def test_app_discovery_like_the_flask_cli(tmp_path: Path, session_factory, app_a
 
 
 def test_flaskenv_sets_the_app_and_port_when_python_dotenv_is_present(tmp_path: Path, session_factory) -> None:
-    pytest.importorskip("dotenv")
+    import dotenv  # noqa: F401  (a test dependency: fail loudly rather than skip when it is missing)
+
     write_app(tmp_path, SIMPLE_APP, name="storefront.py")
     port = free_port()
     (tmp_path / ".flaskenv").write_text(f"FLASK_APP=storefront\nFLASK_RUN_PORT={port}\n")

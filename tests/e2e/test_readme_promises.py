@@ -151,8 +151,10 @@ def test_flask_environment_variables_are_honoured(tmp_path: Path, sessions) -> N
     session = sessions(env=env)
     ready = session.wait_event("ready")
     assert ready["url"] == f"http://127.0.0.2:{port}"
-    assert ready["debug"] is False
+    # Out of debug mode, as with `flask run`, there is no debugger either.
+    assert (ready["debug"], ready["debugger"]) == (False, False)
     assert http(port, "/", host="127.0.0.2", source="127.0.0.2")[:2] == (200, "hello")
+    assert http(port, "/console", host="127.0.0.2", source="127.0.0.1")[0] == 404  # even for this machine
     assert status_json(session)["toggles"]["debug"] is False
 
 

@@ -184,11 +184,23 @@ def revoke(address: str | None, all_: bool, port: int | None) -> None:
 @_port_option
 @_user_errors
 def status(as_json: bool, port: int | None) -> None:
-    """Show the running session: URL, PIN, toggles, grants with time left."""
-    data = _control({"cmd": "status"}, port)
+    """Show the running session: URL, PIN, toggles, grants with time left.
+
+    Without --port and with several sessions running, show each (--json: a list).
+    """
+    from debugdash.core import control
+
+    every = [control.request({"cmd": "status"}, port)] if port is not None else control.request_each({"cmd": "status"})
     if as_json:
-        click.echo(json.dumps(data, indent=2, sort_keys=True))
+        click.echo(json.dumps(every[0] if len(every) == 1 else every, indent=2, sort_keys=True))
         return
+    for index, data in enumerate(every):
+        if index:
+            click.echo()
+        _echo_status(data)
+
+
+def _echo_status(data: dict[str, Any]) -> None:
     toggles = data["toggles"]
     click.echo(f"{data['app']}  {data['url']}  {data['phase']}  pid {data['pid']}")
     click.echo("  " + "  ".join(f"{name} {'on' if on else 'off'}" for name, on in toggles.items()))

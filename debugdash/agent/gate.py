@@ -11,7 +11,9 @@ plain 500 and ``/console`` is the app's own 404.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import secrets
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -114,10 +116,8 @@ class DebuggerGate:
         ``plain`` serves closed requests. Each call is a server start: the PIN
         is new, the DebuggedApplication is created once per process.
         """
-        from werkzeug.debug import DebuggedApplication
-
         if self._debugged is None:
-            debugged = DebuggedApplication(
+            debugged = _debugger_class()(
                 app, evalex=True, console_path=CONSOLE_PATH, pin_security=True, pin_logging=False
             )
             hosts = [h for h in self.trusted_hosts if h] or [*DEFAULT_TRUSTED_HOSTS, bound_host]
@@ -142,6 +142,43 @@ class DebuggerGate:
         self._emit(
             AccessRefused(address=str(environ.get("REMOTE_ADDR", "")), what="debugger", detail=path)
         )
+
+
+#: A Host header naming an IPv6 literal, as browsers send it: ``[::1]:5000``.
+_IPV6_HOST = re.compile(r"\[([0-9a-fA-F:.]+)\](?::[0-9]{1,5})?")
+
+
+def _debugger_class() -> type:
+    """Werkzeug's DebuggedApplication, accepting a trusted IPv6 literal as the Host.
+
+    Werkzeug cuts each trusted name at its first ":", so no IPv6 address ever
+    matches and the console refuses a browser on http://[::1]:5000 (the page
+    shows, the PIN prompt answers 400). A literal address in the Host header is
+    not a DNS-rebinding risk; it is compared as an address with the trusted ones.
+    """
+    from werkzeug.debug import DebuggedApplication
+
+    class Debugger(DebuggedApplication):
+        def check_host_trust(self, environ: dict) -> bool:
+            if super().check_host_trust(environ):
+                return True
+            match = _IPV6_HOST.fullmatch(environ.get("HTTP_HOST") or "")
+            if match is None:
+                return False
+            try:
+                address = ipaddress.ip_address(match.group(1))
+            except ValueError:
+                return False
+            return any(_same_address(address, host) for host in self.trusted_hosts)
+
+    return Debugger
+
+
+def _same_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address, host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")) == address
+    except ValueError:
+        return False
 
 
 class _GatedApp:

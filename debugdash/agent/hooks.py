@@ -4,7 +4,8 @@
   which binds its own name at import): the debugger is never mounted by
   Werkzeug; our gate wraps the app instead; the reloader is ours; host, port
   and the reloader follow the supervisor's environment when it sets them.
-- ``BaseWSGIServer.serve_forever``: ``ready`` when a server starts serving.
+- ``BaseWSGIServer.serve_forever``: ``ready`` when a server starts serving, and its
+  connections counted so that a reload finishes what it accepted (``drain``).
 - ``flask.cli.ScriptInfo.load_app``: ``load_error`` when the app cannot be loaded.
 """
 
@@ -16,6 +17,7 @@ import os
 from typing import Any
 
 from debugdash.agent import reloader
+from debugdash.agent.drain import drain
 from debugdash.agent.load_errors import report_load_error
 from debugdash.agent.request_errors import CaptureMiddleware
 from debugdash.agent.runtime import Agent
@@ -107,6 +109,8 @@ def _wrap_serve_forever(server_class: type, agent: Agent) -> None:
 
     @functools.wraps(original)
     def serve_forever(self: Any, *args: Any, **kwargs: Any) -> Any:
+        # So that a reload lets this server finish the requests it accepted.
+        drain.track(self)
         agent.emit(ready_event(self, agent))
         agent.started_serving()
         return original(self, *args, **kwargs)

@@ -19,7 +19,7 @@ short interval keeps the reload latency low: the demo app's idle worker,
 watching about 150 files every 0.15 s, measured 0.35-0.4 % of one core.
 
 On a change the worker emits ``reload`` naming the file, waits for the event to
-be written, and exits with 3 so the reloader parent starts a new worker. The
+be written, finishes the requests it accepted (``drain``), and exits with 3 so the reloader parent starts a new worker. The
 parent keeps the worker's ``Popen`` so that, when the supervisor goes away, it
 can take the worker down with it.
 """
@@ -37,6 +37,7 @@ from typing import Any
 
 from werkzeug import _reloader
 
+from debugdash.agent.drain import drain
 from debugdash.core.events import Event, Reload
 
 NAME = "debugdash"
@@ -129,6 +130,7 @@ class DebugdashStatLoop(_reloader.ReloaderLoop):
         AgentHooks.emit(Reload(filename=filename, reloader=DISPLAY_NAME, pid=os.getpid()))
         AgentHooks.flush()
         self.log_reload(filename)
+        drain.finish()
         sys.exit(3)
 
     def restart_with_reloader(self) -> int:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from debugdash.core.supervisor import Supervisor
 
 TOGGLES = ("debugger", "reloader", "attach", "debug")
+NO_SESSION = "no debugdash session is running; start one with `debugdash --app yourapp`"
 
 
 class ControlServer:
@@ -127,16 +128,20 @@ def _name_of(uid: int) -> str:
 # --- the client side (runs in the `debugdash allow/...` process) -------------
 
 
+def running_sessions() -> dict[int, Path]:
+    """The control sockets of the sessions running now, by port."""
+    return {p: path for p, path in session_sockets(runtime_base()).items() if _alive(path)}
+
+
 def find_session(port: int | None) -> Path:
     """The control socket of the running session; UserInputError naming the fix otherwise."""
-    base = runtime_base()
-    sockets = {p: path for p, path in session_sockets(base).items() if _alive(path)}
+    sockets = running_sessions()
     if port is not None:
         if port not in sockets:
             raise UserInputError(f"no debugdash session is running on port {port}; `debugdash status` lists sessions")
         return sockets[port]
     if not sockets:
-        raise UserInputError("no debugdash session is running; start one with `debugdash --app yourapp`")
+        raise UserInputError(NO_SESSION)
     if len(sockets) > 1:
         ports = ", ".join(str(p) for p in sorted(sockets))
         raise UserInputError(f"{len(sockets)} debugdash sessions are running (ports {ports}); pick one with --port")
@@ -178,3 +183,14 @@ def request(message: dict[str, Any], port: int | None = None, timeout: float = 3
     if not answer.get("ok"):
         raise UserInputError(answer.get("error") or "the session refused the request")
     return answer["result"]
+
+
+def request_each(message: dict[str, Any]) -> list[Any]:
+    """Send ``message`` to every running session; their results, by port.
+
+    Raises UserInputError when none runs.
+    """
+    ports = sorted(running_sessions())
+    if not ports:
+        raise UserInputError(NO_SESSION)
+    return [request(message, port) for port in ports]

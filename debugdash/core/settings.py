@@ -126,6 +126,9 @@ def resolve(
     for key, value in values.items():
         setattr(settings, key, value)
     settings.port_given = port_given or settings.script is None
+    if "debugger" not in values:
+        # As with `flask run`: the debugger follows debug mode unless given itself.
+        settings.debugger = settings.debug
 
     if isinstance(settings.ttl, str):
         from debugdash.core.allowlist import parse_duration
@@ -151,7 +154,7 @@ def _load_dotenv(cwd: Path, environ: Mapping[str, str]) -> dict[str, str]:
     except ImportError:
         return {}
     values: dict[str, str] = {}
-    for name in (".env", ".flaskenv"):  # .flaskenv is loaded first by Flask, so it wins
+    for name in (".flaskenv", ".env"):  # Flask's order: .env wins over .flaskenv
         path = cwd / name
         if path.is_file():
             values.update({k: v for k, v in dotenv_values(path).items() if v is not None})

@@ -111,6 +111,8 @@ class Supervisor:
         self._spare: _Server | None = None
         #: Whether the running server was told to start debugpy (it can only once).
         self._debugpy_used = False
+        #: The debugger toggle when debug mode was turned off, to restore with it.
+        self._debugger_before_debug_off: bool | None = None
 
     # --- subscribing ---------------------------------------------------------
 
@@ -565,10 +567,26 @@ class Supervisor:
         await self.restart("toggle")
 
     async def set_debug(self, on: bool) -> None:
-        """Turn Flask's debug mode on or off; restarts the server."""
+        """Turn Flask's debug mode on or off; restarts the server.
+
+        The debugger follows, as with `flask run --debug`/`--no-debug`: a server
+        out of debug mode has no console; back in debug mode, the debugger is as
+        it was before (still off while attach keeps it off).
+        """
         if on == self.toggles.debug:
             return
-        self._set_toggles(debug=on)
+        if on:
+            debugger, self._debugger_before_debug_off = self._debugger_before_debug_off, None
+            if debugger is None:
+                debugger = True
+            if self._relay is not None and not self.settings.attach_keep_debugger:
+                debugger = False
+        else:
+            self._debugger_before_debug_off = self.toggles.debugger
+            debugger = False
+        if debugger != self.toggles.debugger:
+            self._send(wire.SetGate(debugger=debugger))
+        self._set_toggles(debug=on, debugger=debugger)
         await self.restart("toggle")
 
     async def set_attach(self, on: bool) -> None:

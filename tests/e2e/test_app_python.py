@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
-import psutil
 import pytest
 
 from tests.support import SIMPLE_APP, Session, free_port, http, write_app
+
+#: The simple app, plus a route that shows which environment serves it.
+APP = SIMPLE_APP + """
+    import json
+    import sys
+
+    @app.route("/environment")
+    def environment():
+        return json.dumps({"prefix": sys.prefix, "path": sys.path})
+"""
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +46,7 @@ def test_server_runs_in_a_virtualenv_holding_only_flask(tmp_path: Path, flask_on
     assert _imports(python, "flask")
     assert not _imports(python, "debugdash") and not _imports(python, "textual")
 
-    write_app(tmp_path, SIMPLE_APP)
+    write_app(tmp_path, APP)
     port = free_port()
     args = ["--app", "app", "--port", str(port)]
     env = {}
@@ -47,12 +57,19 @@ def test_server_runs_in_a_virtualenv_holding_only_flask(tmp_path: Path, flask_on
     session = Session(*args, cwd=tmp_path, env=env)
     try:
         ready = session.wait_event("ready")
-        server = psutil.Process(ready["pid"])
-        assert Path(server.exe()).resolve() == python.resolve() or server.cmdline()[0] == str(python)
+        # Every venv's python is a link to the same base binary: only the prefix
+        # of the serving process tells which environment it runs in.
+        status, body, _ = http(port, "/environment")
+        assert status == 200, body
+        served = json.loads(body)
+        assert Path(served["prefix"]).resolve() == flask_only_venv.resolve()
+        # The reloader works there too, and leaves the app's sys.path free of our environment.
+        assert ready["reloader"] is True
+        ours = Path(sys.prefix).resolve()
+        leaked = [p for p in served["path"] if p and Path(p).resolve().is_relative_to(ours)]
+        assert not leaked, f"debugdash's environment on the app's sys.path: {leaked}"
         assert http(port, "/boom")[0] == 500
         error = session.wait_event("request_error")
         assert error["chain"][-1]["type"] == "ZeroDivisionError"
-        # The reloader works there too, and leaves the app's sys.path free of our environment.
-        assert ready["reloader"] is True
     finally:
         session.close()

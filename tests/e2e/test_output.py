@@ -144,7 +144,7 @@ def test_a_plain_print_in_a_view_shows_up_without_a_flush(tmp_path: Path) -> Non
     try:
         session.wait_event("ready")
         assert http(port, "/")[0] == 200
-        session.wait_event("log", lambda e: e["line"] == "hello from the view", timeout=5)
+        session.wait_event("log", lambda e: e["line"] == "hello from the view")
         assert session.proc.poll() is None
     finally:
         session.close()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
-import time
 from pathlib import Path
 
 import pytest
@@ -37,9 +37,9 @@ def test_signals_end_the_whole_tree_and_free_the_port(running, sig: int) -> None
     session, port = running()
     tree = session.tree()
     session.signal(sig)
-    assert session.wait_exit(timeout=10) == 0
-    wait_for(lambda: not alive(tree), timeout=2, what="every process of the tree gone")
-    wait_for(lambda: port_is_free(port), timeout=2, what="port free")
+    assert session.wait_exit(timeout=30) == 0
+    wait_for(lambda: not alive(tree), timeout=30, what="every process of the tree gone")
+    wait_for(lambda: port_is_free(port), timeout=30, what="port free")
 
 
 def test_sigkill_of_debugdash_makes_the_agent_shut_the_server_down(running) -> None:
@@ -47,19 +47,19 @@ def test_sigkill_of_debugdash_makes_the_agent_shut_the_server_down(running) -> N
     tree = session.tree()
     servers = [p for p in tree if p.pid != session.proc.pid]
     session.signal(signal.SIGKILL)
-    session.wait_exit(timeout=5)
+    session.wait_exit(timeout=30)
     # Nobody cleaned up for us: the agent noticed its lost supervisor.
-    wait_for(lambda: not alive(servers), timeout=2, what="server tree gone after SIGKILL")
-    wait_for(lambda: port_is_free(port), timeout=2, what="port free")
+    wait_for(lambda: not alive(servers), timeout=30, what="server tree gone after SIGKILL")
+    wait_for(lambda: port_is_free(port), timeout=30, what="port free")
 
 
 def test_sigkill_without_reloader_too(running) -> None:
     session, port = running("--no-reload")
     servers = [p for p in session.tree() if p.pid != session.proc.pid]
     session.signal(signal.SIGKILL)
-    session.wait_exit(timeout=5)
-    wait_for(lambda: not alive(servers), timeout=2, what="server gone after SIGKILL")
-    wait_for(lambda: port_is_free(port), timeout=2, what="port free")
+    session.wait_exit(timeout=30)
+    wait_for(lambda: not alive(servers), timeout=30, what="server gone after SIGKILL")
+    wait_for(lambda: port_is_free(port), timeout=30, what="port free")
 
 
 CRASHY = """
@@ -92,8 +92,11 @@ def test_a_crash_is_reported_and_restarted_on_change_or_restart_never_in_a_loop(
         assert exited["expected"] is False
         assert any("about to die" in line for line in exited["last_lines"])
 
-        # No tight loop: nothing restarts while nothing changes.
-        time.sleep(1.5)
+        # No tight loop: nothing restarts while nothing changes. A loop would
+        # start again as soon as it saw the exit; the user asking for the status
+        # afterwards finds the crash still shown and nothing started.
+        status = json.loads(session.cli("status", "--json").stdout)
+        assert status["phase"] == "crashed"
         assert len(session.named("started")) == 1
 
         mark = session.mark()

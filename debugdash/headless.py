@@ -41,12 +41,15 @@ from debugdash.core.text import display_lines
 class HeadlessPrinter:
     """Writes the supervisor's events and the server's output to a stream."""
 
-    def __init__(self, supervisor: Supervisor, out: IO[str], *, as_json: bool) -> None:
+    def __init__(self, supervisor: Supervisor, out: IO[str], *, as_json: bool, json_pin: bool = False) -> None:
         self.supervisor = supervisor
         self.out = out
         self.as_json = as_json
-        # Readable output shows the PIN only to a person at a terminal, never to a file.
+        # Readable output shows the PIN only to a person at a terminal, never to
+        # a file; JSON output (made for files and pipes) only when asked. The
+        # same-user control socket (`debugdash status`) always has it.
         self.show_pin = _isatty(out)
+        self.json_pin = json_pin
         self._log_seq = 0
         supervisor.subscribe(self.on_events)
         supervisor.logs.listen(self.on_logs)
@@ -54,9 +57,14 @@ class HeadlessPrinter:
     def on_events(self, events: list[Event]) -> None:
         for event in events:
             if self.as_json:
-                self._write(json.dumps(event.to_dict(), separators=(",", ":")))
+                data = event.to_dict()
+                if isinstance(event, Ready) and not self.json_pin:
+                    del data["pin"]
+                self._write(json.dumps(data, separators=(",", ":")))
             elif not isinstance(event, (Stats, Toggles)):
-                self._write(f"{_clock(event.time)} {describe(event, show_pin=self.show_pin)}")
+                # A message of several lines is indented, so no line of it reads as a record of ours.
+                text = describe(event, show_pin=self.show_pin).replace("\n", "\n          ")
+                self._write(f"{_clock(event.time)} {text}")
         self._flush()
 
     def on_logs(self) -> None:
@@ -154,9 +162,11 @@ def describe(event: Event, *, show_pin: bool = False) -> str:
             return f"{event.name:<9} {json.dumps(event.to_dict())}"
 
 
-async def run_headless(supervisor: Supervisor, *, as_json: bool, out: IO[str] | None = None) -> int:
+async def run_headless(
+    supervisor: Supervisor, *, as_json: bool, json_pin: bool = False, out: IO[str] | None = None
+) -> int:
     """Run until a signal asks to stop; returns the exit code."""
-    HeadlessPrinter(supervisor, out or sys.stdout, as_json=as_json)
+    HeadlessPrinter(supervisor, out or sys.stdout, as_json=as_json, json_pin=json_pin)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):

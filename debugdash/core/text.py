@@ -48,17 +48,15 @@ def _visible(match: re.Match[str]) -> str:
         return chr(0x2400 + code)  # the Control Pictures block: ESC is ␛, BEL is ␇
     if code == 0x7F:
         return "\u2421"  # ␡
-    if code <= 0xFF:
-        return f"\\x{code:02x}"
-    return f"\\u{code:04x}"
+    return f"<U+{code:04X}>"
 
 
 def neutralise(text: str, *, multiline: bool = False) -> str:
     """``text`` with every control character, bidi control and lone surrogate shown visibly.
 
     Nothing is dropped: ESC becomes ``␛`` (so an escape sequence reads as the
-    harmless text it is), BEL ``␇``, a C1 control or bidi override its escaped
-    code (``\\x9b``, ``\\u202e``). Tab is kept. ``multiline`` keeps newlines
+    harmless text it is), BEL ``␇``, a C1 control or bidi override its code
+    point (``<U+009B>``, ``<U+202E>``). Tab is kept. ``multiline`` keeps newlines
     (a carriage return before one is dropped); otherwise they are shown as ``␊``,
     so a field cannot forge the next line of a log.
     """

@@ -52,6 +52,13 @@ def main() -> None:
     """
 
 
+# The PIN stays out of JSON output by default: it is made to be redirected to
+# files, which other users may read. `debugdash status` always shows it.
+_json_pin_option = click.option(
+    "--json-pin", is_flag=True, help="With --json: include the debugger PIN in `ready` (default: only `debugdash status` shows it)."
+)
+
+
 def _run_options(func: F) -> F:
     options = [
         click.option("--app", help="The Flask app, as for `flask --app` (module, module:name, 'pkg:create_app()')."),
@@ -72,6 +79,7 @@ def _run_options(func: F) -> F:
         click.option("--python", help="The app's interpreter (default: the active virtualenv's)."),
         click.option("--headless", is_flag=True, help="No dashboard: print events to stdout."),
         click.option("--json", "as_json", is_flag=True, help="With --headless: one JSON object per line."),
+        _json_pin_option,
         click.argument("extra_args", nargs=-1, type=click.UNPROCESSED),
     ]
     for option in reversed(options):
@@ -82,14 +90,16 @@ def _run_options(func: F) -> F:
 @main.command(context_settings={"ignore_unknown_options": False})
 @_run_options
 @_user_errors
-def run(headless: bool, as_json: bool, **options: Any) -> None:
+def run(headless: bool, as_json: bool, json_pin: bool, **options: Any) -> None:
     """Run the app's development server under debugdash (the default command)."""
     from debugdash.core.settings import resolve
 
     if as_json and not headless:
         raise UserInputError("--json goes with --headless")
+    if json_pin and not as_json:
+        raise UserInputError("--json-pin goes with --headless --json")
     settings = resolve(options)
-    sys.exit(_serve(settings, headless=headless, as_json=as_json))
+    sys.exit(_serve(settings, headless=headless, as_json=as_json, json_pin=json_pin))
 
 
 @main.command()
@@ -97,18 +107,19 @@ def run(headless: bool, as_json: bool, **options: Any) -> None:
 @click.option("--host", help="Address to bind (default 127.0.0.1).")
 @click.option("--headless", is_flag=True, help="No dashboard: print events to stdout.")
 @click.option("--json", "as_json", is_flag=True, help="With --headless: one JSON object per line.")
+@_json_pin_option
 @_user_errors
-def demo(port: str | None, host: str | None, headless: bool, as_json: bool) -> None:
+def demo(port: str | None, host: str | None, headless: bool, as_json: bool, json_pin: bool) -> None:
     """Run the bundled demo app, whose routes fail in instructive ways."""
     from debugdash.core.settings import resolve
 
     demo_dir = Path(__file__).parent / "demo"
     # Run from its folder as plain `app`, so tracebacks and the reloader see the real file.
     settings = resolve({"app": "app:app", "port": port, "host": host}, cwd=demo_dir)
-    sys.exit(_serve(settings, headless=headless, as_json=as_json))
+    sys.exit(_serve(settings, headless=headless, as_json=as_json, json_pin=json_pin))
 
 
-def _serve(settings: Any, *, headless: bool, as_json: bool) -> int:
+def _serve(settings: Any, *, headless: bool, as_json: bool, json_pin: bool = False) -> int:
     from debugdash.core import process
     from debugdash.core.runtime import runtime_base
     from debugdash.core.supervisor import Supervisor
@@ -121,7 +132,7 @@ def _serve(settings: Any, *, headless: bool, as_json: bool) -> int:
         from debugdash.headless import run_headless
 
         try:
-            return asyncio.run(run_headless(supervisor, as_json=as_json))
+            return asyncio.run(run_headless(supervisor, as_json=as_json, json_pin=json_pin))
         finally:
             supervisor.kill_now()
     from debugdash.tui.app import DashboardApp

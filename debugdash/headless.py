@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 import sys
 import time
@@ -41,22 +42,40 @@ from debugdash.core.text import display_lines
 class HeadlessPrinter:
     """Writes the supervisor's events and the server's output to a stream."""
 
-    def __init__(self, supervisor: Supervisor, out: IO[str], *, as_json: bool) -> None:
+    def __init__(self, supervisor: Supervisor, out: IO[str], *, as_json: bool, json_pin: bool = False) -> None:
         self.supervisor = supervisor
         self.out = out
         self.as_json = as_json
-        # Readable output shows the PIN only to a person at a terminal, never to a file.
+        # Readable output shows the PIN only to a person at a terminal, never to
+        # a file; JSON output (made for files and pipes) only when asked. The
+        # same-user control socket (`debugdash status`) always has it.
         self.show_pin = _isatty(out)
+        self.json_pin = json_pin
+        # The server's request log holds the PIN a developer typed into the debugger
+        # page (the query string of its pinauth request): masked in files too.
+        self._pin_forms: set[str] = set()
+        self._pins: re.Pattern[str] | None = None
         self._log_seq = 0
         supervisor.subscribe(self.on_events)
         supervisor.logs.listen(self.on_logs)
 
     def on_events(self, events: list[Event]) -> None:
         for event in events:
+            if isinstance(event, Ready) and event.pin and not self._showing_pins():
+                self._mask(event.pin)
             if self.as_json:
-                self._write(json.dumps(event.to_dict(), separators=(",", ":")))
+                data = event.to_dict()
+                if isinstance(event, Ready) and not self.json_pin:
+                    del data["pin"]
+                line = json.dumps(data, separators=(",", ":"))
             elif not isinstance(event, (Stats, Toggles)):
-                self._write(f"{_clock(event.time)} {describe(event, show_pin=self.show_pin)}")
+                # A message of several lines is indented, so no line of it reads as a record of ours.
+                text = describe(event, show_pin=self.show_pin).replace("\n", "\n          ")
+                line = f"{_clock(event.time)} {text}"
+            else:
+                continue
+            # Exited carries the last lines of output, which may hold a typed PIN.
+            self._write(self._pins.sub("[PIN]", line) if self._pins is not None else line)
         self._flush()
 
     def on_logs(self) -> None:
@@ -66,9 +85,20 @@ class HeadlessPrinter:
             dropped = batches[0][0] - self._log_seq - 1
             self._write_logs("stderr", [f"[debugdash: {dropped} lines of output not shown]"])
         for _, stream, lines in batches:
-            self._write_logs(stream, display_lines(lines))
+            texts = display_lines(lines)
+            if self._pins is not None:
+                texts = [self._pins.sub("[PIN]", text) if self._pins.search(text) else text for text in texts]
+            self._write_logs(stream, texts)
         self._log_seq = logs.last_seq
         self._flush()
+
+    def _showing_pins(self) -> bool:
+        return self.json_pin if self.as_json else self.show_pin
+
+    def _mask(self, pin: str) -> None:
+        # Werkzeug also accepts the PIN without its dashes.
+        self._pin_forms |= {pin, pin.replace("-", "")}
+        self._pins = re.compile("|".join(map(re.escape, sorted(self._pin_forms, key=len, reverse=True))))
 
     def _write_logs(self, stream: str, texts: list[str]) -> None:
         # One write per batch: a flood of output must cost little per line.
@@ -154,9 +184,11 @@ def describe(event: Event, *, show_pin: bool = False) -> str:
             return f"{event.name:<9} {json.dumps(event.to_dict())}"
 
 
-async def run_headless(supervisor: Supervisor, *, as_json: bool, out: IO[str] | None = None) -> int:
+async def run_headless(
+    supervisor: Supervisor, *, as_json: bool, json_pin: bool = False, out: IO[str] | None = None
+) -> int:
     """Run until a signal asks to stop; returns the exit code."""
-    HeadlessPrinter(supervisor, out or sys.stdout, as_json=as_json)
+    HeadlessPrinter(supervisor, out or sys.stdout, as_json=as_json, json_pin=json_pin)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):

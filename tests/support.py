@@ -248,6 +248,12 @@ class Session:
     def cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         return run_cli(*args, cwd=self.cwd, env=self.env, timeout=timeout)
 
+    def pin(self) -> str:
+        """The running server's debugger PIN, as its user reads it: `debugdash status` (never --json output)."""
+        result = self.cli("status", "--json")
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)["pin"]
+
     def tree(self) -> list[psutil.Process]:
         """The supervisor and every process below it, remembered for cleanup."""
         try:

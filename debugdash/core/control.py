@@ -5,6 +5,11 @@ One request and one answer per connection, each a line of JSON. Requests call
 the same Supervisor coroutines the dashboard's keys call. Only the user who
 runs the session can connect: the socket sits in a 0700 directory, and the
 peer's uid is checked as well.
+
+Whatever arrives — a line too long, not JSON, a field of the wrong type — gets
+an answer with ``"ok": false`` and a message, never a traceback in the
+session's terminal. Types are strict: ``"state": "off"`` means off, and a value
+that is neither a boolean nor "on"/"off" is refused rather than read as truthy.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import os
 import pwd
 import socket
@@ -28,6 +34,13 @@ if TYPE_CHECKING:
 TOGGLES = ("debugger", "reloader", "attach", "debug")
 NO_SESSION = "no debugdash session is running; start one with `debugdash --app yourapp`"
 
+#: Longest request line; the largest real one (an allow) is under 200 bytes.
+MAX_REQUEST = 64 * 1024
+
+
+class BadRequest(ValueError):
+    """A request that is not what the protocol allows; its message is the answer."""
+
 
 class ControlServer:
     def __init__(self, supervisor: Supervisor, path: Path) -> None:
@@ -38,7 +51,7 @@ class ControlServer:
     async def start(self) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()  # stale: the port was free, so no live session owns it
-        self._server = await asyncio.start_unix_server(self._serve, path=str(self.path))
+        self._server = await asyncio.start_unix_server(self._serve, path=str(self.path), limit=MAX_REQUEST)
         os.chmod(self.path, 0o600)
 
     async def stop(self) -> None:
@@ -56,16 +69,7 @@ class ControlServer:
             user = _peer_user(writer)
             if user is None:
                 return
-            line = await asyncio.wait_for(reader.readline(), timeout=10)
-            try:
-                request = json.loads(line)
-                request["user"] = user  # who asked, from the kernel, not from the request
-                result = await self._handle(request)
-                answer: dict[str, Any] = {"ok": True, "result": result}
-            except UserInputError as e:
-                answer = {"ok": False, "error": str(e)}
-            except (ValueError, KeyError, TypeError) as e:
-                answer = {"ok": False, "error": f"bad request: {e}"}
+            answer = await self._answer(reader, user)
             writer.write(json.dumps(answer).encode() + b"\n")
             await writer.drain()
         except (OSError, asyncio.TimeoutError):
@@ -73,38 +77,97 @@ class ControlServer:
         finally:
             writer.close()
 
+    async def _answer(self, reader: asyncio.StreamReader, user: str) -> dict[str, Any]:
+        try:
+            line = await asyncio.wait_for(reader.readline(), timeout=10)
+        except ValueError:  # the stream's limit: no newline within MAX_REQUEST bytes
+            return {"ok": False, "error": f"bad request: longer than {MAX_REQUEST // 1024} KiB"}
+        try:
+            request = _parse(line)
+            request["user"] = user  # who asked, from the kernel, not from the request
+            return {"ok": True, "result": await self._handle(request)}
+        except (UserInputError, BadRequest) as e:
+            return {"ok": False, "error": str(e)}
+        except Exception as e:  # a request must never take the session down or print a traceback
+            return {"ok": False, "error": f"debugdash could not do that: {type(e).__name__}: {e}"}
+
     async def _handle(self, request: dict[str, Any]) -> Any:
         sup = self.supervisor
-        command = request["cmd"]
+        command = _text(request, "cmd")
         user = str(request.get("user") or "")
         if command == "status":
             return sup.status()
         if command == "allow":
             entry = await sup.grant(
-                request["address"],
-                what=request.get("what") or "debugger",
-                ttl=request.get("ttl"),
-                wide=bool(request.get("wide")),
+                _text(request, "address"),
+                what=_text(request, "what", optional=True) or "debugger",
+                ttl=_ttl(request),
+                wide=_flag(request, "wide"),
                 user=user or None,
             )
             return entry.to_dict(sup.clock())
         if command == "revoke":
-            if request.get("all"):
+            if _flag(request, "all"):
                 return [e.to_dict(sup.clock()) for e in await sup.revoke_all(user=user or None)]
-            return [(await sup.revoke(request["address"], user=user or None)).to_dict(sup.clock())]
+            return [(await sup.revoke(_text(request, "address"), user=user or None)).to_dict(sup.clock())]
         if command == "restart":
             await sup.restart()
             return {"restarted": True}
         if command == "toggle":
-            name = request["name"]
+            name = _text(request, "name")
             if name not in TOGGLES:
                 raise UserInputError(f"unknown toggle {name!r}; use one of: {', '.join(TOGGLES)}")
-            current = getattr(sup.toggles, name)
-            state = request.get("state")
-            on = (not current) if state is None else bool(state)
+            on = _state(request)
+            if on is None:
+                on = not getattr(sup.toggles, name)
             await getattr(sup, f"set_{name}")(on)
             return {name: getattr(sup.toggles, name)}
         raise UserInputError(f"unknown command {command!r}")
+
+
+def _parse(line: bytes) -> dict[str, Any]:
+    try:
+        request = json.loads(line)
+    except ValueError:  # UnicodeDecodeError included
+        raise BadRequest("bad request: not a line of JSON") from None
+    if not isinstance(request, dict):
+        raise BadRequest("bad request: a JSON object is expected")
+    return request
+
+
+def _text(request: dict[str, Any], key: str, *, optional: bool = False) -> str | None:
+    value = request.get(key)
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise BadRequest(f"bad request: {key!r} must be a string")
+    return value
+
+
+def _flag(request: dict[str, Any], key: str) -> bool:
+    value = request.get(key, False)
+    if not isinstance(value, bool):
+        raise BadRequest(f"bad request: {key!r} must be true or false")
+    return value
+
+
+def _ttl(request: dict[str, Any]) -> str | float | None:
+    value = request.get("ttl")
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    raise BadRequest("bad request: 'ttl' must be a duration such as \"15m\" or a number of seconds")
+
+
+def _state(request: dict[str, Any]) -> bool | None:
+    """True/False from true/false/"on"/"off"; None (absent or null) means flip."""
+    value = request.get("state")
+    if value is None or isinstance(value, bool):
+        return value
+    if value in ("on", "off"):
+        return value == "on"
+    raise BadRequest('bad request: \'state\' must be true, false, "on" or "off" (or absent to flip)')
 
 
 def _peer_user(writer: asyncio.StreamWriter) -> str | None:

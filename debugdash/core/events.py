@@ -7,6 +7,13 @@ key of its JSON form). ``to_dict``/``event_from_dict`` are the only way events
 are turned into and out of JSON: on the agent's socket, in ``--headless --json``
 output and in ``debugdash status``.
 
+``event_from_dict`` is the boundary where the app's and the network's strings
+enter the supervisor, so it neutralises every string of every event it builds
+(keys and values, nested frames and locals included; see ``core.text``): no
+face — text, JSON, dashboard, clipboard, audit log — can forget to, and a new
+field is covered without a line of code. Only fields marked ``MULTILINE`` keep
+their newlines.
+
 Standard library only: the agent imports this inside someone else's server.
 """
 
@@ -17,6 +24,8 @@ import time
 from json.encoder import encode_basestring_ascii as _json_string
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
+
+from debugdash.core.text import neutralise
 
 _REGISTRY: dict[str, type[Event]] = {}
 
@@ -83,6 +92,7 @@ def event_from_dict(data: dict[str, Any]) -> Event:
 
 def _build(cls: type, data: dict[str, Any]) -> Any:
     kwargs: dict[str, Any] = {}
+    multiline = _multiline_fields(cls)
     for name in _field_names(cls):
         if name not in data:
             continue
@@ -90,8 +100,34 @@ def _build(cls: type, data: dict[str, Any]) -> Any:
         nested = _NESTED.get((cls.__name__, name))
         if nested is not None and value is not None:
             value = [_build(nested, v) for v in value] if isinstance(value, list) else _build(nested, value)
+        else:
+            value = _neutral(value, name in multiline)
         kwargs[name] = value
     return cls(**kwargs)
+
+
+def _neutral(value: Any, multiline: bool) -> Any:
+    if isinstance(value, str):
+        return neutralise(value, multiline=multiline)
+    if isinstance(value, list):
+        return [_neutral(v, multiline) for v in value]
+    if isinstance(value, dict):
+        return {_neutral(k, False): _neutral(v, multiline) for k, v in value.items()}
+    return value
+
+
+#: Field metadata for a string that may hold several lines (a traceback's message).
+MULTILINE = {"multiline": True}
+
+_MULTILINE_FIELDS: dict[type, frozenset[str]] = {}
+
+
+def _multiline_fields(cls: type) -> frozenset[str]:
+    names = _MULTILINE_FIELDS.get(cls)
+    if names is None:
+        names = frozenset(f.name for f in dataclasses.fields(cls) if f.metadata.get("multiline"))
+        _MULTILINE_FIELDS[cls] = names
+    return names
 
 
 # --- parts of events -------------------------------------------------------
@@ -113,7 +149,7 @@ class Frame:
 @dataclass(slots=True)
 class ExceptionInfo:
     type: str  # qualified name, e.g. "KeyError" or "jinja2.exceptions.UndefinedError"
-    message: str
+    message: str = field(metadata=MULTILINE)
     frames: list[Frame] = field(default_factory=list)
     #: How this exception relates to the one before it in the chain:
     #: "cause" (raise ... from), "context" (raised while handling), or None.
@@ -152,7 +188,9 @@ class Ready(Event):
     port: int
     debug: bool
     debugger: bool
-    pin: str | None
+    #: None when the debugger has no PIN, and in ``--headless --json`` output
+    #: (which leaves it out unless ``--json-pin`` asks for it).
+    pin: str | None = None
     reloader: bool
     reloader_type: str | None = None
 
@@ -199,7 +237,7 @@ class LoadError(Event):
     """The app could not be imported or created."""
 
     name: ClassVar[str] = "load_error"
-    message: str
+    message: str = field(metadata=MULTILINE)
     filename: str | None = None
     lineno: int | None = None
     exception: ExceptionInfo | None = None

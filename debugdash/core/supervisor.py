@@ -74,7 +74,7 @@ class Supervisor:
         self.clock: Clock = clock or system_clock()
         self.logs = LogBuffer()
         self.allowlist = Allowlist(self.clock)
-        self.audit = audit if audit is not None else AuditLog()
+        self.audit = audit if audit is not None else AuditLog(clock=self.clock)
         self.toggles = Toggles(
             debug=settings.debug,
             debugger=settings.debugger,
@@ -215,6 +215,7 @@ class Supervisor:
             writer.close()
         if self._session_dir is not None:
             shutil.rmtree(self._session_dir, ignore_errors=True)
+        self.audit.close()  # counts of repeated refusals still pending
         self.phase = "stopped"
 
     def kill_now(self) -> None:
@@ -232,6 +233,7 @@ class Supervisor:
             self._control.remove_socket()
         if self._session_dir is not None:
             shutil.rmtree(self._session_dir, ignore_errors=True)
+        self.audit.close()
 
     async def restart(self, reason: str = "restart") -> None:
         """Stop the server if it runs, and start it again."""

@@ -1,8 +1,14 @@
-"""Turning bytes the app wrote into text that is safe to show anywhere.
+"""Turning text the app or the network wrote into text that is safe to show anywhere.
 
-The app's output is never trusted: it may be invalid UTF-8, hold terminal
-escape sequences (which would repaint or retitle the user's terminal), or be one
-enormous line. ``display_text`` makes any of that plain, bounded text.
+Nothing from the app or the network is trusted: it may be invalid UTF-8, hold
+terminal escape sequences (which would repaint or retitle the user's terminal,
+or write its clipboard), bidi overrides (which make text read in another order
+than it runs), or be one enormous line.
+
+``neutralise`` is for the strings inside events: it keeps every character but
+shows controls as visible stand-ins (ESC as ``␛``), so the developer sees that
+something was there. ``display_text`` is for the app's output lines: it drops
+escape sequences (colour codes are noise in a log) and bounds the line.
 """
 
 from __future__ import annotations
@@ -24,8 +30,41 @@ _ESCAPES = re.compile(
 )
 # Remaining C0 and C1 controls except tab; DEL too.
 _CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
-# The same set less the newline, for text that still holds many lines.
-_CONTROLS_BUT_NEWLINE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Bidi embeddings, overrides and isolates; line and paragraph separators;
+# lone surrogates (which no stream can encode).
+_INVISIBLE = "\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff"
+_BIDI = re.compile(f"[{_INVISIBLE}]")
+# Everything display_lines must look at line by line: controls less the newline, and the above.
+_UNPLAIN_BUT_NEWLINE = re.compile(f"[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f{_INVISIBLE}]")
+# What neutralise shows visibly: every control except tab, and the invisible set.
+_UNSAFE = re.compile(f"[\\x00-\\x08\\x0a-\\x1f\\x7f-\\x9f{_INVISIBLE}]")
+_UNSAFE_BUT_NEWLINE = _UNPLAIN_BUT_NEWLINE
+
+
+def _visible(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    if code < 0x20:
+        return chr(0x2400 + code)  # the Control Pictures block: ESC is ␛, BEL is ␇
+    if code == 0x7F:
+        return "\u2421"  # ␡
+    return f"<U+{code:04X}>"
+
+
+def neutralise(text: str, *, multiline: bool = False) -> str:
+    """``text`` with every control character, bidi control and lone surrogate shown visibly.
+
+    Nothing is dropped: ESC becomes ``␛`` (so an escape sequence reads as the
+    harmless text it is), BEL ``␇``, a C1 control or bidi override its code
+    point (``<U+009B>``, ``<U+202E>``). Tab is kept. ``multiline`` keeps newlines
+    (a carriage return before one is dropped); otherwise they are shown as ``␊``,
+    so a field cannot forge the next line of a log.
+    """
+    if text.isprintable():
+        return text
+    if multiline:
+        return _UNSAFE_BUT_NEWLINE.sub(_visible, text.replace("\r\n", "\n"))
+    return _UNSAFE.sub(_visible, text)
 
 
 def display_text(data: bytes | str, limit: int = MAX_LINE_CHARS) -> str:
@@ -38,6 +77,7 @@ def display_text(data: bytes | str, limit: int = MAX_LINE_CHARS) -> str:
     if "\x1b" in text or not text.isprintable():
         text = _ESCAPES.sub("", text)
         text = _CONTROLS.sub("\ufffd", text.replace("\r", ""))
+        text = _BIDI.sub(_visible, text)
     if len(text) > limit:
         text = f"{text[:limit]}… [{original - limit} more characters]"
     return text
@@ -50,7 +90,7 @@ def display_lines(lines: list[bytes]) -> list[str]:
     search; only a batch holding something to clean goes line by line.
     """
     text = b"\n".join(lines).decode("utf-8", "replace")
-    if _CONTROLS_BUT_NEWLINE.search(text) is None:
+    if _UNPLAIN_BUT_NEWLINE.search(text) is None:
         # A replacement never swallows a newline: it cannot continue a UTF-8 sequence.
         texts = text.split("\n")
         if len(texts) == len(lines) and (not texts or max(map(len, texts)) <= MAX_LINE_CHARS):

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from debugdash.core.audit import AuditLog, current_user, default_path
+from debugdash.core.clock import ManualClock
 from debugdash.core.events import (
     AccessExpired,
     AccessGranted,
@@ -70,15 +71,18 @@ def test_every_access_event_is_one_line(log):
     assert datetime.fromisoformat(rows[0][0]).timestamp() == when
 
 
-def test_refused_attach_is_recorded_once(log):
+def test_refused_attach_is_recorded_once(tmp_path):
+    clock = ManualClock()
+    log = AuditLog(tmp_path / "audit.log", clock=clock)
     # The relay publishes both events for one refused connection, with the same time.
     refused = AttachClient(time=100.0, state="refused", peer="127.0.0.3")
     assert log.record(refused)
     assert not log.record(AccessRefused(time=100.0, address="127.0.0.3", what="attach"))
-    assert log.record(AttachClient(time=101.0, state="refused", peer="127.0.0.3"))
-    assert log.record(AccessRefused(time=102.0, address="127.0.0.3", what="attach", detail="x"))
+    clock.advance(61)  # past the minute in which repeats are counted
+    assert log.record(AttachClient(time=161.0, state="refused", peer="127.0.0.3"))
+    assert not log.record(AccessRefused(time=161.0, address="127.0.0.3", what="attach", detail="x"))
     rows = _records(log.path)
-    assert [(r[2], r[3], r[4]) for r in rows] == [("refuse", "127.0.0.3", "attach")] * 3
+    assert [(r[2], r[3], r[4]) for r in rows] == [("refuse", "127.0.0.3", "attach")] * 2
 
 
 def test_other_events_are_ignored(log):

@@ -54,7 +54,7 @@ def _is_debugger(body: str) -> bool:
 
 def test_granted_address_gets_the_debugger_until_its_deadline(remote) -> None:
     session, port, clock = remote()
-    pin = session.named("ready")[-1]["pin"]
+    pin = session.pin()
 
     result = session.cli("allow", "127.0.0.2", "--for", "15m")
     assert result.returncode == 0, result.stderr
@@ -150,7 +150,7 @@ def test_regrant_extends_only_that_entry_and_revoke_closes_at_once(remote) -> No
 
 def test_every_access_change_and_refusal_is_audited_without_the_pin(remote) -> None:
     session, port, clock = remote()
-    pin = session.named("ready")[-1]["pin"]
+    pin = session.pin()
     session.cli("allow", "127.0.0.2", "--for", "5m")
     session.cli("allow", "127.0.0.2", "--for", "5m")
     session.cli("allow", "127.0.0.4", "--for", "5m", "--what", "both")
@@ -210,7 +210,7 @@ def test_status_lists_grants_with_seconds_left(remote) -> None:
 def test_revoke_retires_old_tracebacks_and_secrets(remote) -> None:
     session, port, clock = remote("--allow", "127.0.0.2")
     session.wait_event("access_granted")
-    pin = session.named("ready")[-1]["pin"]
+    pin = session.pin()
     secret, frame = debugger_page(http(port, "/boom")[1])
     cookie = pin_cookie(port, secret, pin)
     assert "42" in console_eval(port, secret, frame, cookie, "6*7")[1]

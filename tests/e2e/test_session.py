@@ -36,7 +36,9 @@ def test_ready_carries_url_pid_debugger_and_a_fresh_pin(tmp_path: Path, session_
     assert ready["url"] == f"http://127.0.0.1:{port}"
     assert ready["port"] == port
     assert ready["debugger"] is True
-    assert re.fullmatch(r"\d{3}-\d{3}-\d{3}", ready["pin"])
+    assert "pin" not in ready, "the PIN stays out of --json output unless --json-pin asks"
+    pin = session.pin()
+    assert re.fullmatch(r"\d{3}-\d{3}-\d{3}", pin)
     server = psutil.Process(ready["pid"])
     assert "debugdash.agent" in " ".join(server.cmdline())
     assert http(port, "/")[:2] == (200, "hello")
@@ -45,9 +47,9 @@ def test_ready_carries_url_pid_debugger_and_a_fresh_pin(tmp_path: Path, session_
     assert session.cli("restart").returncode == 0
     again = session.wait_event("ready", since=mark)
     assert again["pid"] != ready["pid"]
-    assert again["pin"] != ready["pin"], "every server start gets a new PIN"
-    # The PIN appears in the ready event only, never in the server's output.
-    assert not any(ready["pin"] in line for line in session.log_lines())
+    assert session.pin() != pin, "every server start gets a new PIN"
+    # The PIN is never in the server's output.
+    assert not any(pin in line for line in session.stdout_lines)
 
 
 def test_request_error_reaches_the_stream_with_frames(tmp_path: Path, session_factory) -> None:
@@ -253,7 +255,7 @@ def test_status_reports_the_running_session(tmp_path: Path, session_factory) -> 
     result = session.cli("status")
     assert result.returncode == 0
     assert f"http://127.0.0.1:{port}" in result.stdout
-    assert ready["pin"] in result.stdout
+    assert session.pin() in result.stdout
     import json
 
     data = json.loads(session.cli("status", "--json").stdout)

@@ -131,7 +131,7 @@ def test_ipv6_loopback_is_local_end_to_end(tmp_path: Path, sessions) -> None:
     secret, frame = page
     # The console, too: the PIN unlocks it and code runs in the frame.
     status_code, body, headers = http(
-        port, f"/?__debugger__=yes&cmd=pinauth&pin={ready['pin']}&s={secret}", host="::1", source="::1"
+        port, f"/?__debugger__=yes&cmd=pinauth&pin={session.pin()}&s={secret}", host="::1", source="::1"
     )
     assert status_code == 200 and '"auth": true' in body
     cookie = headers["set-cookie"].split(";", 1)[0]

@@ -185,7 +185,7 @@ def test_the_debugger_only_answers_to_advertised_host_names(remote) -> None:
     # A traceback shown under that name offers no console, and no command runs.
     status, body, _ = http(port, "/boom", headers=rebind)
     assert status == 500 and "EVALEX = false" in body
-    pin = session.named("ready")[-1]["pin"]
+    pin = session.pin()
     secret, frame = debugger_page(http(port, "/boom")[1])
     cookie = pin_cookie(port, secret, pin)
     assert "42" in console_eval(port, secret, frame, cookie, "6*7")[1]
@@ -227,7 +227,7 @@ def test_revoke_retires_old_tracebacks_and_secrets(remote) -> None:
 def test_expiry_retires_the_secret_and_pin_cookie_a_granted_peer_obtained(remote) -> None:
     session, port, clock = remote("--allow", "127.0.0.2", "--ttl", "10m")
     session.wait_event("access_granted")
-    pin = session.named("ready")[-1]["pin"]
+    pin = session.pin()
     secret, frame = debugger_page(http(port, "/boom", source="127.0.0.2")[1])
     cookie = pin_cookie(port, secret, pin, source="127.0.0.2")
     assert cookie and "42" in console_eval(port, secret, frame, cookie, "6*7", source="127.0.0.2")[1]

@@ -165,8 +165,10 @@ def test_syntax_error_gives_load_error_and_recovers_when_fixed(tmp_path: Path, s
 
     mark = session.mark()
     write_app(tmp_path, SIMPLE_APP)
-    session.wait_event("ready", since=mark, timeout=30)
-    assert http(port, "/")[:2] == (200, "hello")
+    # A worker serving the load error may still announce itself after the mark:
+    # the fixed code is served once the reload the save caused has completed.
+    session.wait_event("reload", lambda e: e["filename"] == str(app), since=mark, timeout=30)
+    wait_for(lambda: http(port, "/")[:2] == (200, "hello"), timeout=30, what="the fixed app served")
 
 
 def test_import_error_is_reported_with_its_message(tmp_path: Path, session_factory) -> None:

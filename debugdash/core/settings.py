@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from debugdash.core import envfiles
 from debugdash.core.errors import UserInputError
 
 DEFAULT_PORT = 5000
@@ -113,12 +114,14 @@ def resolve(
     """
     cwd = (cwd or Path.cwd()).resolve()
     environ = dict(os.environ if environ is None else environ)
-    dotenv = _load_dotenv(cwd, environ)
+    pyproject = _from_pyproject(cwd)
+    python = _resolve_python(cli.get("python") or pyproject.get("python"), environ)
+    dotenv = envfiles.load(python, cwd, environ)
     merged_env = {**dotenv, **environ}
 
     values: dict[str, Any] = {}
     values.update(_from_flask_env(merged_env))
-    values.update(_from_pyproject(cwd))
+    values.update(pyproject)
     values.update({k: v for k, v in cli.items() if v is not None and v != () and v != []})
 
     settings = Settings(cwd=cwd, env=dotenv)
@@ -137,25 +140,9 @@ def resolve(
 
         for address in settings.allow:
             parse_network(address, wide=settings.wide)
-    settings.python = _resolve_python(cli.get("python") or values.get("python"), environ)
+    settings.python = python
     _validate(settings, merged_env)
     return settings
-
-
-def _load_dotenv(cwd: Path, environ: Mapping[str, str]) -> dict[str, str]:
-    """Variables from .flaskenv then .env, as Flask's CLI loads them (python-dotenv only)."""
-    if environ.get("FLASK_SKIP_DOTENV", "").lower() in ("1", "true", "yes"):
-        return {}
-    try:
-        from dotenv import dotenv_values
-    except ImportError:
-        return {}
-    values: dict[str, str] = {}
-    for name in (".env", ".flaskenv"):  # .flaskenv is loaded first by Flask, so it wins
-        path = cwd / name
-        if path.is_file():
-            values.update({k: v for k, v in dotenv_values(path).items() if v is not None})
-    return values
 
 
 def _from_flask_env(env: Mapping[str, str]) -> dict[str, Any]:

@@ -114,6 +114,8 @@ def _serve(settings: Any, *, headless: bool, as_json: bool) -> int:
     from debugdash.core.supervisor import Supervisor
 
     # Fail before any screen appears, with one line, when we cannot start at all.
+    if not headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UserInputError("the dashboard needs a terminal; without one, use --headless (and --json for JSON lines)")
     runtime_base()
     process.check_port_free(settings.host, settings.port)
     supervisor = Supervisor(settings)

@@ -146,3 +146,4 @@ def test_a_script_that_calls_app_run(tmp_path: Path, flask_line, debugdash_alone
         _serves_reports_reloads_and_gates(session, port, script)
     finally:
         session.close()
+

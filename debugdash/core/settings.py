@@ -38,6 +38,8 @@ _PYPROJECT_KEYS: dict[str, type | tuple[type, ...]] = {
     "attach-keep-reloader": bool,
     "ttl": str,
     "python": str,
+    "cert": str,
+    "key": str,
     "trusted-hosts": list,
     "allow": list,
 }
@@ -65,6 +67,9 @@ class Settings:
     python: str = sys.executable
     trusted_hosts: list[str] = field(default_factory=list)
     extra_args: list[str] = field(default_factory=list)
+    #: TLS as for `flask run --cert/--key` (a certificate file, or "adhoc").
+    cert: str | None = None
+    key: str | None = None
     cwd: Path = field(default_factory=Path.cwd)
     #: Variables from .flaskenv/.env, passed to the server like Flask would.
     env: dict[str, str] = field(default_factory=dict)
@@ -85,7 +90,7 @@ class Settings:
             host = "127.0.0.1" if host == "0.0.0.0" else "::1"
         if ":" in host:
             host = f"[{host}]"
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.cert else 'http'}://{host}:{self.port}"
 
     @property
     def binds_network(self) -> bool:
@@ -235,6 +240,10 @@ def _validate(settings: Settings, env: Mapping[str, str]) -> None:
             raise UserInputError(
                 f"--host {settings.host!r} is not an IP address; use 127.0.0.1, 0.0.0.0 or this machine's address"
             ) from None
+    if settings.script is not None and (settings.cert or settings.key):
+        raise UserInputError("--cert/--key are for --app; a --script passes ssl_context to app.run() itself")
+    if settings.key and not settings.cert:
+        raise UserInputError("--key goes with --cert CERTFILE, as for flask run")
     if settings.ttl <= 0:
         raise UserInputError("--ttl must be positive, e.g. 15m")
     settings.trusted_hosts = [h.strip() for h in settings.trusted_hosts if h.strip()]

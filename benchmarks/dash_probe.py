@@ -206,10 +206,6 @@ def answered_grace(request: asyncio.Future) -> bool:
 def main() -> None:
     # A probe that hangs says where, on stderr, before run.py's timeout kills it.
     faulthandler.dump_traceback_later(280, exit=True)
-    if os.environ.get("DEBUGDASH_BENCH_PATCHES"):  # diagnosis only (benchmarks/diag); run.py never sets it
-        from benchmarks.diag import patches
-
-        patches.apply([os.environ["DEBUGDASH_BENCH_PATCHES"]])
     mode, app_dir, port, amount = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     probe = {"errors": errors, "flood": flood}[mode]
     print(json.dumps(asyncio.run(probe(app_dir, port, amount))), flush=True)

@@ -35,16 +35,14 @@ class Dashboard:
         cwd: Path,
         env: dict[str, str],
         size: tuple[int, int] = (100, 32),
-        command: list[str] | None = None,
     ) -> None:
-        """``command`` replaces ``debugdash`` (e.g. a diagnosis wrapper); the run options are appended."""
         self.port = port
         master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
         env = {**env, "TERM": "xterm-256color", "COLORTERM": "truecolor", "COLUMNS": str(size[0]), "LINES": str(size[1])}
         self.launched = time.perf_counter()
         self.proc = subprocess.Popen(
-            [*(command or [str(VENV_BIN / "debugdash")]), "--app", APP, "--port", str(port)],
+            [str(VENV_BIN / "debugdash"), "--app", APP, "--port", str(port)],
             cwd=cwd,
             env=env,
             stdin=slave,

@@ -21,12 +21,29 @@ F = Callable[..., Any]
 
 
 class _DefaultToRun(click.Group):
-    """`debugdash --app x` means `debugdash run --app x`, like the contract says."""
+    """`debugdash --app x` means `debugdash run --app x`, like the contract says.
+
+    As in `flask run`, `-h` names the host (`debugdash -h 0.0.0.0`); alone it
+    still asks for help. The help shows the run options too, since running is
+    what the bare command does.
+    """
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")):
+        asks_help = args in (["-h"], ["--help"], ["--version"])
+        if not args or (args[0] not in self.commands and not asks_help):
             args = ["run", *args]
         return super().parse_args(ctx, args)
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        run_command = self.commands["run"]
+        with click.Context(run_command, info_name="run", parent=ctx) as run_ctx:
+            rows = [
+                row for p in run_command.get_params(run_ctx)
+                if isinstance(p, click.Option) and "--help" not in p.opts and (row := p.get_help_record(run_ctx))
+            ]
+        with formatter.section("Run options (the default command)"):
+            formatter.write_dl(rows)
+        super().format_options(ctx, formatter)
 
 
 def _user_errors(func: F) -> F:
@@ -59,12 +76,17 @@ _json_pin_option = click.option(
 )
 
 
-def _run_options(func: F) -> F:
+def _run_options(func: F, *, app: bool = True) -> F:
+    """The options of `run`; ``app=False`` leaves out the choice of app (for `demo`)."""
     options = [
         click.option("--app", help="The Flask app, as for `flask --app` (module, module:name, 'pkg:create_app()')."),
         click.option("--script", type=click.Path(path_type=Path), help="A file that calls app.run() itself."),
-        click.option("--host", help="Address to bind (default 127.0.0.1)."),
-        click.option("--port", help="Port to bind (default 5000)."),
+    ] if app else []
+    options += [
+        click.option("-h", "--host", help="Address to bind (default 127.0.0.1)."),
+        click.option("-p", "--port", help="Port to bind (default 5000)."),
+        click.option("--cert", help="TLS certificate file, or 'adhoc', as for `flask run --cert`."),
+        click.option("--key", help="TLS key file, with --cert."),
         click.option("--debug/--no-debug", default=None, help="Flask debug mode (default on)."),
         click.option("--debugger/--no-debugger", default=None, help="The interactive debugger (default on, local only)."),
         click.option("--reload/--no-reload", default=None, help="The reloader (default on)."),
@@ -87,36 +109,37 @@ def _run_options(func: F) -> F:
     return func
 
 
-@main.command(context_settings={"ignore_unknown_options": False})
+@main.command(context_settings={"ignore_unknown_options": False, "help_option_names": ["--help"]})
 @_run_options
 @_user_errors
 def run(headless: bool, as_json: bool, json_pin: bool, **options: Any) -> None:
     """Run the app's development server under debugdash (the default command)."""
     from debugdash.core.settings import resolve
 
-    if as_json and not headless:
-        raise UserInputError("--json goes with --headless")
-    if json_pin and not as_json:
-        raise UserInputError("--json-pin goes with --headless --json")
+    _check_output(headless, as_json, json_pin)
     settings = resolve(options)
     sys.exit(_serve(settings, headless=headless, as_json=as_json, json_pin=json_pin))
 
 
-@main.command()
-@click.option("--port", help="Port to bind (default 5000).")
-@click.option("--host", help="Address to bind (default 127.0.0.1).")
-@click.option("--headless", is_flag=True, help="No dashboard: print events to stdout.")
-@click.option("--json", "as_json", is_flag=True, help="With --headless: one JSON object per line.")
-@_json_pin_option
+@main.command(context_settings={"help_option_names": ["--help"]})
+@functools.partial(_run_options, app=False)
 @_user_errors
-def demo(port: str | None, host: str | None, headless: bool, as_json: bool, json_pin: bool) -> None:
+def demo(headless: bool, as_json: bool, json_pin: bool, **options: Any) -> None:
     """Run the bundled demo app, whose routes fail in instructive ways."""
     from debugdash.core.settings import resolve
 
+    _check_output(headless, as_json, json_pin)
     demo_dir = Path(__file__).parent / "demo"
     # Run from its folder as plain `app`, so tracebacks and the reloader see the real file.
-    settings = resolve({"app": "app:app", "port": port, "host": host}, cwd=demo_dir)
+    settings = resolve({**options, "app": "app:app"}, cwd=demo_dir)
     sys.exit(_serve(settings, headless=headless, as_json=as_json, json_pin=json_pin))
+
+
+def _check_output(headless: bool, as_json: bool, json_pin: bool) -> None:
+    if as_json and not headless:
+        raise UserInputError("--json goes with --headless")
+    if json_pin and not as_json:
+        raise UserInputError("--json-pin goes with --headless --json")
 
 
 def _serve(settings: Any, *, headless: bool, as_json: bool, json_pin: bool = False) -> int:
@@ -125,6 +148,8 @@ def _serve(settings: Any, *, headless: bool, as_json: bool, json_pin: bool = Fal
     from debugdash.core.supervisor import Supervisor
 
     # Fail before any screen appears, with one line, when we cannot start at all.
+    if not headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UserInputError("the dashboard needs a terminal; without one, use --headless (and --json for JSON lines)")
     runtime_base()
     process.check_port_free(settings.host, settings.port)
     supervisor = Supervisor(settings)

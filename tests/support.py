@@ -133,10 +133,16 @@ def debugdash_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "debugdash", *args]
 
 
-def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+    executable: list[str] | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Run a short `debugdash` command to completion."""
     return subprocess.run(
-        debugdash_command(*args),
+        [*(executable or debugdash_command()), *args],
         cwd=cwd,
         env={**os.environ, **(env or {})},
         capture_output=True,
@@ -154,13 +160,22 @@ class Session:
     (and ``close``) fails naming it. So does an exception in a reader thread.
     """
 
-    def __init__(self, *args: str, cwd: Path, env: dict[str, str] | None = None, json_output: bool = True) -> None:
+    def __init__(
+        self,
+        *args: str,
+        cwd: Path,
+        env: dict[str, str] | None = None,
+        json_output: bool = True,
+        executable: list[str] | None = None,
+    ) -> None:
         self.args = args
         self.cwd = cwd
         self.env = {**os.environ, **(env or {})}
+        # ``executable``: a debugdash installed elsewhere (its own environment, as pipx does).
+        self.executable = executable or debugdash_command()
         flags = ["--headless", "--json"] if json_output else ["--headless"]
         self.proc = subprocess.Popen(
-            debugdash_command(*args, *flags),
+            [*self.executable, *args, *flags],
             cwd=cwd,
             env=self.env,
             stdin=subprocess.DEVNULL,
@@ -246,7 +261,7 @@ class Session:
     # --- control ---------------------------------------------------------------
 
     def cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        return run_cli(*args, cwd=self.cwd, env=self.env, timeout=timeout)
+        return run_cli(*args, cwd=self.cwd, env=self.env, timeout=timeout, executable=self.executable)
 
     def pin(self) -> str:
         """The running server's debugger PIN, as its user reads it: `debugdash status` (never --json output)."""

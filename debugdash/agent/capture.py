@@ -8,6 +8,7 @@ linecache only, frames are capped, locals are bounded ``reprlib`` reprs, and a
 
 from __future__ import annotations
 
+import builtins
 import functools
 import linecache
 import os
@@ -15,6 +16,7 @@ import reprlib
 import sysconfig
 from types import CodeType, TracebackType
 
+from debugdash.agent.statements import statement_at
 from debugdash.core.events import ExceptionInfo, Frame
 
 MAX_FRAMES = 60
@@ -141,24 +143,61 @@ def frames_of(tb: TracebackType | None, limit: int = MAX_FRAMES) -> list[Frame]:
     """
     entries = []
     while tb is not None:
-        entries.append((tb.tb_frame, tb.tb_lineno))
+        # debugdash's own frames (the agent's wrappers) are never part of the app's story.
+        if not _is_debugdash_file(tb.tb_frame.f_code.co_filename):
+            entries.append((tb.tb_frame, tb.tb_lineno, tb.tb_lasti))
         tb = tb.tb_next
     del entries[:-limit]
     frames = []
     last = len(entries) - 1
-    for index, (frame, lineno) in enumerate(entries):
-        filename, lineno, function, source, is_app = _where(frame.f_code, lineno or 0)
+    for index, (frame, lineno, lasti) in enumerate(entries):
+        code = frame.f_code
+        filename, lineno, function, source, is_app = _where(code, lineno or 0)
+        detailed = is_app or index == last
+        statement = statement_at(code, lasti, lineno) if detailed else None
         frames.append(
             Frame(
                 filename=filename,
                 lineno=lineno,
                 function=function,
                 source=source,
-                locals=_locals_of(frame.f_locals) if is_app or index == last else {},
+                locals=_locals_of(frame.f_locals) if detailed else {},
                 is_app=is_app,
+                statement=statement.lines if statement else [],
+                statement_lineno=statement.lineno if statement else 0,
+                highlight=statement.highlight if statement else [],
             )
         )
     return frames
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_debugdash_file(filename: str) -> bool:
+    return filename.startswith(_DEBUGDASH_PREFIXES) and not filename.startswith(_DEMO_PREFIXES)
+
+
+def _syntax_error_frame(exc: SyntaxError) -> Frame | None:
+    """Where a SyntaxError points, as a frame with its line and a caret span, like Python prints it."""
+    if not exc.filename or not exc.lineno:
+        return None
+    text = (exc.text or linecache.getline(exc.filename, exc.lineno)).rstrip("\r\n")
+    stripped = text.lstrip()
+    indent = len(text) - len(stripped)
+    highlight: list[int] = []
+    if exc.offset:
+        start = max(0, exc.offset - 1 - indent)
+        end_offset = exc.end_offset if exc.end_offset and (exc.end_lineno in (None, exc.lineno)) else exc.offset + 1
+        highlight = [0, start, 0, max(start + 1, end_offset - 1 - indent)]
+    return Frame(
+        filename=exc.filename,
+        lineno=exc.lineno,
+        function="<module>",
+        source=stripped.strip(),
+        is_app=is_app_file(exc.filename),
+        statement=[stripped] if stripped else [],
+        statement_lineno=exc.lineno,
+        highlight=highlight if stripped else [],
+    )
 
 
 _WHERE: dict[tuple[CodeType, int], tuple[str, int, str, str, bool]] = {}
@@ -230,17 +269,32 @@ def exception_chain(exc: BaseException) -> list[ExceptionInfo]:
         links.append((current, relation))
         current = following
     links.reverse()
-    chain = []
-    for index, (item, relation) in enumerate(links):
-        chain.append(
-            ExceptionInfo(
-                type=type_name(item),
-                message=message_of(item),
-                frames=frames_of(item.__traceback__),
-                relation=relation if index else None,
-            )
-        )
-    return chain
+    return [_info(item, relation if index else None) for index, (item, relation) in enumerate(links)]
+
+
+MAX_GROUP = 10
+MAX_NOTES = 10
+#: Exception groups exist from Python 3.11; the app's interpreter may be older.
+_GROUPS = getattr(builtins, "BaseExceptionGroup", ())
+
+
+def _info(exc: BaseException, relation: str | None, depth: int = 0) -> ExceptionInfo:
+    frames = frames_of(exc.__traceback__)
+    if isinstance(exc, SyntaxError):
+        where = _syntax_error_frame(exc)
+        if where is not None:
+            frames.append(where)
+    notes = getattr(exc, "__notes__", None)
+    inner = getattr(exc, "exceptions", None) if isinstance(exc, _GROUPS) else None
+    return ExceptionInfo(
+        type=type_name(exc),
+        message=message_of(exc),
+        frames=frames,
+        relation=relation,  # type: ignore[arg-type]
+        notes=[safe_repr(n, MAX_MESSAGE) if type(n) is not str else n[:MAX_MESSAGE] for n in notes[:MAX_NOTES]]
+        if isinstance(notes, list) else [],
+        exceptions=[_info(e, None, depth + 1) for e in inner[:MAX_GROUP]] if inner and depth < 3 else [],
+    )
 
 
 def mark_reported(exc: BaseException) -> bool:

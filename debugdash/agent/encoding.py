@@ -41,9 +41,10 @@ def request_error_json(event: RequestError) -> str:
 
 def _exception_json(info: ExceptionInfo) -> str:
     frames = ",".join([_frame_json(frame) for frame in info.frames])
+    inner = ",".join([_exception_json(e) for e in info.exceptions])
     return (
         f'{{"type":{_dumps(info.type)},"message":{_dumps(info.message)},"frames":[{frames}],'
-        f'"relation":{_dumps(info.relation)}}}'
+        f'"relation":{_dumps(info.relation)},"notes":{_dumps(info.notes)},"exceptions":[{inner}]}}'
     )
 
 
@@ -52,13 +53,15 @@ _PLACES_LIMIT = 4096
 
 
 def _frame_json(frame: Frame) -> str:
-    key = (frame.filename, frame.lineno, frame.function, frame.source, frame.is_app)
+    key = (frame.filename, frame.lineno, frame.function, frame.source, frame.is_app,
+           frame.statement_lineno, len(frame.statement), *frame.highlight)
     place = _PLACES.get(key)
     if place is None:
         place = (
             f'{{"filename":{_dumps(frame.filename)},"lineno":{_dumps(frame.lineno)},'
             f'"function":{_dumps(frame.function)},"source":{_dumps(frame.source)},"locals":',
-            f',"is_app":{_dumps(frame.is_app)}}}',
+            f',"is_app":{_dumps(frame.is_app)},"statement":{_dumps(frame.statement)},'
+            f'"statement_lineno":{_dumps(frame.statement_lineno)},"highlight":{_dumps(frame.highlight)}}}',
         )
         if len(_PLACES) >= _PLACES_LIMIT:
             _PLACES.clear()

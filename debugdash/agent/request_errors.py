@@ -51,13 +51,36 @@ class ErrorReporter:
         self.report(environ, exception)
 
     def connect_flask(self) -> None:
-        """Listen to Flask's ``got_request_exception`` for every app, when Flask is importable."""
+        """Hear of every exception Flask handles, in every app, when Flask is importable.
+
+        Flask's ``got_request_exception`` signal when it works; Flask before 2.3
+        without blinker installed has no working signals (``connect`` raises), so
+        there ``Flask.handle_exception``, which would send the signal, reports it.
+        """
         try:
-            from flask.signals import got_request_exception
+            import flask
+            from flask import signals
         except ImportError:
             return
-        # weak=False: the receiver is a bound method of an object only the signal keeps.
-        got_request_exception.connect(self.on_flask_exception, weak=False)
+        if getattr(signals, "signals_available", True):
+            # weak=False: the receiver is a bound method of an object only the signal keeps.
+            signals.got_request_exception.connect(self.on_flask_exception, weak=False)
+        else:
+            _report_from_handle_exception(flask.Flask, self)
+
+
+def _report_from_handle_exception(app_class: type, reporter: ErrorReporter) -> None:
+    original = app_class.handle_exception
+    if getattr(original, "__debugdash__", False):
+        return
+
+    def handle_exception(self: Any, e: BaseException) -> Any:
+        __traceback_hide__ = True  # noqa: F841 (out of the tracebacks Werkzeug logs, as the signal is)
+        reporter.on_flask_exception(self, exception=e)
+        return original(self, e)
+
+    handle_exception.__debugdash__ = True  # type: ignore[attr-defined]
+    app_class.handle_exception = handle_exception
 
 
 class CaptureMiddleware:

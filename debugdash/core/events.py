@@ -144,6 +144,13 @@ class Frame:
     locals: dict[str, str] = field(default_factory=dict)
     #: True for the app's own code, False for the standard library and packages.
     is_app: bool = True
+    #: For the app's frames and the innermost: the whole statement, its lines as
+    #: written (common indentation removed), the first one at ``statement_lineno``.
+    statement: list[str] = field(default_factory=list)
+    statement_lineno: int = 0
+    #: The failing part of ``statement``: [first line, column, last line, end
+    #: column], lines counted in ``statement``; empty when it is all of it.
+    highlight: list[int] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -154,6 +161,10 @@ class ExceptionInfo:
     #: How this exception relates to the one before it in the chain:
     #: "cause" (raise ... from), "context" (raised while handling), or None.
     relation: Literal["cause", "context"] | None = None
+    #: Notes added with ``add_note()`` (PEP 678).
+    notes: list[str] = field(default_factory=list)
+    #: The exceptions inside an exception group, each with its own frames.
+    exceptions: list[ExceptionInfo] = field(default_factory=list)
 
     @property
     def raised_at(self) -> Frame | None:
@@ -360,6 +371,7 @@ class Notice(Event):
 
 _NESTED: dict[tuple[str, str], type] = {
     ("ExceptionInfo", "frames"): Frame,
+    ("ExceptionInfo", "exceptions"): ExceptionInfo,
     ("RequestError", "chain"): ExceptionInfo,
     ("LoadError", "exception"): ExceptionInfo,
 }

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from debugdash.core import envfiles
 from debugdash.core.errors import UserInputError
 
 DEFAULT_PORT = 5000
@@ -37,6 +38,8 @@ _PYPROJECT_KEYS: dict[str, type | tuple[type, ...]] = {
     "attach-keep-reloader": bool,
     "ttl": str,
     "python": str,
+    "cert": str,
+    "key": str,
     "trusted-hosts": list,
     "allow": list,
 }
@@ -64,6 +67,9 @@ class Settings:
     python: str = sys.executable
     trusted_hosts: list[str] = field(default_factory=list)
     extra_args: list[str] = field(default_factory=list)
+    #: TLS as for `flask run --cert/--key` (a certificate file, or "adhoc").
+    cert: str | None = None
+    key: str | None = None
     cwd: Path = field(default_factory=Path.cwd)
     #: Variables from .flaskenv/.env, passed to the server like Flask would.
     env: dict[str, str] = field(default_factory=dict)
@@ -84,7 +90,7 @@ class Settings:
             host = "127.0.0.1" if host == "0.0.0.0" else "::1"
         if ":" in host:
             host = f"[{host}]"
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.cert else 'http'}://{host}:{self.port}"
 
     @property
     def binds_network(self) -> bool:
@@ -113,12 +119,14 @@ def resolve(
     """
     cwd = (cwd or Path.cwd()).resolve()
     environ = dict(os.environ if environ is None else environ)
-    dotenv = _load_dotenv(cwd, environ)
+    pyproject = _from_pyproject(cwd)
+    python = _resolve_python(cli.get("python") or pyproject.get("python"), environ)
+    dotenv = envfiles.load(python, cwd, environ)
     merged_env = {**dotenv, **environ}
 
     values: dict[str, Any] = {}
     values.update(_from_flask_env(merged_env))
-    values.update(_from_pyproject(cwd))
+    values.update(pyproject)
     values.update({k: v for k, v in cli.items() if v is not None and v != () and v != []})
 
     settings = Settings(cwd=cwd, env=dotenv)
@@ -140,25 +148,9 @@ def resolve(
 
         for address in settings.allow:
             parse_network(address, wide=settings.wide)
-    settings.python = _resolve_python(cli.get("python") or values.get("python"), environ)
+    settings.python = python
     _validate(settings, merged_env)
     return settings
-
-
-def _load_dotenv(cwd: Path, environ: Mapping[str, str]) -> dict[str, str]:
-    """Variables from .flaskenv then .env, as Flask's CLI loads them (python-dotenv only)."""
-    if environ.get("FLASK_SKIP_DOTENV", "").lower() in ("1", "true", "yes"):
-        return {}
-    try:
-        from dotenv import dotenv_values
-    except ImportError:
-        return {}
-    values: dict[str, str] = {}
-    for name in (".flaskenv", ".env"):  # Flask's order: .env wins over .flaskenv
-        path = cwd / name
-        if path.is_file():
-            values.update({k: v for k, v in dotenv_values(path).items() if v is not None})
-    return values
 
 
 def _from_flask_env(env: Mapping[str, str]) -> dict[str, Any]:
@@ -251,6 +243,10 @@ def _validate(settings: Settings, env: Mapping[str, str]) -> None:
             raise UserInputError(
                 f"--host {settings.host!r} is not an IP address; use 127.0.0.1, 0.0.0.0 or this machine's address"
             ) from None
+    if settings.script is not None and (settings.cert or settings.key):
+        raise UserInputError("--cert/--key are for --app; a --script passes ssl_context to app.run() itself")
+    if settings.key and not settings.cert:
+        raise UserInputError("--key goes with --cert CERTFILE, as for flask run")
     if settings.ttl <= 0:
         raise UserInputError("--ttl must be positive, e.g. 15m")
     settings.trusted_hosts = [h.strip() for h in settings.trusted_hosts if h.strip()]

@@ -266,6 +266,10 @@ class Supervisor:
         cmd += ["--debug" if self.toggles.debug else "--no-debug", "run"]
         cmd += ["--host", s.host, "--port", str(s.port)]
         cmd += ["--reload" if self.toggles.reloader else "--no-reload"]
+        if s.cert:
+            cmd += ["--cert", s.cert]
+        if s.key:
+            cmd += ["--key", s.key]
         return [*cmd, *s.extra_args]
 
     def _environment(self) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 
 
@@ -48,8 +49,13 @@ def size(num_bytes: int) -> str:
     return f"{value:.1f} GB"
 
 
+#: Where installed packages, then the standard library, live: what follows is the import path.
+_LIBRARY_DIRS = (re.compile(r"/(?:site|dist)-packages/"), re.compile(r"/lib/python\d+\.\d+/"))
+
+
 def short_path(path: str, root: str | None = None) -> str:
-    """The path relative to ``root`` when inside it, else the last two parts."""
+    """The path relative to ``root`` when inside it; for a library file the path
+    it is imported by (``werkzeug/wrappers/response.py``); else the last two parts."""
     if not path:
         return "?"
     root = root or os.getcwd()
@@ -59,5 +65,10 @@ def short_path(path: str, root: str | None = None) -> str:
         relative = path
     if not relative.startswith(".."):
         return relative
-    parts = path.replace("\\", "/").rstrip("/").split("/")
+    posix = path.replace("\\", "/")
+    for library in _LIBRARY_DIRS:
+        found = list(library.finditer(posix))
+        if found:
+            return posix[found[-1].end() :]
+    parts = posix.rstrip("/").split("/")
     return "/".join(parts[-2:]) if len(parts) > 1 else path

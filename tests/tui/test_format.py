@@ -55,3 +55,13 @@ def test_copied_traceback_reads_like_pythons_own():
     ours = [line for line in text.splitlines() if line.strip()]
     theirs = [line for line in python.splitlines() if line.strip() and set(line.strip()) - set("^~")]
     assert ours == theirs
+
+
+def test_library_paths_keep_their_package_name() -> None:
+    from debugdash.tui.format import short_path
+
+    site = "/home/dev/.venv/lib/python3.11/site-packages/werkzeug/wrappers/response.py"
+    assert short_path(site, "/srv/shop") == "werkzeug/wrappers/response.py"
+    assert short_path("/usr/lib/python3/dist-packages/flask/app.py", "/srv/shop") == "flask/app.py"
+    assert short_path("/usr/lib/python3.11/json/decoder.py", "/srv/shop") == "json/decoder.py"
+    assert short_path("/srv/shop/views/cart.py", "/srv/shop") == "views/cart.py"

@@ -27,14 +27,46 @@ def traceback_text(chain: list[ExceptionInfo], heading: str = "") -> str:
             lines += ["", _CHAIN_NOTES[exception.relation], ""]
         elif index:
             lines += [""]
-        if exception.frames:
-            lines.append("Traceback (most recent call last):")
-        for frame in exception.frames:
-            lines.append(f'  File "{frame.filename}", line {frame.lineno}, in {frame.function}')
-            if frame.source:
-                lines.append(f"    {frame.source}")
-        lines.append(_exception_line(exception))
+        lines += _exception_text(exception)
     return "\n".join(lines) + "\n"
+
+
+def _exception_text(exception: ExceptionInfo) -> list[str]:
+    lines = ["Traceback (most recent call last):"] if exception.frames else []
+    for frame in exception.frames:
+        lines.append(f'  File "{frame.filename}", line {frame.lineno}, in {frame.function}')
+        lines += ["    " + line for line in statement_lines(frame)]
+    lines.append(_exception_line(exception))
+    lines += exception.notes
+    for number, inner in enumerate(exception.exceptions, 1):
+        lines.append(f"+---------------- {number} of {len(exception.exceptions)} ----------------")
+        lines += ["| " + line for line in _exception_text(inner)]
+    return lines
+
+
+def statement_lines(frame: Frame) -> list[str]:
+    """The frame's statement with carets under the part that failed, as Python prints it."""
+    if not frame.statement:
+        return [frame.source] if frame.source else []
+    lines: list[str] = []
+    for index, line in enumerate(frame.statement):
+        lines.append(line)
+        span = _marked(frame, index, line)
+        if span is not None:
+            lines.append(" " * span[0] + "^" * (span[1] - span[0]))
+    return lines
+
+
+def _marked(frame: Frame, index: int, line: str) -> tuple[int, int] | None:
+    """Columns of ``frame.statement[index]`` that failed, if any."""
+    if len(frame.highlight) != 4:
+        return None
+    first, col, last, end = frame.highlight
+    if not first <= index <= last:
+        return None
+    start = col if index == first else len(line) - len(line.lstrip())
+    stop = end if index == last else len(line.rstrip())
+    return (start, stop) if stop > start else None
 
 
 def _exception_line(exception: ExceptionInfo) -> str:
@@ -123,11 +155,7 @@ class TracebackView(OptionList):
             if c:
                 note = _CHAIN_NOTES.get(exception.relation or "", "")
                 options.append(Option(Text(note or " ", "italic dim"), disabled=True))
-            for f, frame in enumerate(exception.frames):
-                option_id = f"frame-{c}-{f}"
-                self._frames[option_id] = frame
-                options.append(Option(self._frame_prompt(frame, expanded=False), id=option_id))
-            options.append(Option(self._exception_prompt(exception), disabled=True))
+            self._add_exception(options, exception, str(c))
         if chain:
             raised = chain[-1].raised_at
             for option_id, frame in self._frames.items():
@@ -140,6 +168,18 @@ class TracebackView(OptionList):
         elif self._frames:
             self.highlighted = self.get_option_index(next(reversed(self._frames)))
 
+    def _add_exception(self, options: list[Option], exception: ExceptionInfo, path: str) -> None:
+        """Options for ``exception``'s frames and its line; those of a group's members after it."""
+        for f, frame in enumerate(exception.frames):
+            option_id = f"frame-{path}-{f}"
+            self._frames[option_id] = frame
+            options.append(Option(self._frame_prompt(frame, expanded=False), id=option_id))
+        options.append(Option(self._exception_prompt(exception), disabled=True))
+        for number, inner in enumerate(exception.exceptions, 1):
+            heading = f"── {number} of {len(exception.exceptions)} in the group ──"
+            options.append(Option(Text(heading, "italic dim"), disabled=True))
+            self._add_exception(options, inner, f"{path}.{number}")
+
     def _frame_prompt(self, frame: Frame, *, expanded: bool) -> Text:
         where = Text()
         location = f"{fmt.short_path(frame.filename, self.root)}:{frame.lineno}"
@@ -149,9 +189,13 @@ class TracebackView(OptionList):
         if frame.locals and not expanded:
             where.append(f"  ({len(frame.locals)} locals: Enter)", "dim italic")
         lines = [where]
-        if frame.source:
-            source = display_text(frame.source)
-            lines.append(Text("    ") + (_source(source) if frame.is_app else Text(source, "dim")))
+        for index, line in enumerate(frame.statement or ([frame.source] if frame.source else [])):
+            source = display_text(line)
+            text = _source(source) if frame.is_app else Text(source, "dim")
+            span = _marked(frame, index, source) if frame.statement else None
+            if span is not None:
+                text.stylize("bold underline", *span)
+            lines.append(Text("    ") + text)
         if expanded:
             for name, value in frame.locals.items():
                 local = Text("      ")
@@ -169,6 +213,9 @@ class TracebackView(OptionList):
             text.append(lines[0], "red")
             for line in lines[1:]:
                 text.append("\n" + line, "red")
+        for note in exception.notes:
+            for line in _safe_lines(note, limit=5):
+                text.append("\n" + line, "italic")
         return text
 
     @on(OptionList.OptionSelected)

@@ -35,6 +35,7 @@ class AttachSession:
             settings.attach_port,
             target=lambda: self.internal_port,
             allowed=supervisor.allows_attach,
+            granted=lambda peer: supervisor.allowlist.allows(peer, "attach"),
             publish=supervisor.publish_one,
         )
 
@@ -51,7 +52,7 @@ class AttachSession:
 
     def close_unallowed(self) -> int:
         """Close open connections whose peer no longer may attach (grant expired or revoked)."""
-        return self.relay.close_where(lambda peer: not self.supervisor.allows_attach(peer))
+        return self.relay.close_unallowed()
 
     def help(self) -> dict[str, Any]:
         settings = self.supervisor.settings

@@ -53,6 +53,7 @@ from debugdash.core.events import (
 )
 from debugdash.core.filewatch import FileWatcher
 from debugdash.core.logbuffer import LineSplitter, LogBuffer
+from debugdash.core.peers import OWNER_UID_ENV
 from debugdash.core.runtime import control_socket_path, runtime_base
 from debugdash.core.settings import Settings, as_dict
 from debugdash.core.stats import TreeSampler
@@ -273,6 +274,8 @@ class Supervisor:
         env[wire.TOKEN_ENV] = self._token
         env[wire.RELOAD_ENV] = "1" if self.toggles.reloader else "0"
         env[wire.DEBUGPY_PATH_ENV] = str(self._session_dir / "debugpy-path")
+        # A loopback peer is local only when it is this user: the agent must know who that is.
+        env[OWNER_UID_ENV] = str(os.getuid())
         if self.settings.script is not None:
             env[wire.HOST_ENV] = self.settings.host
             if self.settings.port_given:

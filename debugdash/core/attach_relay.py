@@ -82,6 +82,7 @@ class AttachRelay:
         publish: Callable[[Event], None],
         granted: Callable[[str], bool] = lambda peer: False,
         owner: int | None = None,
+        announce: bool = True,
     ) -> None:
         self.host = host
         self._requested_port = port
@@ -89,6 +90,7 @@ class AttachRelay:
         self._target = target
         self._allowed = allowed
         self._granted = granted
+        self._announce = announce  # False: the owner announces once something answers behind us
         self._owner = owner_uid() if owner is None else owner
         self._publish = publish
         self._server: asyncio.Server | None = None
@@ -119,7 +121,8 @@ class AttachRelay:
         except OSError as e:
             raise UserInputError(_bind_failure(self.host, self._requested_port, e)) from None
         self._bound_port = self._server.sockets[0].getsockname()[1]
-        self._publish(AttachListening(host=self.host, port=self.port))
+        if self._announce:
+            self._publish(AttachListening(host=self.host, port=self.port))
 
     async def stop(self) -> None:
         """Stop listening and close every connection; the port is free when this returns."""

@@ -39,6 +39,12 @@ def peer_uid(peer: tuple[str, int], ours: tuple[str, int]) -> int | None:
     Both are ``(address, port)`` as the connection shows them on our side. None
     when the owner cannot be told.
     """
+    found = peer_socket(peer, ours)
+    return found[0] if found is not None else None
+
+
+def peer_socket(peer: tuple[str, int], ours: tuple[str, int]) -> tuple[int, int] | None:
+    """``(uid, inode)`` of the socket at ``peer`` connected to ours at ``ours``; None if unknown."""
     try:
         peer_ip = ipaddress.ip_address(str(peer[0]).split("%", 1)[0])
         our_ip = ipaddress.ip_address(str(ours[0]).split("%", 1)[0])
@@ -47,9 +53,9 @@ def peer_uid(peer: tuple[str, int], ours: tuple[str, int]) -> int | None:
         return None
     for version, peer_text, our_text in _spellings(peer_ip, our_ip):
         key = b" %s:%04X %s:%04X " % (peer_text, peer_port, our_text, our_port)
-        uid = _lookup(_TABLES[version], key)
-        if uid is not None:
-            return uid
+        found = _lookup(_TABLES[version], key)
+        if found is not None:
+            return found
     return None
 
 
@@ -59,6 +65,22 @@ def socket_peer_uid(sock: socket.socket) -> int | None:
         return peer_uid(sock.getpeername()[:2], sock.getsockname()[:2])
     except OSError:
         return None
+
+
+def holds_socket(pid: int, inode: int) -> bool:
+    """True when process ``pid`` has the socket ``inode`` open (we must be allowed to look)."""
+    wanted = f"socket:[{inode}]"
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == wanted:
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def _spellings(peer, ours):
@@ -81,7 +103,7 @@ def _hex(address) -> bytes:
     return b"".join(b"%08X" % word for word in words)
 
 
-def _lookup(path: str, key: bytes) -> int | None:
+def _lookup(path: str, key: bytes) -> tuple[int, int] | None:
     try:
         with open(path, "rb") as f:
             table = f.read()
@@ -98,6 +120,6 @@ def _lookup(path: str, key: bytes) -> int | None:
     if len(fields) < 9 or fields[2] not in _OWNED_STATES or fields[8] == b"0":
         return None
     try:
-        return int(fields[6])
+        return int(fields[6]), int(fields[8])
     except ValueError:
         return None

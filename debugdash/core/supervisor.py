@@ -223,10 +223,6 @@ class Supervisor:
         if self._spare is not None and self._spare.proc.returncode is None:
             process.kill_tree(self._spare.proc.pid, None, grace=0.5)
         self._close_listener()
-        if self._relay is not None:
-            from debugdash.agent.attach import stop_adapter
-
-            stop_adapter(self._relay.internal_port)
         if self._control is not None:
             self._control.remove_socket()
         if self._session_dir is not None:
@@ -707,6 +703,16 @@ class Supervisor:
 
     def _push_grants(self, rotate: bool) -> None:
         self._send(wire.SetGrants(grants=self.allowlist.wire_grants(), rotate=rotate))
+
+    def server_pids(self) -> list[int]:
+        """The running server and its descendants: the processes whose debugger may reach the attach hub."""
+        proc = self._proc
+        if proc is None or proc.returncode is not None:
+            return []
+        try:
+            return [proc.pid, *(child.pid for child in psutil.Process(proc.pid).children(recursive=True))]
+        except psutil.Error:
+            return [proc.pid]
 
     def allows_attach(self, peer: str) -> bool:
         return is_local(parse_peer(peer)) or self.allowlist.allows(peer, "attach")

@@ -134,3 +134,51 @@ def test_another_user_is_refused_by_the_attach_relay_unless_granted(start, other
 
     assert session.cli("allow", "127.0.0.1", "--what", "attach").returncode == 0
     assert other_user.run(_dap_initialize, attach_port)["answered"], "a grant lets the other user in"
+
+
+# --- the debug adapter has no door of its own ------------------------------------
+
+
+def _listening_ports(session: Session, internal_port: int) -> set[int]:
+    """Every TCP port the session's processes listen on, and the debug adapter's,
+    wherever it runs (debugpy's own adapter leaves the server's process tree)."""
+    import psutil
+
+    pids = {p.pid for p in session.tree()}
+    for proc in psutil.process_iter(["cmdline"]):
+        args = proc.info.get("cmdline") or []
+        if any("debugpy" in a for a in args) and str(internal_port) in args:
+            pids.add(proc.pid)
+    return {
+        c.laddr.port
+        for c in psutil.net_connections(kind="tcp")
+        if c.status == psutil.CONN_LISTEN and c.pid in pids
+    }
+
+
+def _dap_answer(port: int, source: str) -> str | None:
+    """Send a DAP `initialize` to ``port`` from ``source``; the command answered, if any."""
+    try:
+        with DapClient.connect("127.0.0.1", port, source_address=(source, 0), timeout=5) as dap:
+            dap.initialize(timeout=3)
+            return "initialize"
+    except Exception:  # noqa: BLE001 - refused, closed, timed out, or not DAP at all
+        return None
+
+
+def _dap_answers(ports: list[int], source: str) -> dict[str, str | None]:
+    return {str(port): _dap_answer(port, source) for port in ports}
+
+
+def test_no_port_of_the_session_lets_another_user_or_address_reach_the_debugger(start, other_user: User) -> None:
+    attach_port = free_port()
+    session, _ = start("--attach", "--attach-port", str(attach_port))
+    session.wait_event("attach_listening", timeout=60)
+    session.wait_event("notice", lambda e: "debugpy listening" in e["message"], timeout=60)
+    internal = json.loads(session.cli("status", "--json").stdout)["attach"]["internal_port"]
+    ports = sorted(_listening_ports(session, internal))
+    assert attach_port in ports and len(ports) >= 2, ports
+
+    assert _dap_answers(ports, "127.0.0.3") == {str(p): None for p in ports}, "127.0.0.3 is answered nowhere"
+    assert other_user.run(_dap_answers, ports, "127.0.0.1") == {str(p): None for p in ports}, "nor is another user"
+    assert _dap_answer(attach_port, "127.0.0.1") == "initialize", "the developer still is, through the attach port"

@@ -715,6 +715,7 @@ class Supervisor:
             return [proc.pid]
 
     def allows_attach(self, peer: str) -> bool:
+        """By address alone; the relay also requires a loopback peer to be this user or granted."""
         return is_local(parse_peer(peer)) or self.allowlist.allows(peer, "attach")
 
     def refuse(self, peer: str, what: str, detail: str = "") -> None:

@@ -169,7 +169,7 @@ def describe(event: Event, *, show_pin: bool = False) -> str:
         case AccessExpired():
             return f"access    expired {event.address} ({', '.join(event.what)})"
         case AccessRefused():
-            return f"refused   {event.address} asked for the {event.what} {event.detail}".rstrip()
+            return f"refused   {event.peer} asked for the {event.what} {event.detail}".rstrip()
         case AttachListening():
             state = "listening on" if event.listening else "closed"
             return f"attach    {state} {event.host}:{event.port}"

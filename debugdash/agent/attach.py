@@ -1,29 +1,35 @@
 """Starting and stopping debugpy inside the serving process, on demand.
 
-debugpy listens on 127.0.0.1 only; the user-facing port is the supervisor's
-relay. It is imported from the app's environment first, else from the
-directory named by ``DEBUGDASH_DEBUGPY_PATH``. Outcomes are reported as
-``notice`` events; nothing here may raise into the agent's reader thread.
+The debuggee opens no port. pydevd (debugpy's debugger, speaking the Debug
+Adapter Protocol itself) connects *outward* to the supervisor's attach hub on
+127.0.0.1, which checks that the connection comes from this server process and
+is the only way an IDE reaches it, through the relay. debugpy's usual
+``listen()`` would instead leave an unauthenticated adapter port on 127.0.0.1
+that every local user and every 127.0.0.x address can reach.
+
+debugpy is imported from the app's environment first, else from the directory
+named by ``DEBUGDASH_DEBUGPY_PATH``. Outcomes are reported as ``notice``
+events; nothing here may raise into the agent's reader thread.
 """
 
 from __future__ import annotations
 
-import atexit
+import contextlib
 import os
+import socket
 import sys
 import threading
-import time
 from collections.abc import Callable
 
 from debugdash.core.events import Event, Notice
 from debugdash.core.wire import DEBUGPY_PATH_ENV
 
 _lock = threading.Lock()
-_listening: int | None = None
-_stopped: set[int] = set()
+_connected: int | None = None
+_stopped = False
 
 
-def _import_debugpy():
+def _import_pydevd():
     # pydevd otherwise warns on stderr about frozen modules at every start.
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     try:
@@ -35,109 +41,76 @@ def _import_debugpy():
         if extra not in sys.path:
             sys.path.append(extra)
         import debugpy
-    return debugpy
+    import debugpy.server.api  # noqa: F401 - sets pydevd up to speak DAP, as debugpy does
+    import pydevd
+
+    return debugpy, pydevd
 
 
 def set_attach(port: int | None, emit: Callable[[Event], None]) -> None:
-    """Listen with debugpy on 127.0.0.1:``port``, or stop it (``None``); in the background."""
+    """Connect debugpy to the attach hub on 127.0.0.1:``port``, or stop (``None``); in the background."""
     threading.Thread(target=_apply, args=(port, emit), name="debugdash-attach", daemon=True).start()
 
 
 def _apply(port: int | None, emit: Callable[[Event], None]) -> None:
-    global _listening
+    global _connected, _stopped
     with _lock:
         if port is None:
-            if _listening is not None:
-                stop_adapter(_listening)
-                _stopped.add(_listening)
-                _listening = None
+            if _connected is not None:
+                _disconnect()
+                _connected = None
+                _stopped = True
                 emit(Notice(level="info", message="debugpy stopped"))
             return
-        if _listening == port:
+        if _connected == port:
             return
         if _stopped:
-            # debugpy.listen() works once per process; a new worker can listen again.
-            emit(Notice(level="error", message="debugpy can listen only once per server process; restart the server to attach again"))
+            # pydevd sets up once per process; a new worker can start it again.
+            emit(Notice(level="error", message="debugpy can start only once per server process; restart the server to attach again"))
             return
         try:
-            debugpy = _import_debugpy()
-            debugpy.listen(("127.0.0.1", port))
+            debugpy, pydevd = _import_pydevd()
+            pydevd.settrace(
+                host="127.0.0.1",
+                port=port,
+                suspend=False,
+                # Connected is enough: the server keeps serving until an IDE configures breakpoints.
+                wait_for_ready_to_run=False,
+                block_until_connected=True,
+                # A child process would try the hub too and be turned away there.
+                patch_multiprocessing=False,
+                notify_stdin=False,
+                dont_trace_start_patterns=(os.path.dirname(os.path.abspath(debugpy.__file__)),),
+                dont_trace_end_patterns=("debugpy_launcher.py",),
+            )
         except ImportError:
             emit(Notice(level="error", message="debugpy is not installed in the app's environment; install it there or set DEBUGDASH_DEBUGPY_PATH"))
             return
-        except Exception as e:  # debugpy raises RuntimeError for a taken port or a second listen
-            emit(Notice(level="error", message=f"debugpy could not listen on 127.0.0.1:{port}: {e}"))
+        except Exception as e:  # noqa: BLE001 - refused connection, pydevd failing to start
+            emit(Notice(level="error", message=f"debugpy could not reach the attach hub on 127.0.0.1:{port}: {e}"))
             return
-        _listening = port
-        # A reloaded worker listens on the same port: the old adapter must be gone first.
-        atexit.register(stop_adapter, port)
-        emit(Notice(level="info", message=f"debugpy listening on 127.0.0.1:{port} (pid {os.getpid()})"))
+        _connected = port
+        emit(Notice(level="info", message=f"debugpy listening through the attach relay (connected to 127.0.0.1:{port}, pid {os.getpid()})"))
 
 
-def _adapter_pids(port: int) -> list[int]:
-    """debugpy's adapter for ``port``: it double-forks and calls setsid, so it is no
-    child of ours and escapes the server's process group; find it by command line."""
-    pids = []
-    try:
-        entries = [e for e in os.listdir("/proc") if e.isdigit()]
-    except OSError:
-        return _adapter_pids_psutil(port)
-    for entry in entries:
+def _disconnect() -> None:
+    """End pydevd's connection and tracing; best effort, and never for long:
+    the hub closes its side too, and pydevd disposes of itself when it does."""
+
+    def stoptrace() -> None:
         try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                args = f.read().split(b"\0")
-        except OSError:
-            continue
-        if _is_adapter([a.decode("utf-8", "replace") for a in args], port):
-            pids.append(int(entry))
-    return pids
+            import pydevd
 
-
-def _adapter_pids_psutil(port: int) -> list[int]:
-    try:
-        import psutil
-    except ImportError:
-        return []
-    pids = []
-    for process in psutil.process_iter(["cmdline"]):
-        if _is_adapter(process.info.get("cmdline") or [], port):
-            pids.append(process.pid)
-    return pids
-
-
-def _is_adapter(args: list[str], port: int) -> bool:
-    if "--for-server" not in args or not any("debugpy" in a for a in args):
-        return False
-    try:
-        return args[args.index("--port") + 1] == str(port)
-    except (ValueError, IndexError):
-        return False
-
-
-def stop_adapter(port: int | None = None) -> None:
-    """Terminate debugpy's adapter for ``port`` (default: the one we started); best effort."""
-    import signal
-
-    port = port if port is not None else _listening
-    if port is None:
-        return
-    pids = _adapter_pids(port)
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
+            sock = getattr(pydevd.get_global_debugger(), "_client_socket", None)
+            if sock is not None:
+                # First: pydevd closes the socket while its reader thread is still
+                # blocked in recv(), and Linux then never sends the hub an end.
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            pydevd.stoptrace()
+        except Exception:  # noqa: BLE001
             pass
-    # Wait briefly until the port is released, so the next listener can bind it.
-    deadline = time.monotonic() + 1.0
-    while pids and time.monotonic() < deadline:
-        pids = [pid for pid in pids if _alive(pid)]
-        if pids:
-            time.sleep(0.01)
 
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
+    worker = threading.Thread(target=stoptrace, name="debugdash-attach-stop", daemon=True)
+    worker.start()
+    worker.join(2.0)

@@ -3,7 +3,9 @@
 One shared ``DebuggedApplication`` per process sits behind a per-request check
 of the socket peer (``REMOTE_ADDR`` only; forwarding headers never count). The
 gate is open for a peer when the debugger toggle is on and the peer is local
-(127.0.0.1, ::1) or holds an unexpired "debugger" grant; deadlines are checked
+(127.0.0.1 or ::1 *and* its socket belongs to debugdash's Unix user: any user
+of the machine can connect from loopback) or holds an unexpired "debugger"
+grant; deadlines are checked
 on every request with this process's clock, so a stalled supervisor can never
 extend access. Closed requests go to the plain app: errors become Werkzeug's
 plain 500 and ``/console`` is the app's own 404.
@@ -22,6 +24,7 @@ from urllib.parse import parse_qs
 from debugdash.core.addresses import granted, is_local, parse_peer
 from debugdash.core.clock import Clock, system_clock
 from debugdash.core.events import AccessRefused, Event, Gate as GateEvent
+from debugdash.core.peers import owner_uid, peer_uid
 from debugdash.core.wire import WireGrant
 
 CONSOLE_PATH = "/console"
@@ -46,8 +49,11 @@ class DebuggerGate:
         trusted_hosts: Iterable[str] = (),
         emit: Callable[[Event], None] = lambda event: None,
         clock: Clock | None = None,
+        owner: int | None = None,
     ) -> None:
         self.debugger = bool(debugger)
+        #: The Unix user whose loopback connections count as local.
+        self.owner = owner_uid() if owner is None else owner
         self.grants: tuple[WireGrant, ...] = tuple(grants)
         self.trusted_hosts = list(trusted_hosts)
         self.pin: str | None = None
@@ -98,14 +104,19 @@ class DebuggerGate:
 
     # --- per request ------------------------------------------------------------
 
-    def allows(self, remote_addr: str | None) -> bool:
-        """True when a request from this socket peer may reach the debugger now."""
+    def allows(self, remote_addr: str | None, uid: int | None = None) -> bool:
+        """True when a request from this socket peer may reach the debugger now.
+
+        ``uid`` owns the peer's socket (None: unknown); a loopback peer is local
+        only when that is debugdash's user, otherwise it needs a grant like any
+        other address.
+        """
         if not self.debugger:
             return False
         peer = parse_peer(remote_addr)
         if peer is None:
             return False
-        if is_local(peer):
+        if is_local(peer) and uid is not None and uid == self.owner:
             return True
         return granted(peer, "debugger", self.grants, self._clock())
 
@@ -132,7 +143,7 @@ class DebuggerGate:
         self._debugged.pin = self.pin
         return _GatedApp(self, self._debugged, plain)
 
-    def _refused(self, environ: dict) -> None:
+    def _refused(self, environ: dict, uid: int | None) -> None:
         path = environ.get("PATH_INFO", "")
         query = environ.get("QUERY_STRING", "")
         if path != CONSOLE_PATH and "__debugger__" not in query:
@@ -140,7 +151,12 @@ class DebuggerGate:
         if path != CONSOLE_PATH and parse_qs(query).get("__debugger__") != ["yes"]:
             return
         self._emit(
-            AccessRefused(address=str(environ.get("REMOTE_ADDR", "")), what="debugger", detail=path)
+            AccessRefused(
+                address=str(environ.get("REMOTE_ADDR", "")),
+                what="debugger",
+                detail=path,
+                uid=uid if uid != self.owner else None,
+            )
         )
 
 
@@ -190,9 +206,25 @@ class _GatedApp:
     def __call__(self, environ: dict, start_response: Callable) -> Any:
         __traceback_hide__ = True  # noqa: F841 (see CaptureMiddleware)
         gate = self.gate
-        if gate.allows(environ.get("REMOTE_ADDR")):
+        if not gate.debugger:
+            return self.plain(environ, start_response)
+        uid = _loopback_peer_uid(environ)
+        if gate.allows(environ.get("REMOTE_ADDR"), uid):
             return self.debugged(environ, start_response)
-        if gate.debugger:
-            gate._refused(environ)
+        gate._refused(environ, uid)
         return self.plain(environ, start_response)
+
+
+def _loopback_peer_uid(environ: dict) -> int | None:
+    """Who owns the peer socket of this request, looked up for loopback peers only
+    (a /proc read costs a few milliseconds; other peers are judged by grants)."""
+    remote = environ.get("REMOTE_ADDR")
+    if not is_local(parse_peer(remote)):
+        return None
+    sock = environ.get("werkzeug.socket")  # Werkzeug's dev server puts the connection here
+    try:
+        ours = sock.getsockname()[:2]
+        return peer_uid((remote, int(environ["REMOTE_PORT"])), ours)
+    except (AttributeError, KeyError, TypeError, ValueError, OSError):
+        return None
 

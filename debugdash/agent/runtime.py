@@ -77,6 +77,5 @@ class Agent:
         except OSError:
             pass
         reloader.stop_worker()
-        attach.stop_adapter()
         output.flush_all()  # os._exit skips the buffers' own flush at exit
         os._exit(LOST_EXIT_CODE)

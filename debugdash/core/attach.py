@@ -1,57 +1,76 @@
-"""External attach for one session: the relay port, the internal debugpy port,
-and what an IDE user needs to connect (SSH tunnel, VS Code launch.json).
+"""External attach for one session: the attach port (relay), the hub the
+debuggee connects to, and what an IDE user needs to connect (SSH tunnel, VS
+Code launch.json).
 """
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 import json
 import socket
 from typing import TYPE_CHECKING, Any
 
-from debugdash.agent.attach import stop_adapter
+from debugdash.core.attach_hub import AttachHub
 from debugdash.core.attach_relay import AttachRelay
+from debugdash.core.events import AttachListening
 
 if TYPE_CHECKING:
     from debugdash.core.supervisor import Supervisor
 
 
-def free_loopback_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class AttachSession:
-    """The user-facing attach port of a running session."""
+    """The user-facing attach port of a running session, and the hub behind it."""
 
     def __init__(self, supervisor: Supervisor) -> None:
         self.supervisor = supervisor
         settings = supervisor.settings
-        self.internal_port = free_loopback_port()
+        self._announced = False
+        self.hub = AttachHub(
+            debuggee_pids=supervisor.server_pids,
+            publish=supervisor.publish_one,
+            on_debuggee=self._debuggee_arrived,
+        )
         self.relay = AttachRelay(
             settings.host,
             settings.attach_port,
             target=lambda: self.internal_port,
             allowed=supervisor.allows_attach,
+            granted=lambda peer: supervisor.allowlist.allows(peer, "attach"),
             publish=supervisor.publish_one,
+            announce=False,
         )
+
+    @property
+    def internal_port(self) -> int | None:
+        """The hub's port on 127.0.0.1, which the debuggee connects to."""
+        return self.hub.port
 
     async def open(self) -> None:
         """Bind the attach port; UserInputError naming the holder when it is taken."""
-        await self.relay.start()
+        await self.hub.start()
+        try:
+            await self.relay.start()
+        except BaseException:
+            await self.hub.stop()
+            raise
         self.supervisor._attach_internal_port = self.internal_port
 
+    def _debuggee_arrived(self) -> None:
+        # Only now does a client get an answer: announcing the port earlier
+        # sent IDEs to a relay with nothing behind it yet.
+        if not self._announced and self.relay.listening:
+            self._announced = True
+            self.supervisor.publish_one(AttachListening(host=self.relay.host, port=self.relay.port))
+
     async def close(self) -> None:
-        """Free the attach port and end debugpy's adapter (it escapes the server's process group)."""
+        """Free the attach port and drop the debuggee's connection (its debugger stops)."""
         self.supervisor._attach_internal_port = None
         await self.relay.stop()
-        await asyncio.to_thread(stop_adapter, self.internal_port)
+        await self.hub.stop()
 
     def close_unallowed(self) -> int:
         """Close open connections whose peer no longer may attach (grant expired or revoked)."""
-        return self.relay.close_where(lambda peer: not self.supervisor.allows_attach(peer))
+        return self.relay.close_unallowed()
 
     def help(self) -> dict[str, Any]:
         settings = self.supervisor.settings

@@ -3,7 +3,9 @@
 debugpy listens on 127.0.0.1 on an internal port inside the server and checks
 nobody. This relay, in the supervisor, is the only way in from elsewhere: it
 accepts a connection only when ``allowed(peer)`` says so (judged by the socket
-peer address alone, before a single byte is read), and can close open
+peer address alone, before a single byte is read) and, for a loopback peer,
+when its socket belongs to debugdash's Unix user or it holds a grant: any user
+of the machine can connect from 127.0.0.1, and can close open
 connections the moment a grant ends. Because it lives in the supervisor, the
 port disappears with debugdash.
 """
@@ -18,9 +20,10 @@ from collections.abc import Callable
 
 import psutil
 
-from debugdash.core.addresses import parse_peer
+from debugdash.core.addresses import is_local, parse_peer
 from debugdash.core.errors import UserInputError
 from debugdash.core.events import AccessRefused, AttachClient, AttachListening, Event, Notice
+from debugdash.core.peers import owner_uid, socket_peer_uid
 from debugdash.core.text import display_text
 
 _CHUNK = 64 * 1024
@@ -40,8 +43,9 @@ _OVERLAP_GRACE = 0.3
 class _Connection:
     """One accepted client, and its upstream once connected."""
 
-    def __init__(self, peer: str, client: asyncio.StreamWriter) -> None:
+    def __init__(self, peer: str, client: asyncio.StreamWriter, uid: int | None = None) -> None:
         self.peer = peer
+        self.uid = uid  # the owner of a loopback peer's socket
         self.since = time.time()
         self.client = client
         self.upstream: asyncio.StreamWriter | None = None
@@ -62,6 +66,8 @@ class AttachRelay:
 
     ``allowed(peer)`` gets the normalised peer address (``::ffff:a.b.c.d``
     becomes ``a.b.c.d``) and decides; an exception there counts as a refusal.
+    A loopback peer must in addition be ``owner``'s (default: debugdash's user)
+    or pass ``granted(peer)``, the grants alone.
     ``publish`` receives AttachListening, AttachClient, AccessRefused and Notice
     events. Everything runs on the event loop that called ``start``.
     """
@@ -74,12 +80,18 @@ class AttachRelay:
         target: Callable[[], int | None],
         allowed: Callable[[str], bool],
         publish: Callable[[Event], None],
+        granted: Callable[[str], bool] = lambda peer: False,
+        owner: int | None = None,
+        announce: bool = True,
     ) -> None:
         self.host = host
         self._requested_port = port
         self._bound_port: int | None = None
         self._target = target
         self._allowed = allowed
+        self._granted = granted
+        self._announce = announce  # False: the owner announces once something answers behind us
+        self._owner = owner_uid() if owner is None else owner
         self._publish = publish
         self._server: asyncio.Server | None = None
         self._connections: set[_Connection] = set()
@@ -109,7 +121,8 @@ class AttachRelay:
         except OSError as e:
             raise UserInputError(_bind_failure(self.host, self._requested_port, e)) from None
         self._bound_port = self._server.sockets[0].getsockname()[1]
-        self._publish(AttachListening(host=self.host, port=self.port))
+        if self._announce:
+            self._publish(AttachListening(host=self.host, port=self.port))
 
     async def stop(self) -> None:
         """Stop listening and close every connection; the port is free when this returns."""
@@ -132,7 +145,13 @@ class AttachRelay:
         allowed(peer)``. The connections are dropped at once; their
         ``disconnected`` events follow on the event loop.
         """
-        closing = [c for c in self._connections if not c.kicked and predicate(c.peer)]
+        return self._close([c for c in self._connections if not c.kicked and predicate(c.peer)])
+
+    def close_unallowed(self) -> int:
+        """Close the open connections that would be refused now (a grant ended)."""
+        return self._close([c for c in self._connections if not c.kicked and not self._admits(c.peer, c.uid)])
+
+    def _close(self, closing: list[_Connection]) -> int:
         for connection in closing:
             connection.kick()
         if closing:
@@ -176,18 +195,20 @@ class AttachRelay:
         if self._server is None:  # accepted just before stop(): nobody to serve it
             writer.transport.abort()
             return
-        if address is None or not self._is_allowed(peer):
+        uid = _loopback_uid(writer) if is_local(address) else None
+        if address is None or not self._admits(peer, uid):
             writer.transport.abort()
             now = time.time()
             self._publish(AttachClient(time=now, state="refused", peer=peer))
-            self._publish(AccessRefused(time=now, address=peer, what="attach", detail="attach connection"))
+            other = uid if is_local(address) and uid != self._owner else None
+            self._publish(AccessRefused(time=now, address=peer, what="attach", detail="attach connection", uid=other))
             return
         target = self._target()
         if target is None:
             writer.transport.abort()
             self._publish(Notice(level="warning", message=f"attach client {peer} turned away: debugpy is not running"))
             return
-        connection = _Connection(peer, writer)
+        connection = _Connection(peer, writer, uid)
         self._connections.add(connection)
         try:
             await self._relay(connection, reader, target)
@@ -195,16 +216,19 @@ class AttachRelay:
             self._connections.discard(connection)
             connection.kick()
 
-    def _is_allowed(self, peer: str) -> bool:
+    def _admits(self, peer: str, uid: int | None) -> bool:
+        """``allowed(peer)``, and a loopback peer is debugdash's user or granted."""
         try:
-            return bool(self._allowed(peer))
+            if not self._allowed(peer):
+                return False
+            return not is_local(parse_peer(peer)) or uid == self._owner or bool(self._granted(peer))
         except Exception:  # noqa: BLE001 - fail closed
             return False
 
     async def _relay(self, connection: _Connection, reader: asyncio.StreamReader, target: int) -> None:
         if await self._settle_debugpy(connection):
             # The grant may have ended while we waited.
-            if connection.kicked or not self._is_allowed(connection.peer):
+            if connection.kicked or not self._admits(connection.peer, connection.uid):
                 return
         try:
             up_reader, up_writer = await asyncio.wait_for(
@@ -245,6 +269,11 @@ class AttachRelay:
         finally:
             self._settle()
             self._publish(AttachClient(state="disconnected", peer=connection.peer))
+
+
+def _loopback_uid(writer: asyncio.StreamWriter) -> int | None:
+    sock = writer.get_extra_info("socket")
+    return socket_peer_uid(sock) if sock is not None else None
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

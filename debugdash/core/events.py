@@ -331,6 +331,12 @@ class AccessRefused(Event):
     address: str
     what: str  # "debugger" or "attach"
     detail: str = ""  # e.g. the request path
+    uid: int | None = None  # the peer socket's owner, when a loopback peer was another user
+
+    @property
+    def peer(self) -> str:
+        """The address, and the Unix user behind it when that is why it was refused."""
+        return self.address if self.uid is None else f"{self.address}, uid {self.uid}"
 
 
 @dataclass(slots=True, kw_only=True)

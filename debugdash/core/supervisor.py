@@ -53,6 +53,7 @@ from debugdash.core.events import (
 )
 from debugdash.core.filewatch import FileWatcher
 from debugdash.core.logbuffer import LineSplitter, LogBuffer
+from debugdash.core.peers import OWNER_UID_ENV
 from debugdash.core.runtime import control_socket_path, runtime_base
 from debugdash.core.settings import Settings, as_dict
 from debugdash.core.stats import TreeSampler
@@ -225,10 +226,6 @@ class Supervisor:
         if self._spare is not None and self._spare.proc.returncode is None:
             process.kill_tree(self._spare.proc.pid, None, grace=0.5)
         self._close_listener()
-        if self._relay is not None:
-            from debugdash.agent.attach import stop_adapter
-
-            stop_adapter(self._relay.internal_port)
         if self._control is not None:
             self._control.remove_socket()
         if self._session_dir is not None:
@@ -281,6 +278,8 @@ class Supervisor:
         env[wire.TOKEN_ENV] = self._token
         env[wire.RELOAD_ENV] = "1" if self.toggles.reloader else "0"
         env[wire.DEBUGPY_PATH_ENV] = str(self._session_dir / "debugpy-path")
+        # A loopback peer is local only when it is this user: the agent must know who that is.
+        env[OWNER_UID_ENV] = str(os.getuid())
         if self.settings.script is not None:
             env[wire.HOST_ENV] = self.settings.host
             if self.settings.port_given:
@@ -729,7 +728,18 @@ class Supervisor:
     def _push_grants(self, rotate: bool) -> None:
         self._send(wire.SetGrants(grants=self.allowlist.wire_grants(), rotate=rotate))
 
+    def server_pids(self) -> list[int]:
+        """The running server and its descendants: the processes whose debugger may reach the attach hub."""
+        proc = self._proc
+        if proc is None or proc.returncode is not None:
+            return []
+        try:
+            return [proc.pid, *(child.pid for child in psutil.Process(proc.pid).children(recursive=True))]
+        except psutil.Error:
+            return [proc.pid]
+
     def allows_attach(self, peer: str) -> bool:
+        """By address alone; the relay also requires a loopback peer to be this user or granted."""
         return is_local(parse_peer(peer)) or self.allowlist.allows(peer, "attach")
 
     def refuse(self, peer: str, what: str, detail: str = "") -> None:

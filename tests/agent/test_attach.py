@@ -1,4 +1,5 @@
-"""debugpy on demand inside the serving process: listen, a real DAP session, stop."""
+"""debugpy on demand inside the serving process: it connects out to the port it
+is given (in debugdash, the supervisor's attach hub), a real DAP session, stop."""
 
 from __future__ import annotations
 
@@ -6,18 +7,19 @@ import json
 import socket
 import threading
 
-from debugdash.agent.attach import _adapter_pids
+
 from debugdash.core.events import Notice
 from debugdash.core.wire import Configure, SetAttach
 
-from tests.agent.agentkit import Server, free_port, http_get, wait_for
+from tests.agent.agentkit import Server, free_port, http_get
 
 
 class DapClient:
     """Just enough of the Debug Adapter Protocol to drive debugpy from a test."""
 
-    def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=15)
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.sock.settimeout(15)
         self.reader = self.sock.makefile("rb")
         self.seq = 0
         self.messages: list[dict] = []
@@ -50,6 +52,10 @@ class DapClient:
                 return message
 
     def response(self, seq: int) -> dict:
+        # pydevd may answer ``attach`` before ``configurationDone``: look among what was read too.
+        for message in self.messages:
+            if message.get("type") == "response" and message.get("request_seq") == seq:
+                return message
         return self.wait(lambda m: m.get("type") == "response" and m.get("request_seq") == seq)
 
     def event(self, name: str) -> dict:
@@ -59,22 +65,38 @@ class DapClient:
         self.sock.close()
 
 
-def _attach(server: Server, port: int) -> None:
+def _ends(sock: socket.socket) -> bool:
+    """Read what is left; True at the end of the stream (a timeout fails the test)."""
+    sock.settimeout(10)
+    while sock.recv(1 << 20):
+        pass
+    return True
+
+
+def _hub() -> socket.socket:
+    """Where the debuggee connects to, standing in for the supervisor's attach hub."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(30)
+    return listener
+
+
+def _attach(server: Server, hub: socket.socket) -> DapClient:
+    port = hub.getsockname()[1]
     mark = server.supervisor.mark()
     server.supervisor.send(SetAttach(port=port))
     notice = server.supervisor.wait(Notice, since=mark, timeout=30)
     assert notice.level == "info" and f"127.0.0.1:{port}" in notice.message, notice.message
+    return DapClient(hub.accept()[0])
 
 
 def test_attach_stops_at_a_breakpoint_in_a_route_then_stops_cleanly(start_server) -> None:
     server = start_server()
-    port = free_port()
-    _attach(server, port)
+    hub = _hub()
+    client = _attach(server, hub)
 
     import debugdash.demo.app as demo
 
     line = next(i for i, text in enumerate(open(demo.__file__), 1) if "numerator / denominator" in text)
-    client = DapClient(port)
     try:
         assert client.response(client.send("initialize", adapterID="debugpy", clientID="test"))["success"]
         attach = client.send("attach", justMyCode=False)
@@ -95,37 +117,37 @@ def test_attach_stops_at_a_breakpoint_in_a_route_then_stops_cleanly(start_server
         client.send("continue", threadId=stopped["body"]["threadId"])
         request.join(timeout=15)
         assert replies and replies[0].status == 500
+
+        mark = server.supervisor.mark()
+        server.supervisor.send(SetAttach(port=None))
+        assert server.supervisor.wait(Notice, since=mark).message == "debugpy stopped"
+        assert _ends(client.sock), "the connection to the hub ends"
     finally:
         client.close()
-
-    mark = server.supervisor.mark()
-    server.supervisor.send(SetAttach(port=None))
-    assert server.supervisor.wait(Notice, since=mark).message == "debugpy stopped"
-    wait_for(lambda: not _adapter_pids(port), timeout=15)
+        hub.close()
     assert http_get(server.port, "/ok").status == 200
 
 
-def test_attach_when_the_port_is_taken_reports_and_keeps_serving(start_server) -> None:
+def test_attach_with_nobody_listening_reports_and_keeps_serving(start_server) -> None:
     server = start_server()
-    with socket.socket() as holder:
-        holder.bind(("127.0.0.1", 0))
-        holder.listen()
-        port = holder.getsockname()[1]
-        mark = server.supervisor.mark()
-        server.supervisor.send(SetAttach(port=port))
-        notice = server.supervisor.wait(Notice, since=mark, timeout=30)
+    port = free_port()
+    mark = server.supervisor.mark()
+    server.supervisor.send(SetAttach(port=port))
+    notice = server.supervisor.wait(Notice, since=mark, timeout=30)
     assert notice.level == "error" and str(port) in notice.message
     assert http_get(server.port, "/ok").status == 200
 
 
-def test_adapter_ends_with_the_agent_when_debugdash_goes(start_server) -> None:
-    port = free_port()
-    server = start_server(configure=Configure(debugger=True, attach_port=port))
+def test_the_debugger_connection_ends_with_the_agent_when_debugdash_goes(start_server) -> None:
+    hub = _hub()
+    server = start_server(configure=Configure(debugger=True, attach_port=hub.getsockname()[1]))
     server.supervisor.wait(Notice, timeout=30)
-    assert _adapter_pids(port)
+    connection = hub.accept()[0]
     server.supervisor.drop()
     assert server.proc.wait(timeout=15) == 4
-    wait_for(lambda: not _adapter_pids(port), timeout=15)
+    assert _ends(connection)
+    connection.close()
+    hub.close()
 
 
 def test_a_reloaded_worker_listens_again(start_server, tmp_path) -> None:
@@ -133,7 +155,8 @@ def test_a_reloaded_worker_listens_again(start_server, tmp_path) -> None:
     project.mkdir()
     app_file = project / "app.py"
     app_file.write_text("from flask import Flask\napp = Flask(__name__)\n")
-    attach_port = free_port()
+    hub = _hub()
+    attach_port = hub.getsockname()[1]
     port = free_port()
     server = start_server(
         "app",
@@ -144,13 +167,15 @@ def test_a_reloaded_worker_listens_again(start_server, tmp_path) -> None:
     )
     first = server.supervisor.wait(Notice, timeout=30)
     assert first.level == "info"
+    first_connection = hub.accept()[0]
     mark = server.supervisor.mark()
     app_file.write_text("from flask import Flask\napp = Flask(__name__)\napp.add_url_rule('/', 'i', lambda: 'hi')\n")
     again = server.supervisor.wait(Notice, since=mark, timeout=30)
     assert again.level == "info" and f"127.0.0.1:{attach_port}" in again.message, again.message
-    client = DapClient(attach_port)
+    client = DapClient(hub.accept()[0])
     try:
         assert client.response(client.send("initialize", adapterID="debugpy"))["success"]
     finally:
         client.close()
-    assert len(_adapter_pids(attach_port)) == 1
+        first_connection.close()
+        hub.close()

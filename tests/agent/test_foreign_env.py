@@ -75,11 +75,10 @@ def test_agent_runs_in_a_flask_only_environment(flask_only_python: Path, tmp_pat
 def test_attach_imports_debugpy_from_debugdash_when_the_app_has_none(flask_only_python: Path, tmp_path: Path) -> None:
     import debugpy
 
-    from debugdash.agent.attach import _adapter_pids
     from debugdash.core.events import Notice
     from debugdash.core.wire import SetAttach
 
-    from tests.agent.agentkit import wait_for
+    import socket
 
     shim = tmp_path / "shim"
     (shim / "debugpy-only").mkdir(parents=True)
@@ -88,7 +87,9 @@ def test_attach_imports_debugpy_from_debugdash_when_the_app_has_none(flask_only_
     (tmp_path / "app.py").write_text("from flask import Flask\napp = Flask(__name__)\n")
     supervisor = TestSupervisor()
     factory = ServerFactory(tmp_path)
-    port, attach_port = free_port(), free_port()
+    hub = socket.create_server(("127.0.0.1", 0))  # stands in for the supervisor's attach hub
+    hub.settimeout(30)
+    port, attach_port = free_port(), hub.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "WERKZEUG_", "DEBUGDASH_"))}
     env.update(supervisor.env(), PYTHONPATH=str(shim), DEBUGDASH_DEBUGPY_PATH=str(shim / "debugpy-only"))
     proc = subprocess.Popen(
@@ -102,9 +103,11 @@ def test_attach_imports_debugpy_from_debugdash_when_the_app_has_none(flask_only_
         supervisor.send(SetAttach(port=attach_port))
         notice = supervisor.wait(Notice, timeout=30)
         assert notice.level == "info" and f"127.0.0.1:{attach_port}" in notice.message, notice.message
+        connection = hub.accept()[0]
         mark = supervisor.mark()
         supervisor.send(SetAttach(port=None))
         supervisor.wait(Notice, since=mark, message="debugpy stopped")
-        wait_for(lambda: not _adapter_pids(attach_port), timeout=15)
+        connection.close()
     finally:
+        hub.close()
         factory.cleanup()

@@ -19,13 +19,15 @@ def _gate(clock: ManualClock, **kw) -> tuple[DebuggerGate, list]:
 
 
 def test_local_peers_follow_the_toggle_without_grants() -> None:
-    gate, _ = _gate(ManualClock())
-    assert gate.allows("127.0.0.1")
-    assert gate.allows("::1")
-    assert gate.allows("::ffff:127.0.0.1")
-    assert not gate.allows("127.0.0.2")
+    gate, _ = _gate(ManualClock(), owner=1000)
+    assert gate.allows("127.0.0.1", uid=1000)
+    assert gate.allows("::1", uid=1000)
+    assert gate.allows("::ffff:127.0.0.1", uid=1000)
+    assert not gate.allows("127.0.0.1", uid=1001), "another Unix user on loopback is not local"
+    assert not gate.allows("127.0.0.1"), "an owner that cannot be told is not local"
+    assert not gate.allows("127.0.0.2", uid=1000)
     gate.set_debugger(False)
-    assert not gate.allows("127.0.0.1")
+    assert not gate.allows("127.0.0.1", uid=1000)
 
 
 @pytest.mark.parametrize("peer", ["", None, "not-an-address", "127.0.0.1, 127.0.0.2", " 127.0.0.1"])

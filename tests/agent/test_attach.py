@@ -7,7 +7,6 @@ import json
 import socket
 import threading
 
-
 from debugdash.core.events import Notice
 from debugdash.core.wire import Configure, SetAttach
 

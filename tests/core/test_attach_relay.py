@@ -319,9 +319,17 @@ async def test_backend_closing_disconnects_the_client(make_relay, events):
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free on every IPv4 and IPv6 address (the relay below binds them all)."""
+    while True:
+        with socket.socket(socket.AF_INET6) as v6, socket.socket() as v4:
+            v6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            v6.bind(("::", 0))
+            port = v6.getsockname()[1]
+            try:
+                v4.bind(("0.0.0.0", port))
+            except OSError:
+                continue
+            return port
 
 
 async def test_all_interfaces_relay_judges_ipv4_and_ipv6_peers(make_relay, echo, events):

@@ -109,6 +109,11 @@ class Supervisor:
         self._start_done = asyncio.Event()
         self._listener: socket.socket | None = None
         self._spare: _Server | None = None
+        #: A pipe only we write to; each server's guard waits for its end of file (we are gone).
+        self._guard_pipe: tuple[int, int] | None = None
+        #: Servers we started and asyncio still waits for; other children of ours are adopted orphans.
+        self._own_children: set[int] = set()
+        self._spawning = 0
         #: Whether the running server was told to start debugpy (it can only once).
         self._debugpy_used = False
 
@@ -154,6 +159,7 @@ class Supervisor:
     async def _start(self) -> None:
         process.check_port_free(self.settings.host, self.settings.port)
         base = runtime_base()
+        self._guard_pipe = os.pipe()
         self._session_dir = Path(tempfile.mkdtemp(prefix=f"{self.settings.port}-", dir=base))
         agent_path = self._session_dir / "agent.sock"
         self._agent_server = await asyncio.start_unix_server(self._on_agent, path=str(agent_path), limit=wire.MAX_LINE)
@@ -213,6 +219,7 @@ class Supervisor:
             writer.close()
         if self._session_dir is not None:
             shutil.rmtree(self._session_dir, ignore_errors=True)
+        self._close_guard_pipe()
         self.phase = "stopped"
 
     def kill_now(self) -> None:
@@ -230,6 +237,14 @@ class Supervisor:
             self._control.remove_socket()
         if self._session_dir is not None:
             shutil.rmtree(self._session_dir, ignore_errors=True)
+        self._close_guard_pipe()
+
+    def _close_guard_pipe(self) -> None:
+        # Called once the tree is ended: the guards' end of file finds nothing left to kill.
+        pipe, self._guard_pipe = self._guard_pipe, None
+        for fd in pipe or ():
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
     async def restart(self, reason: str = "restart") -> None:
         """Stop the server if it runs, and start it again."""
@@ -273,6 +288,9 @@ class Supervisor:
         env[wire.TOKEN_ENV] = self._token
         env[wire.RELOAD_ENV] = "1" if self.toggles.reloader else "0"
         env[wire.DEBUGPY_PATH_ENV] = str(self._session_dir / "debugpy-path")
+        env[wire.PARENT_PID_ENV] = str(os.getpid())
+        if self._guard_pipe is not None:
+            env[wire.GUARD_FD_ENV] = str(self._guard_pipe[0])
         if self.settings.script is not None:
             env[wire.HOST_ENV] = self.settings.host
             if self.settings.port_given:
@@ -344,16 +362,23 @@ class Supervisor:
             pass_fds = (listener.fileno(),)
         if spare:
             env[wire.SPARE_ENV] = "1"
-        proc = await asyncio.create_subprocess_exec(
-            *self.command(),
-            stdin=asyncio.subprocess.PIPE if spare else asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            cwd=str(self.settings.cwd),
-            env=env,
-            pass_fds=pass_fds,
-            start_new_session=True,
-        )
+        if self._guard_pipe is not None:
+            pass_fds = (*pass_fds, self._guard_pipe[0])
+        self._spawning += 1
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *self.command(),
+                stdin=asyncio.subprocess.PIPE if spare else asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                cwd=str(self.settings.cwd),
+                env=env,
+                pass_fds=pass_fds,
+                start_new_session=True,
+            )
+            self._own_children.add(proc.pid)
+        finally:
+            self._spawning -= 1
         _widen_pipes(proc)
         assert proc.stdout is not None and proc.stderr is not None
         # Read from the start: a spare, too, must never block on a full pipe.
@@ -722,6 +747,10 @@ class Supervisor:
     async def _stats_loop(self) -> None:
         while True:
             await asyncio.sleep(STATS_INTERVAL)
+            if not self._spawning:
+                # Orphans re-parented to us (as subreaper) must not stay zombies;
+                # never while a spawn is under way, when a new server is not yet known as ours.
+                self._own_children = process.reap_adopted(self._own_children)
             sampler = self._sampler
             if sampler is None or self._proc is None or self._proc.returncode is not None:
                 continue
@@ -777,7 +806,7 @@ def _listen(host: str, port: int) -> socket.socket:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(infos[0][4])
         sock.listen(128)  # werkzeug.serving.LISTEN_QUEUE
-        sock.set_inheritable(True)
+        # Not inheritable: pass_fds hands it to each worker, and to nobody else.
     except OSError:
         sock.close()
         raise

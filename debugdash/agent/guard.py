@@ -20,6 +20,7 @@ GIL, ignoring signals, calling setsid) can keep it alive.
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import sys
@@ -31,6 +32,9 @@ _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
 #: The exit code of a server whose debugdash is gone (as when the link drops).
 LOST_EXIT_CODE = 4
+
+#: The guard of this process, if it has one: never among what it kills itself.
+_guard_pid: int | None = None
 
 
 def protect() -> None:
@@ -50,9 +54,23 @@ def protect() -> None:
     if guard_fd is not None:
         os.close(guard_fd)
     _prctl(_PR_SET_PDEATHSIG, signal.SIGSTOP if guarded else signal.SIGKILL)
+    atexit.register(_on_exit)
     if os.getppid() != int(parent):
         # debugdash died before the signal was armed; nothing of ours runs yet.
         os._exit(LOST_EXIT_CODE)
+
+
+def _on_exit() -> None:
+    """A normal exit (a reload's code 3, say): what the app started ends with this
+    process, and the guard is reaped here rather than left to debugdash as an orphan."""
+    guard = _guard_pid
+    end_descendants(os.getpid(), spare_guard=False)
+    if guard is not None:
+        _kill(guard, signal.SIGKILL)
+        try:
+            os.waitpid(guard, 0)
+        except ChildProcessError:
+            pass
 
 
 def _take_guard_fd() -> int | None:
@@ -90,11 +108,13 @@ def _prctl(option: int, value: int) -> bool:
 
 def _fork_guard(pipe: int, server: int) -> bool:
     """Fork the guard of ``server``; True in the server once the guard runs."""
+    global _guard_pid
     try:
         pid = os.fork()
     except OSError:
         return False
     if pid:
+        _guard_pid = pid
         return True
     try:
         _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # a guard whose server ended has nothing to guard
@@ -123,16 +143,18 @@ def end_tree(root: int) -> None:
     _kill(root, signal.SIGKILL)
 
 
-def end_descendants(root: int) -> None:
+def end_descendants(root: int, *, spare_guard: bool = True) -> None:
     """SIGKILL every process below ``root`` (but the caller) until none is left.
 
     ``root`` is a subreaper, so a member forked while we kill is re-parented to it
     and found by the next pass.
     """
-    me = os.getpid()
+    # Spare the guard: when debugdash dies, the server may see its link close
+    # and get here just before the kernel freezes it; the guard must live to finish.
+    spared = (os.getpid(), _guard_pid if spare_guard else None)
     deadline = time.monotonic() + 2.0
     while time.monotonic() < deadline:
-        members = [pid for pid in descendants(root) if pid != me]
+        members = [pid for pid in descendants(root) if pid not in spared]
         if not members:
             return
         for pid in members:

@@ -23,7 +23,6 @@ import shutil
 import signal
 import socket
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -53,7 +52,7 @@ from debugdash.core.events import (
 )
 from debugdash.core.filewatch import FileWatcher
 from debugdash.core.logbuffer import LineSplitter, LogBuffer
-from debugdash.core.runtime import control_socket_path, runtime_base
+from debugdash.core.runtime import control_socket_path, new_session_dir, runtime_base, sweep_stale
 from debugdash.core.settings import Settings, as_dict
 from debugdash.core.stats import TreeSampler
 
@@ -159,8 +158,10 @@ class Supervisor:
     async def _start(self) -> None:
         process.check_port_free(self.settings.host, self.settings.port)
         base = runtime_base()
+        # What SIGKILLed sessions of ours left behind goes before we add our own.
+        sweep_stale(base)
         self._guard_pipe = os.pipe()
-        self._session_dir = Path(tempfile.mkdtemp(prefix=f"{self.settings.port}-", dir=base))
+        self._session_dir = new_session_dir(base, self.settings.port)
         agent_path = self._session_dir / "agent.sock"
         self._agent_server = await asyncio.start_unix_server(self._on_agent, path=str(agent_path), limit=wire.MAX_LINE)
         os.chmod(agent_path, 0o600)

@@ -277,7 +277,9 @@ def _given_python(given: str, source: str, cwd: Path, env: Mapping[str, str]) ->
     if not found or not os.access(found, os.X_OK) or os.path.isdir(found):
         raise UserInputError(f"{source} {given}: no such interpreter; give the path of the app's python")
     python = str(Path(found).absolute())
-    if Path(python).resolve() != Path(sys.executable).resolve():
+    # Compared unresolved: every virtualenv's python links to the same base
+    # binary, yet each sees its own packages.
+    if os.path.abspath(python) != os.path.abspath(sys.executable):
         _probe(python, given, source, cwd, env)
     return python
 

@@ -11,8 +11,10 @@ also while the app holds the GIL in C code.
 from __future__ import annotations
 
 import json
-import os
+import shutil
 import signal
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -198,3 +200,33 @@ def test_the_apps_children_do_not_hold_the_listening_socket(family) -> None:
     assert listening == [], "a child that keeps inheritable descriptors must not get the server's port"
     server = psutil.Process(f.session.named("ready")[-1]["pid"])
     assert [c.laddr.port for c in server.net_connections("inet") if c.status == psutil.CONN_LISTEN] == [f.port]
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed: `q` needs a real terminal")
+def test_q_in_the_dashboard_ends_every_process_the_app_started(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    write_app(tmp_path, FAMILY_APP)
+    port = free_port()
+    # A private tmux server; a short socket path (they must fit in about 100 bytes).
+    tmux = ["tmux", "-S", str(tmp_path_factory.mktemp("tmux") / "s")]
+    command = ["env", "-u", "COLUMNS", "-u", "LINES", "TERM=xterm-256color", sys.executable, "-m", "debugdash", "--app", "app", "--port", str(port)]
+    subprocess.run([*tmux, "-f", "/dev/null", "new-session", "-d", "-s", "dash", "-x", "100", "-y", "30", "-c", str(tmp_path), " ".join(command)], check=True, timeout=30)
+    procs: list[psutil.Process] = []
+    try:
+        wait_for(lambda: _serving(port), timeout=30, what="the dashboard's server")
+        procs = [psutil.Process(pid) for pid in json.loads(http(port, "/family")[1]).values()]
+        pane = psutil.Process(int(subprocess.run([*tmux, "display", "-p", "-t", "dash", "#{pane_pid}"], capture_output=True, text=True, timeout=30).stdout))
+        procs += [pane, *pane.children(recursive=True)]
+        subprocess.run([*tmux, "send-keys", "-t", "dash", "q"], check=True, timeout=30)
+        wait_for(lambda: not alive(procs), timeout=5, what=f"every process gone after q; alive: {_describe(alive(procs))}")
+        wait_for(lambda: port_is_free(port), timeout=2, what=f"port {port} free")
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True, timeout=30)
+        for proc in alive(procs):
+            proc.kill()
+
+
+def _serving(port: int) -> bool:
+    try:
+        return http(port, "/", timeout=5)[0] == 404
+    except OSError:
+        return False

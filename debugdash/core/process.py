@@ -70,6 +70,24 @@ def reap_adopted(own: set[int]) -> set[int]:
     return own & {child.pid for child in children}
 
 
+def end_adopted(own: set[int], grace: float = 0.5) -> None:
+    """End the orphans re-parented to us and their trees: every child but ``own`` (the servers).
+
+    Does nothing unless this process is a subreaper (else its other children are
+    not orphans of ours but, say, a test runner's).
+    """
+    if not _subreaper:
+        return
+    try:
+        children = [c for c in psutil.Process().children() if c.pid not in own]
+    except psutil.Error:
+        return
+    procs = _alive([p for c in children for p in (c, *members(c.pid))])
+    for proc in procs:
+        _send(proc, signal.SIGKILL)
+    _wait(procs, grace)
+
+
 def end_descendants(grace: float = 1.0) -> None:
     """The last act of a stopping debugdash: end whatever is still below it, adopted orphans included."""
     procs = descendants(os.getpid())

@@ -428,7 +428,7 @@ class Supervisor:
 
     async def _watch_process(self, server: _Server, done: asyncio.Event) -> None:
         proc = server.proc
-        returncode = await proc.wait()
+        returncode = await _exit_code(proc)
         # Output still in the pipes belongs to this run; grandchildren holding
         # the pipes open must not keep us waiting.
         await asyncio.wait(server.pumps, timeout=1.0)
@@ -460,6 +460,8 @@ class Supervisor:
             sampler = self._sampler
             await asyncio.to_thread(process.kill_tree, proc.pid, sampler.known() if sampler else None, 0.5)
             await self._discard_spare()
+            # What the crashed server started was re-parented to us (as subreaper).
+            await asyncio.to_thread(process.end_adopted, set(self._own_children))
             self._close_listener()
             self._crash_watch = self._spawn(self._restart_on_change())
 
@@ -812,6 +814,23 @@ def _listen(host: str, port: int) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+async def _exit_code(proc: asyncio.subprocess.Process) -> int:
+    """The exit code of ``proc`` as soon as it exits.
+
+    ``proc.wait()`` returns only once its output pipes are closed too, which a
+    child it left behind (a daemon started just before a crash) may never do.
+    """
+    waiter = asyncio.ensure_future(proc.wait())
+    try:
+        while proc.returncode is None:
+            await asyncio.wait([waiter], timeout=0.1)
+        # Exited: a moment for the pipes to close as usual, then go on without them.
+        await asyncio.wait([waiter], timeout=1.0)
+        return proc.returncode
+    finally:
+        waiter.cancel()
 
 
 def _widen_pipes(proc: asyncio.subprocess.Process) -> None:

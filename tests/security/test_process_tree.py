@@ -60,6 +60,11 @@ FAMILY_APP = """
             "daemon": daemon(),
         })
 
+    @app.route("/crash")
+    def crash():
+        daemon()
+        os._exit(7)
+
     @app.route("/hold-the-gil")
     def hold_the_gil():
         # PyDLL keeps the GIL during the call: no Python code of this process runs meanwhile.
@@ -181,8 +186,9 @@ def test_a_script_under_werkzeugs_own_reloader_ends_completely_on_sigkill(family
     f.assert_all_gone()
 
 
-def test_a_restart_ends_the_old_servers_children_while_debugdash_runs_on(family) -> None:
-    f = family(*MODES["reloader"])
+@pytest.mark.parametrize("mode", list(MODES))
+def test_a_restart_ends_the_old_servers_children_while_debugdash_runs_on(family, mode: str) -> None:
+    f = family(*MODES[mode])
     old = [psutil.Process(pid) for pid in f.children.values()]
     first = f.session.named("ready")[-1]
     mark = f.session.mark()
@@ -191,6 +197,20 @@ def test_a_restart_ends_the_old_servers_children_while_debugdash_runs_on(family)
     assert f.session.wait_event("ready", since=mark)["pid"] != first["pid"]
     wait_for(lambda: not alive(old), timeout=2, what=f"the old server's children gone; alive: {_describe(alive(old))}")
     assert http(f.port, "/")[0] == 404  # debugdash and its new server serve on
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_a_crash_leaves_nothing_behind_while_debugdash_waits_for_a_fix(family, mode: str) -> None:
+    f = family(*MODES[mode])
+    mark = f.session.mark()
+    with pytest.raises(OSError):
+        http(f.port, "/crash")
+    assert f.session.wait_event("exited", since=mark)["returncode"] == 7
+    # Among them a daemon started just before the crash, which nothing of the server's tree knows any more.
+    f.procs += [p for p in psutil.Process(f.session.proc.pid).children(recursive=True)]
+    wait_for(lambda: not alive([p for p in f.procs if p.pid != f.session.proc.pid]), timeout=2,
+             what=f"what the crashed server started gone; alive: {_describe(alive(f.procs))}")
+    assert f.session.proc.poll() is None, "debugdash waits for a fix"
 
 
 def test_the_apps_children_do_not_hold_the_listening_socket(family) -> None:

@@ -86,6 +86,11 @@ def end_adopted(own: set[int], grace: float = 0.5) -> None:
     for proc in procs:
         _send(proc, signal.SIGKILL)
     _wait(procs, grace)
+    for child in children:
+        try:
+            os.waitpid(child.pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
 
 
 def end_descendants(grace: float = 1.0) -> None:

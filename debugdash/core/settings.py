@@ -289,7 +289,7 @@ def _probe(python: str, given: str, source: str, cwd: Path, env: Mapping[str, st
     code = "import sys; print('python', flush=True); import flask; print('flask')"
     try:
         result = subprocess.run(
-            [python, "-c", code], cwd=str(cwd), env={**env, "PYTHONPATH": env.get("PYTHONPATH", "")},
+            [python, "-c", code], cwd=str(cwd), env=dict(env),
             stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace", timeout=PROBE_TIMEOUT,
         )
     except subprocess.TimeoutExpired:

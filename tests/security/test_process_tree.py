@@ -213,8 +213,9 @@ def test_a_crash_leaves_nothing_behind_while_debugdash_waits_for_a_fix(family, m
     assert f.session.proc.poll() is None, "debugdash waits for a fix"
 
 
-def test_the_apps_children_do_not_hold_the_listening_socket(family) -> None:
-    f = family(*MODES["reloader"])
+@pytest.mark.parametrize("mode", list(MODES))
+def test_the_apps_children_do_not_hold_the_listening_socket(family, mode: str) -> None:
+    f = family(*MODES[mode])
     child = psutil.Process(f.children["inherits"])
     listening = [c for c in child.net_connections("inet") if c.status == psutil.CONN_LISTEN]
     assert listening == [], "a child that keeps inheritable descriptors must not get the server's port"

@@ -8,8 +8,6 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
-import shutil
-import subprocess
 import sys
 import tomllib
 from collections.abc import Mapping
@@ -18,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from debugdash.core.errors import UserInputError
+from debugdash.core.interpreter import default_python, given_python
 
 DEFAULT_PORT = 5000
 DEFAULT_ATTACH_PORT = 5678
@@ -53,8 +52,6 @@ _OVERRIDING_FLASK_OPTIONS = {
     "--reload": "--reload/--no-reload", "--no-reload": "--reload/--no-reload",
     "--debugger": "--debugger/--no-debugger", "--no-debugger": "--debugger/--no-debugger",
 }
-#: How long the probe of a foreign interpreter may take (a busy machine, a cold disk).
-PROBE_TIMEOUT = 20.0
 
 
 @dataclass
@@ -166,9 +163,9 @@ def resolve(
     for address in settings.allow:
         _from(settings, "allow", lambda a: parse_network(a, wide=settings.wide), address)
     if "python" in values:
-        settings.python = _given_python(values["python"], settings.source("python"), cwd, merged_env)
+        settings.python = given_python(values["python"], settings.source("python"), cwd, merged_env)
     else:
-        settings.python = _default_python(environ)
+        settings.python = default_python(environ)
     _validate(settings, merged_env)
     return settings
 
@@ -257,50 +254,6 @@ def _from_pyproject(cwd: Path) -> dict[str, Any]:
     if "script" in values:
         values["script"] = Path(values["script"])
     return values
-
-
-def _default_python(environ: Mapping[str, str]) -> str:
-    """The active virtualenv's interpreter, else ours."""
-    venv = environ.get("VIRTUAL_ENV")
-    if venv:
-        candidate = Path(venv) / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-        if candidate.exists():
-            return str(candidate)
-    return sys.executable
-
-
-def _given_python(given: str, source: str, cwd: Path, env: Mapping[str, str]) -> str:
-    """The interpreter the user named, checked to be a Python that can import Flask."""
-    if not given.strip():
-        raise UserInputError(f"{source} is empty; give the path of the app's python, e.g. {source} .venv/bin/python")
-    found = shutil.which(given) if os.sep not in given else given
-    if not found or not os.access(found, os.X_OK) or os.path.isdir(found):
-        raise UserInputError(f"{source} {given}: no such interpreter; give the path of the app's python")
-    python = str(Path(found).absolute())
-    # Compared unresolved: every virtualenv's python links to the same base
-    # binary, yet each sees its own packages.
-    if os.path.abspath(python) != os.path.abspath(sys.executable):
-        _probe(python, given, source, cwd, env)
-    return python
-
-
-def _probe(python: str, given: str, source: str, cwd: Path, env: Mapping[str, str]) -> None:
-    """Run ``python`` once to see that it is a Python with Flask, before anything starts."""
-    code = "import sys; print('python', flush=True); import flask; print('flask')"
-    try:
-        result = subprocess.run(
-            [python, "-c", code], cwd=str(cwd), env=dict(env),
-            stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace", timeout=PROBE_TIMEOUT,
-        )
-    except subprocess.TimeoutExpired:
-        raise UserInputError(f"{source} {given} did not answer within {PROBE_TIMEOUT:g} s; give the path of the app's python") from None
-    except OSError as e:
-        raise UserInputError(f"{source} {given} cannot be run ({e.strerror}); give the path of the app's python") from None
-    said = result.stdout.split()
-    if "python" not in said:
-        raise UserInputError(f"{source} {given} is not a Python interpreter; give the path of the app's python, e.g. .venv/bin/python")
-    if "flask" not in said:
-        raise UserInputError(f"{source} {given} cannot import Flask; install it there ({given} -m pip install flask) or give the app's python")
 
 
 def _port(value: Any, what: str) -> int:

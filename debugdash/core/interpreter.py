@@ -32,7 +32,7 @@ def default_python(environ: Mapping[str, str]) -> str:
 def given_python(given: str, source: str, cwd: Path, env: Mapping[str, str]) -> str:
     """The interpreter the user named, checked to be a Python that can import Flask."""
     if not given.strip():
-        raise UserInputError(f"{source} is empty; give the path of the app's python, e.g. {source} .venv/bin/python")
+        raise UserInputError(f"{source} is empty; give the path of the app's python, e.g. .venv/bin/python")
     found = shutil.which(given) if os.sep not in given else given
     if not found or not os.access(found, os.X_OK) or os.path.isdir(found):
         raise UserInputError(f"{source} {given}: no such interpreter; give the path of the app's python")

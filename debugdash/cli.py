@@ -152,21 +152,21 @@ def _serve(settings: Any, *, headless: bool, as_json: bool, json_pin: bool = Fal
         raise UserInputError("the dashboard needs a terminal; without one, use --headless (and --json for JSON lines)")
     runtime_base()
     process.check_port_free(settings.host, settings.port)
+    # Orphans of the server's tree come to us, not init, so stopping finds them all.
+    process.become_subreaper()
     supervisor = Supervisor(settings)
-    if headless:
-        from debugdash.headless import run_headless
-
-        try:
-            return asyncio.run(run_headless(supervisor, as_json=as_json, json_pin=json_pin))
-        finally:
-            supervisor.kill_now()
-    from debugdash.tui.app import DashboardApp
-
     try:
+        if headless:
+            from debugdash.headless import run_headless
+
+            return asyncio.run(run_headless(supervisor, as_json=as_json, json_pin=json_pin))
+        from debugdash.tui.app import DashboardApp
+
         DashboardApp(supervisor).run()
+        return 0
     finally:
         supervisor.kill_now()
-    return 0
+        process.end_descendants()
 
 
 # --- control subcommands ---------------------------------------------------------

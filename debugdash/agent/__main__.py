@@ -49,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     if mode == "script" and not os.path.isfile(rest[0]):
         print(f"Error: no such file {rest[0]!r}; pass the path of a script that calls app.run()", file=sys.stderr)
         return 2
+    from debugdash.agent import guard
+
+    # Before anything else runs here: from now on nothing below this process outlives debugdash.
+    guard.protect()
     if os.environ.pop(SPARE_ENV, None) and not _wait_as_spare():
         return 0
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from debugdash.agent import attach, output, reloader
+from debugdash.agent import attach, guard, output, reloader
 from debugdash.agent.gate import DebuggerGate
 from debugdash.agent.link import Link
 from debugdash.agent.request_errors import ErrorReporter
@@ -51,6 +51,9 @@ class Agent:
     def started_serving(self) -> None:
         """Called when a server of this process starts serving: debugpy belongs only there."""
         self.serving = True
+        # Werkzeug marks the served socket inheritable (for its reloader parent's
+        # sake); in the serving process that would hand the port to the app's children.
+        guard.keep_listener_private()
         if self._attach_port is not None:
             attach.set_attach(self._attach_port, self.emit)
 
@@ -77,5 +80,8 @@ class Agent:
         except OSError:
             pass
         reloader.stop_worker()
+        # Whatever the app started goes too: this process is their subreaper, so
+        # orphans and daemons are all found below it.
+        guard.end_descendants(os.getpid())
         output.flush_all()  # os._exit skips the buffers' own flush at exit
         os._exit(LOST_EXIT_CODE)

@@ -1,15 +1,19 @@
 """Process trees we own: ending them completely, and finding who holds a port.
 
 The server runs in a session (and process group) of its own, so one signal
-reaches the reloader parent, the worker and anything they started. psutil is the
-backstop for children that left the group (a debug adapter, say): we remember
-every descendant we have seen and end those still alive, by pid, and only those.
+reaches the reloader parent, the worker and anything they started. The server
+is a child subreaper (see ``debugdash.agent.guard``), so children that left the
+group or the session (a start_new_session child, a double-forked daemon) are
+still below it: psutil finds them, and we end them by pid, and only them.
+debugdash itself is a subreaper too (``become_subreaper``): what is orphaned
+when a server ends comes to us, not init, and is ended when we stop.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import sys
 import signal
 import socket
 import time
@@ -20,6 +24,83 @@ from debugdash.core.errors import UserInputError
 
 #: How long the tree gets to exit on SIGTERM before SIGKILL.
 GRACE_SECONDS = 1.0
+
+
+_PR_SET_CHILD_SUBREAPER = 36
+_subreaper = False
+
+
+def become_subreaper() -> bool:
+    """Make this process the subreaper of its descendants (Linux); False where unsupported.
+
+    Process-wide, so for the command line only: an embedding program decides for itself.
+    """
+    global _subreaper
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        _subreaper = ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        _subreaper = False
+    return _subreaper
+
+
+def reap_adopted(own: set[int]) -> set[int]:
+    """Reap exited orphans that were re-parented to us; returns those of ``own`` still our children.
+
+    ``own`` are the children someone else (asyncio) waits for: never touched.
+    Does nothing unless this process is a subreaper.
+    """
+    if not _subreaper:
+        return own
+    try:
+        children = psutil.Process().children()
+    except psutil.Error:
+        return own
+    for child in children:
+        if child.pid in own:
+            continue
+        try:
+            if child.status() == psutil.STATUS_ZOMBIE:
+                os.waitpid(child.pid, os.WNOHANG)
+        except (psutil.Error, ChildProcessError):
+            pass
+    return own & {child.pid for child in children}
+
+
+def end_adopted(own: set[int], grace: float = 0.5) -> None:
+    """End the orphans re-parented to us and their trees: every child but ``own`` (the servers).
+
+    Does nothing unless this process is a subreaper (else its other children are
+    not orphans of ours but, say, a test runner's).
+    """
+    if not _subreaper:
+        return
+    try:
+        children = [c for c in psutil.Process().children() if c.pid not in own]
+    except psutil.Error:
+        return
+    procs = _alive([p for c in children for p in (c, *members(c.pid))])
+    for proc in procs:
+        _send(proc, signal.SIGKILL)
+    _wait(procs, grace)
+    for child in children:
+        try:
+            os.waitpid(child.pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+
+
+def end_descendants(grace: float = 1.0) -> None:
+    """The last act of a stopping debugdash: end whatever is still below it, adopted orphans included."""
+    procs = descendants(os.getpid())
+    for proc in procs:
+        _send(proc, signal.SIGKILL)
+    # Polled, not waited for: asyncio may still wait for a server of ours, and
+    # zombies hold nothing; they go when we exit.
+    _wait(procs, grace)
 
 
 def descendants(pid: int) -> list[psutil.Process]:

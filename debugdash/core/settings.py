@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
-import shutil
 import sys
 import tomllib
 from collections.abc import Mapping
@@ -18,13 +17,14 @@ from typing import Any
 
 from debugdash.core import envfiles
 from debugdash.core.errors import UserInputError
+from debugdash.core.interpreter import default_python, given_python
 
 DEFAULT_PORT = 5000
 DEFAULT_ATTACH_PORT = 5678
 DEFAULT_TTL = 15 * 60
 
 #: Keys accepted in [tool.debugdash], with the type each must have.
-_PYPROJECT_KEYS: dict[str, type | tuple[type, ...]] = {
+_PYPROJECT_KEYS: dict[str, type] = {
     "app": str,
     "script": str,
     "host": str,
@@ -42,6 +42,18 @@ _PYPROJECT_KEYS: dict[str, type | tuple[type, ...]] = {
     "key": str,
     "trusted-hosts": list,
     "allow": list,
+}
+#: How a type reads in "must be ..." messages.
+_KINDS = {str: "a string", int: "an integer", bool: "true or false", list: "a list of strings"}
+_PYPROJECT_LABEL = "pyproject.toml [tool.debugdash]"
+
+#: `flask run` options that, after `--`, would override what debugdash set and
+#: checked (a server on 0.0.0.0 while the dashboard says 127.0.0.1), with the
+#: debugdash option to use instead.
+_OVERRIDING_FLASK_OPTIONS = {
+    "--host": "--host", "-h": "--host", "--port": "--port", "-p": "--port",
+    "--reload": "--reload/--no-reload", "--no-reload": "--reload/--no-reload",
+    "--debugger": "--debugger/--no-debugger", "--no-debugger": "--debugger/--no-debugger",
 }
 
 
@@ -75,6 +87,13 @@ class Settings:
     env: dict[str, str] = field(default_factory=dict)
     #: True when the port came from the user (script mode otherwise keeps the script's own).
     port_given: bool = True
+    #: Where each value that did not come from the defaults was set, for messages
+    #: ("pyproject.toml [tool.debugdash] port", "FLASK_RUN_HOST", "--host").
+    sources: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def source(self, name: str) -> str:
+        """The option, variable or file entry that set ``name`` (the command-line option by default)."""
+        return self.sources.get(name) or "--" + name.replace("_", "-")
 
     @property
     def app_label(self) -> str:
@@ -120,16 +139,29 @@ def resolve(
     cwd = (cwd or Path.cwd()).resolve()
     environ = dict(os.environ if environ is None else environ)
     pyproject = _from_pyproject(cwd)
-    python = _resolve_python(cli.get("python") or pyproject.get("python"), environ)
+    # The app's interpreter first: it is the one that reads .env and .flaskenv.
+    if cli.get("python") is not None:
+        python = given_python(cli["python"], "--python", cwd, environ)
+    elif "python" in pyproject:
+        python = given_python(pyproject["python"], f"{_PYPROJECT_LABEL} python", cwd, environ)
+    else:
+        python = default_python(environ)
     dotenv = envfiles.load(python, cwd, environ)
     merged_env = {**dotenv, **environ}
 
     values: dict[str, Any] = {}
-    values.update(_from_flask_env(merged_env))
-    values.update(pyproject)
-    values.update({k: v for k, v in cli.items() if v is not None and v != () and v != []})
+    sources: dict[str, str] = {}
+    for found, label in (
+        (_from_flask_env(merged_env), None),
+        (pyproject, _PYPROJECT_LABEL),
+        ({k: v for k, v in cli.items() if v is not None and v != () and v != []}, ""),
+    ):
+        values.update(found)
+        for key in found:
+            sources[key] = _FLASK_ENV_NAMES.get(key, "") if label is None else (f"{label} {key.replace('_', '-')}" if label else "")
 
     settings = Settings(cwd=cwd, env=dotenv)
+    settings.sources = {k: v for k, v in sources.items() if v}
     port_given = "port" in values
     for key, value in values.items():
         setattr(settings, key, value)
@@ -138,19 +170,32 @@ def resolve(
         # As with `flask run`: the debugger follows debug mode unless given itself.
         settings.debugger = settings.debug
 
+    from debugdash.core.allowlist import parse_duration, parse_network
+
     if isinstance(settings.ttl, str):
-        from debugdash.core.allowlist import parse_duration
-
-        settings.ttl = parse_duration(settings.ttl)
+        if settings.ttl.strip().strip("0") == "" and settings.ttl.strip():
+            raise UserInputError(f"{settings.source('ttl')} {settings.ttl} must be positive, e.g. 15m")
+        settings.ttl = _from(settings, "ttl", parse_duration, settings.ttl)
     settings.allow = list(settings.allow)
-    if settings.allow:
-        from debugdash.core.allowlist import parse_network
-
-        for address in settings.allow:
-            parse_network(address, wide=settings.wide)
+    for address in settings.allow:
+        _from(settings, "allow", lambda a: parse_network(a, wide=settings.wide), address)
     settings.python = python
     _validate(settings, merged_env)
     return settings
+
+
+_FLASK_ENV_NAMES = {
+    "app": "FLASK_APP", "host": "FLASK_RUN_HOST", "port": "FLASK_RUN_PORT", "debug": "FLASK_DEBUG",
+    "reload": "FLASK_RUN_RELOAD", "debugger": "FLASK_RUN_DEBUGGER",
+}
+
+
+def _from(settings: Settings, name: str, parse: Any, value: Any) -> Any:
+    """``parse(value)``, with the value's source named in front of its error."""
+    try:
+        return parse(value)
+    except UserInputError as e:
+        raise UserInputError(f"{settings.source(name)}: {e}") from None
 
 
 def _from_flask_env(env: Mapping[str, str]) -> dict[str, Any]:
@@ -176,80 +221,99 @@ def _from_pyproject(cwd: Path) -> dict[str, Any]:
         return {}
     try:
         with path.open("rb") as f:
-            table = tomllib.load(f).get("tool", {}).get("debugdash", {})
+            document = tomllib.load(f)
     except tomllib.TOMLDecodeError as e:
         raise UserInputError(f"{path} is not valid TOML ({e}); fix the file or remove [tool.debugdash]") from None
+    except UnicodeDecodeError as e:
+        raise UserInputError(f"{path} is not valid UTF-8 (byte {e.object[e.start]:#04x} at offset {e.start}); save it as UTF-8") from None
+    except OSError as e:
+        raise UserInputError(f"cannot read {path} ({e.strerror}); fix its permissions or remove it") from None
+    tool = document.get("tool", {})
+    if not isinstance(tool, dict):
+        raise UserInputError(f"pyproject.toml tool must be a table ([tool.debugdash] ...), not {tool!r}; fix {path}")
+    table = tool.get("debugdash", {})
     if not isinstance(table, dict):
-        raise UserInputError(f"[tool.debugdash] in {path} must be a table")
+        raise UserInputError(f"{_PYPROJECT_LABEL} must be a table, not {table!r}; fix {path}")
     values: dict[str, Any] = {}
     for key, value in table.items():
         expected = _PYPROJECT_KEYS.get(key)
         if expected is None:
             known = ", ".join(sorted(_PYPROJECT_KEYS))
-            raise UserInputError(f"unknown key {key!r} in [tool.debugdash] of {path}; known keys: {known}")
-        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            kind = expected.__name__ if isinstance(expected, type) else "value"
-            raise UserInputError(f"{key} in [tool.debugdash] of {path} must be a {kind}, not {value!r}")
+            raise UserInputError(f"unknown key {key!r} in {_PYPROJECT_LABEL} of {path}; known keys: {known}")
+        wrong = not isinstance(value, expected) or (expected is int and isinstance(value, bool))
+        if expected is list and not wrong:
+            wrong = not all(isinstance(item, str) for item in value)
+        if wrong:
+            raise UserInputError(f"{_PYPROJECT_LABEL} {key} must be {_KINDS[expected]}, not {value!r}; fix {path}")
         values[key.replace("-", "_")] = value
+    for key in ("port", "attach_port"):
+        if key in values:
+            values[key] = _port(values[key], f"{_PYPROJECT_LABEL} {key.replace('_', '-')}")
     if "script" in values:
         values["script"] = Path(values["script"])
     return values
-
-
-def _resolve_python(given: str | None, environ: Mapping[str, str]) -> str:
-    """The app's interpreter: --python, else the active virtualenv's, else ours."""
-    if given:
-        found = shutil.which(given) if os.sep not in given else given
-        if not found or not os.access(found, os.X_OK) or os.path.isdir(found):
-            raise UserInputError(f"--python {given}: no such interpreter; give the path of the app's python")
-        return str(Path(found).absolute())
-    venv = environ.get("VIRTUAL_ENV")
-    if venv:
-        candidate = Path(venv) / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-        if candidate.exists():
-            return str(candidate)
-    return sys.executable
 
 
 def _port(value: Any, what: str) -> int:
     try:
         port = int(str(value).strip(), 10)
     except ValueError:
-        raise UserInputError(f"{what} {value!r} is not a port; use a number from 1 to 65535") from None
+        raise UserInputError(f"{what} must be an integer from 1 to 65535, not {value!r}") from None
     if not 0 < port < 65536:
-        raise UserInputError(f"{what} {value!r} is out of range; use a number from 1 to 65535")
+        raise UserInputError(f"{what} {value} is out of range; use a number from 1 to 65535")
     return port
 
 
 def _validate(settings: Settings, env: Mapping[str, str]) -> None:
-    settings.port = _port(settings.port, "--port")
-    settings.attach_port = _port(settings.attach_port, "--attach-port")
+    settings.port = _port(settings.port, settings.source("port"))
+    settings.attach_port = _port(settings.attach_port, settings.source("attach_port"))
+    if settings.attach_port == settings.port:
+        raise UserInputError(
+            f"{settings.source('attach_port')} {settings.attach_port} is also the server's port; "
+            f"choose another attach port, e.g. --attach-port {DEFAULT_ATTACH_PORT if settings.port != DEFAULT_ATTACH_PORT else DEFAULT_ATTACH_PORT + 1}"
+        )
     if settings.app and settings.script:
-        raise UserInputError("give --app or --script, not both")
+        where = f" (from {settings.source('app')} and {settings.source('script')})" if settings.sources.keys() & {"app", "script"} else ""
+        raise UserInputError(f"give --app or --script, not both{where}")
     if settings.script is not None:
         script = settings.script if settings.script.is_absolute() else settings.cwd / settings.script
         if not script.is_file():
-            raise UserInputError(f"--script {settings.script}: no such file; give the path of the file that calls app.run()")
+            raise UserInputError(f"{settings.source('script')} {settings.script}: no such file; give the path of the file that calls app.run()")
         settings.script = script
     elif not settings.app and not any((settings.cwd / name).is_file() for name in ("wsgi.py", "app.py")):
         raise UserInputError(
             "no app found: pass --app module or --script file.py, set FLASK_APP, "
             "or run from the folder holding app.py or wsgi.py"
         )
+    if settings.script is None:
+        _refuse_overrides(settings.extra_args)
     try:
         ipaddress.ip_address(settings.host)
     except ValueError:
         if settings.host != "localhost":
             raise UserInputError(
-                f"--host {settings.host!r} is not an IP address; use 127.0.0.1, 0.0.0.0 or this machine's address"
+                f"{settings.source('host')} {settings.host!r} is not an IP address; use 127.0.0.1, 0.0.0.0 or this machine's address"
             ) from None
     if settings.script is not None and (settings.cert or settings.key):
         raise UserInputError("--cert/--key are for --app; a --script passes ssl_context to app.run() itself")
     if settings.key and not settings.cert:
         raise UserInputError("--key goes with --cert CERTFILE, as for flask run")
     if settings.ttl <= 0:
-        raise UserInputError("--ttl must be positive, e.g. 15m")
+        raise UserInputError(f"{settings.source('ttl')} must be positive, e.g. 15m")
     settings.trusted_hosts = [h.strip() for h in settings.trusted_hosts if h.strip()]
+
+
+def _refuse_overrides(extra_args: list[str]) -> None:
+    """Arguments after ``--`` must not change what debugdash checked and shows."""
+    for arg in extra_args:
+        name = arg.split("=", 1)[0]
+        if name not in _OVERRIDING_FLASK_OPTIONS and arg[:2] in ("-h", "-p") and not arg.startswith("--"):
+            name = arg[:2]  # -p5001, -h0.0.0.0
+        instead = _OVERRIDING_FLASK_OPTIONS.get(name)
+        if instead is not None:
+            raise UserInputError(
+                f"{arg!r} after -- would bypass debugdash's own setting; use debugdash's {instead} instead"
+            )
 
 
 def as_dict(settings: Settings) -> dict[str, Any]:
@@ -258,4 +322,5 @@ def as_dict(settings: Settings) -> dict[str, Any]:
     data["script"] = str(settings.script) if settings.script else None
     data["cwd"] = str(settings.cwd)
     data.pop("env", None)
+    data.pop("sources", None)
     return data

@@ -23,7 +23,6 @@ import shutil
 import signal
 import socket
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -54,7 +53,7 @@ from debugdash.core.events import (
 from debugdash.core.filewatch import FileWatcher
 from debugdash.core.logbuffer import LineSplitter, LogBuffer
 from debugdash.core.peers import OWNER_UID_ENV
-from debugdash.core.runtime import control_socket_path, runtime_base
+from debugdash.core.runtime import control_socket_path, new_session_dir, runtime_base, sweep_stale
 from debugdash.core.settings import Settings, as_dict
 from debugdash.core.stats import TreeSampler
 
@@ -65,6 +64,9 @@ STATS_INTERVAL = 1.0
 #: How often deadlines are checked while any grant exists (enforcement itself
 #: happens on every request, in the agent and the relay).
 EXPIRY_TICK = 0.25
+#: Every how many stats ticks exited orphans are reaped: listing our children
+#: reads every process's /proc entry (about 10 ms with 500 processes).
+REAP_EVERY = 10
 
 
 class Supervisor:
@@ -110,6 +112,11 @@ class Supervisor:
         self._start_done = asyncio.Event()
         self._listener: socket.socket | None = None
         self._spare: _Server | None = None
+        #: A pipe only we write to; each server's guard waits for its end of file (we are gone).
+        self._guard_pipe: tuple[int, int] | None = None
+        #: Servers we started and asyncio still waits for; other children of ours are adopted orphans.
+        self._own_children: set[int] = set()
+        self._spawning = 0
         #: Whether the running server was told to start debugpy (it can only once).
         self._debugpy_used = False
         #: The debugger toggle when debug mode was turned off, to restore with it.
@@ -157,7 +164,10 @@ class Supervisor:
     async def _start(self) -> None:
         process.check_port_free(self.settings.host, self.settings.port)
         base = runtime_base()
-        self._session_dir = Path(tempfile.mkdtemp(prefix=f"{self.settings.port}-", dir=base))
+        # What SIGKILLed sessions of ours left behind goes before we add our own.
+        sweep_stale(base)
+        self._guard_pipe = os.pipe()
+        self._session_dir = new_session_dir(base, self.settings.port)
         agent_path = self._session_dir / "agent.sock"
         self._agent_server = await asyncio.start_unix_server(self._on_agent, path=str(agent_path), limit=wire.MAX_LINE)
         os.chmod(agent_path, 0o600)
@@ -217,6 +227,7 @@ class Supervisor:
         if self._session_dir is not None:
             shutil.rmtree(self._session_dir, ignore_errors=True)
         self.audit.close()  # counts of repeated refusals still pending
+        self._close_guard_pipe()
         self.phase = "stopped"
 
     def kill_now(self) -> None:
@@ -231,6 +242,14 @@ class Supervisor:
         if self._session_dir is not None:
             shutil.rmtree(self._session_dir, ignore_errors=True)
         self.audit.close()
+        self._close_guard_pipe()
+
+    def _close_guard_pipe(self) -> None:
+        # Called once the tree is ended: the guards' end of file finds nothing left to kill.
+        pipe, self._guard_pipe = self._guard_pipe, None
+        for fd in pipe or ():
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
     async def restart(self, reason: str = "restart") -> None:
         """Stop the server if it runs, and start it again."""
@@ -280,6 +299,9 @@ class Supervisor:
         env[wire.DEBUGPY_PATH_ENV] = str(self._session_dir / "debugpy-path")
         # A loopback peer is local only when it is this user: the agent must know who that is.
         env[OWNER_UID_ENV] = str(os.getuid())
+        env[wire.PARENT_PID_ENV] = str(os.getpid())
+        if self._guard_pipe is not None:
+            env[wire.GUARD_FD_ENV] = str(self._guard_pipe[0])
         if self.settings.script is not None:
             env[wire.HOST_ENV] = self.settings.host
             if self.settings.port_given:
@@ -351,16 +373,23 @@ class Supervisor:
             pass_fds = (listener.fileno(),)
         if spare:
             env[wire.SPARE_ENV] = "1"
-        proc = await asyncio.create_subprocess_exec(
-            *self.command(),
-            stdin=asyncio.subprocess.PIPE if spare else asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            cwd=str(self.settings.cwd),
-            env=env,
-            pass_fds=pass_fds,
-            start_new_session=True,
-        )
+        if self._guard_pipe is not None:
+            pass_fds = (*pass_fds, self._guard_pipe[0])
+        self._spawning += 1
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *self.command(),
+                stdin=asyncio.subprocess.PIPE if spare else asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                cwd=str(self.settings.cwd),
+                env=env,
+                pass_fds=pass_fds,
+                start_new_session=True,
+            )
+            self._own_children.add(proc.pid)
+        finally:
+            self._spawning -= 1
         _widen_pipes(proc)
         assert proc.stdout is not None and proc.stderr is not None
         # Read from the start: a spare, too, must never block on a full pipe.
@@ -409,7 +438,7 @@ class Supervisor:
 
     async def _watch_process(self, server: _Server, done: asyncio.Event) -> None:
         proc = server.proc
-        returncode = await proc.wait()
+        returncode = await _exit_code(proc)
         # Output still in the pipes belongs to this run; grandchildren holding
         # the pipes open must not keep us waiting.
         await asyncio.wait(server.pumps, timeout=1.0)
@@ -441,6 +470,8 @@ class Supervisor:
             sampler = self._sampler
             await asyncio.to_thread(process.kill_tree, proc.pid, sampler.known() if sampler else None, 0.5)
             await self._discard_spare()
+            # What the crashed server started was re-parented to us (as subreaper).
+            await asyncio.to_thread(process.end_adopted, set(self._own_children))
             self._close_listener()
             self._crash_watch = self._spawn(self._restart_on_change())
 
@@ -754,8 +785,14 @@ class Supervisor:
             self.check_expiry()
 
     async def _stats_loop(self) -> None:
+        ticks = 0
         while True:
             await asyncio.sleep(STATS_INTERVAL)
+            ticks += 1
+            if ticks % REAP_EVERY == 0 and not self._spawning:
+                # Orphans re-parented to us (as subreaper) must not pile up as zombies;
+                # never while a spawn is under way, when a new server is not yet known as ours.
+                self._own_children = process.reap_adopted(self._own_children)
             sampler = self._sampler
             if sampler is None or self._proc is None or self._proc.returncode is not None:
                 continue
@@ -811,11 +848,28 @@ def _listen(host: str, port: int) -> socket.socket:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(infos[0][4])
         sock.listen(128)  # werkzeug.serving.LISTEN_QUEUE
-        sock.set_inheritable(True)
+        # Not inheritable: pass_fds hands it to each worker, and to nobody else.
     except OSError:
         sock.close()
         raise
     return sock
+
+
+async def _exit_code(proc: asyncio.subprocess.Process) -> int:
+    """The exit code of ``proc`` as soon as it exits.
+
+    ``proc.wait()`` returns only once its output pipes are closed too, which a
+    child it left behind (a daemon started just before a crash) may never do.
+    """
+    waiter = asyncio.ensure_future(proc.wait())
+    try:
+        while proc.returncode is None:
+            await asyncio.wait([waiter], timeout=0.5)
+        # Exited: a moment for the pipes to close as usual, then go on without them.
+        await asyncio.wait([waiter], timeout=1.0)
+        return proc.returncode
+    finally:
+        waiter.cancel()
 
 
 def _widen_pipes(proc: asyncio.subprocess.Process) -> None:

@@ -31,6 +31,11 @@ RELOAD_ENV = "DEBUGDASH_RELOAD"
 #: Set for a warm spare worker: import what every worker needs, then wait for a
 #: line on stdin before connecting and loading the app.
 SPARE_ENV = "DEBUGDASH_SPARE"
+#: The pid of the process that started this server (debugdash, or the agent of a
+#: reloader parent): the parent-death signal is armed only while it still lives.
+PARENT_PID_ENV = "DEBUGDASH_PARENT_PID"
+#: The read end of a pipe only debugdash writes to: end of file means debugdash is gone.
+GUARD_FD_ENV = "DEBUGDASH_GUARD_FD"
 
 #: Longest line either side accepts; a request_error with many frames fits easily.
 MAX_LINE = 8 * 1024 * 1024

@@ -1,0 +1,63 @@
+"""The app's interpreter: which one, and whether it can run the server at all.
+
+A wrong ``--python`` is found before anything starts, by one short run of it,
+so the user gets one line naming the fix instead of a crashed server.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from debugdash.core.errors import UserInputError
+
+#: How long the probe of a foreign interpreter may take (a busy machine, a cold disk).
+PROBE_TIMEOUT = 20.0
+
+
+def default_python(environ: Mapping[str, str]) -> str:
+    """The active virtualenv's interpreter, else ours."""
+    venv = environ.get("VIRTUAL_ENV")
+    if venv:
+        candidate = Path(venv) / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+        if candidate.exists():
+            return str(candidate)
+    return sys.executable
+
+
+def given_python(given: str, source: str, cwd: Path, env: Mapping[str, str]) -> str:
+    """The interpreter the user named, checked to be a Python that can import Flask."""
+    if not given.strip():
+        raise UserInputError(f"{source} is empty; give the path of the app's python, e.g. .venv/bin/python")
+    found = shutil.which(given) if os.sep not in given else given
+    if not found or not os.access(found, os.X_OK) or os.path.isdir(found):
+        raise UserInputError(f"{source} {given}: no such interpreter; give the path of the app's python")
+    python = str(Path(found).absolute())
+    # Compared unresolved: every virtualenv's python links to the same base
+    # binary, yet each sees its own packages.
+    if os.path.abspath(python) != os.path.abspath(sys.executable):
+        _probe(python, given, source, cwd, env)
+    return python
+
+
+def _probe(python: str, given: str, source: str, cwd: Path, env: Mapping[str, str]) -> None:
+    """Run ``python`` once to see that it is a Python with Flask, before anything starts."""
+    code = "import sys; print('python', flush=True); import flask; print('flask')"
+    try:
+        result = subprocess.run(
+            [python, "-c", code], cwd=str(cwd), env=dict(env),
+            stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace", timeout=PROBE_TIMEOUT,
+        )
+    except subprocess.TimeoutExpired:
+        raise UserInputError(f"{source} {given} did not answer within {PROBE_TIMEOUT:g} s; give the path of the app's python") from None
+    except OSError as e:
+        raise UserInputError(f"{source} {given} cannot be run ({e.strerror}); give the path of the app's python") from None
+    said = result.stdout.split()
+    if "python" not in said:
+        raise UserInputError(f"{source} {given} is not a Python interpreter; give the path of the app's python, e.g. .venv/bin/python")
+    if "flask" not in said:
+        raise UserInputError(f"{source} {given} cannot import Flask; install it there ({given} -m pip install flask) or give the app's python")

@@ -263,6 +263,15 @@ def restart(port: int | None) -> None:
     click.echo("restarted")
 
 
+@main.command("new-pin")
+@_port_option
+@_user_errors
+def new_pin(port: int | None) -> None:
+    """Give the debugger a new PIN: every browser that unlocked it must unlock again."""
+    result = _control({"cmd": "new_pin"}, port)
+    click.echo(f"debugger PIN {result['pin']}")
+
+
 @main.command()
 @click.argument("name", type=click.Choice(["debugger", "reloader", "attach", "debug"]))
 @click.argument("state", type=click.Choice(["on", "off"]), required=False)

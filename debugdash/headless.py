@@ -61,11 +61,12 @@ class HeadlessPrinter:
 
     def on_events(self, events: list[Event]) -> None:
         for event in events:
-            if isinstance(event, Ready) and event.pin and not self._showing_pins():
-                self._mask(event.pin)
+            pin = getattr(event, "pin", None)  # ready, and gate when the PIN changed
+            if pin and not self._showing_pins():
+                self._mask(pin)
             if self.as_json:
                 data = event.to_dict()
-                if isinstance(event, Ready) and not self.json_pin:
+                if "pin" in data and not self.json_pin:
                     del data["pin"]
                 line = json.dumps(data, separators=(",", ":"))
             elif not isinstance(event, (Stats, Toggles)):
@@ -159,6 +160,9 @@ def describe(event: Event, *, show_pin: bool = False) -> str:
         case Exited():
             how = "stopped" if event.expected else "crashed"
             return f"exited    pid {event.pid} {how}, code {event.returncode}"
+        case Gate() if event.pin:
+            shown = f": {event.pin}" if show_pin else " (`debugdash status` shows it)"
+            return f"gate      new debugger PIN in pid {event.pid}{shown}"
         case Gate():
             return f"gate      debugger {'open' if event.debugger else 'closed'} in pid {event.pid}"
         case AccessGranted():

@@ -16,7 +16,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-import secrets
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
@@ -25,17 +24,11 @@ from debugdash.core.addresses import granted, is_local, parse_peer
 from debugdash.core.clock import Clock, system_clock
 from debugdash.core.events import AccessRefused, Event, Gate as GateEvent
 from debugdash.core.peers import owner_uid, peer_uid
-from debugdash.core.wire import WireGrant
+from debugdash.core.wire import WireGrant, fresh_pin, fresh_pin_cookie
 
 CONSOLE_PATH = "/console"
 #: Werkzeug's own defaults; the bound host is added when debugdash sends none.
 DEFAULT_TRUSTED_HOSTS = (".localhost", "127.0.0.1")
-
-
-def fresh_pin() -> str:
-    """A random PIN in Werkzeug's ``123-456-789`` format."""
-    digits = f"{secrets.randbelow(10**9):09d}"
-    return f"{digits[:3]}-{digits[3:6]}-{digits[6:]}"
 
 
 class DebuggerGate:
@@ -50,13 +43,17 @@ class DebuggerGate:
         emit: Callable[[Event], None] = lambda event: None,
         clock: Clock | None = None,
         owner: int | None = None,
+        pin: str = "",
+        pin_cookie: str = "",
     ) -> None:
         self.debugger = bool(debugger)
         #: The Unix user whose loopback connections count as local.
         self.owner = owner_uid() if owner is None else owner
         self.grants: tuple[WireGrant, ...] = tuple(grants)
         self.trusted_hosts = list(trusted_hosts)
-        self.pin: str | None = None
+        #: The session's PIN and cookie name, the same in every worker of the session.
+        self.pin = pin or fresh_pin()
+        self._pin_cookie = pin_cookie or fresh_pin_cookie()
         self._emit = emit
         self._clock = clock or system_clock()
         self._debugged: Any = None  # the one DebuggedApplication of this process
@@ -70,11 +67,19 @@ class DebuggerGate:
             self.debugger = on
             self._emit(GateEvent(debugger=on, pid=os.getpid()))
 
-    def set_grants(self, grants: Iterable[WireGrant], rotate: bool = False) -> None:
-        """Replace the allowlist; ``rotate`` also forgets every traceback and console."""
+    def set_grants(self, grants: Iterable[WireGrant], rotate: bool = False, pin: str = "", pin_cookie: str = "") -> None:
+        """Replace the allowlist; ``rotate`` also forgets every traceback and console,
+        and takes the new ``pin`` (and cookie name) when given."""
         self.grants = tuple(grants)
         if rotate:
             self.rotate()
+        if pin and pin != self.pin:
+            self.pin = pin
+            self._pin_cookie = pin_cookie or fresh_pin_cookie()
+            if self._debugged is not None:
+                self._debugged._pin_cookie = self._pin_cookie
+                self._debugged.pin = pin
+            self._emit(GateEvent(debugger=self.debugger, pid=os.getpid(), pin=pin))
 
     def set_trusted_hosts(self, hosts: Iterable[str]) -> None:
         """The Host names the debugger accepts; an empty list keeps the current ones."""
@@ -124,8 +129,8 @@ class DebuggerGate:
         """The WSGI app to serve: ``app`` behind the debugger when allowed, else ``plain``.
 
         ``app`` is what the debugger wraps (it must report and re-raise errors);
-        ``plain`` serves closed requests. Each call is a server start: the PIN
-        is new, the DebuggedApplication is created once per process.
+        ``plain`` serves closed requests. The DebuggedApplication is created once
+        per process, with the session's PIN and cookie name.
         """
         if self._debugged is None:
             debugged = _debugger_class()(
@@ -138,8 +143,7 @@ class DebuggerGate:
             self._debugged.app = app
         # The cookie name is set first: Werkzeug's getter would otherwise derive it
         # and overwrite our PIN with the machine-derived one.
-        self._debugged._pin_cookie = f"__wzd{secrets.token_hex(10)}"
-        self.pin = fresh_pin()
+        self._debugged._pin_cookie = self._pin_cookie
         self._debugged.pin = self.pin
         return _GatedApp(self, self._debugged, plain)
 

@@ -30,6 +30,8 @@ class Agent:
             grants=configure.grants,
             trusted_hosts=configure.trusted_hosts,
             emit=self.emit,
+            pin=configure.pin,
+            pin_cookie=configure.pin_cookie,
         )
         self.reporter = ErrorReporter(self.emit)
         #: Files the reloader watches besides loaded modules (e.g. a module that failed to load).
@@ -62,7 +64,7 @@ class Agent:
         if isinstance(command, SetGate):
             self.gate.set_debugger(command.debugger)
         elif isinstance(command, SetGrants):
-            self.gate.set_grants(command.grants, rotate=command.rotate)
+            self.gate.set_grants(command.grants, rotate=command.rotate, pin=command.pin, pin_cookie=command.pin_cookie)
         elif isinstance(command, SetAttach):
             self._attach_port = command.port
             if self.serving:

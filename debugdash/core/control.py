@@ -113,6 +113,8 @@ class ControlServer:
         if command == "restart":
             await sup.restart()
             return {"restarted": True}
+        if command == "new_pin":
+            return {"pin": sup.rotate_pin()}
         if command == "toggle":
             name = _text(request, "name")
             if name not in TOGGLES:

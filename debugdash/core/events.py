@@ -296,6 +296,8 @@ class Gate(Event):
     name: ClassVar[str] = "gate"
     debugger: bool
     pid: int = 0
+    #: The new debugger PIN when this change gave one (grants ended, or asked for).
+    pin: str | None = None
 
 
 @dataclass(slots=True, kw_only=True)

@@ -194,6 +194,8 @@ class SessionState:
 
     def _gate(self, event: Gate) -> None:
         self.gate_open = event.debugger
+        if event.pin:
+            self.pin = event.pin
 
     def _stats(self, event: Stats) -> None:
         self.stats = event

@@ -119,6 +119,10 @@ class Supervisor:
         self._spawning = 0
         #: Whether the running server was told to start debugpy (it can only once).
         self._debugpy_used = False
+        #: The debugger PIN and cookie name of this session, kept across reloads and
+        #: restarts; new ones when a grant ends or the user asks (rotate_pin).
+        self.pin = wire.fresh_pin()
+        self._pin_cookie = wire.fresh_pin_cookie()
         #: The debugger toggle when debug mode was turned off, to restore with it.
         self._debugger_before_debug_off: bool | None = None
 
@@ -547,6 +551,8 @@ class Supervisor:
             grants=self.allowlist.wire_grants(),
             trusted_hosts=self.trusted_hosts(),
             attach_port=self._attach_internal_port if (self.toggles.attach and serving) else None,
+            pin=self.pin,
+            pin_cookie=self._pin_cookie,
         )
 
     def _on_agent_event(self, event: Event) -> None:
@@ -750,14 +756,23 @@ class Supervisor:
         return expired
 
     def _access_ended(self, entries: list[AccessEntry]) -> None:
-        # The agent enforces deadlines itself; this makes the change immediate
-        # and retires the debugger's frames and secret.
-        self._push_grants(rotate=True)
+        # The agent enforces deadlines itself; this makes the change immediate and
+        # retires the debugger's frames, secret and PIN: someone who had access may
+        # have learnt the PIN, and a browser of theirs holds its cookie.
+        self.rotate_pin()
         if self._relay is not None:
             self._relay.close_unallowed()
 
+    def rotate_pin(self) -> str:
+        """A new debugger PIN and cookie name for this session; every unlocked browser must unlock again."""
+        self.pin = wire.fresh_pin()
+        self._pin_cookie = wire.fresh_pin_cookie()
+        self._push_grants(rotate=True)
+        return self.pin
+
     def _push_grants(self, rotate: bool) -> None:
-        self._send(wire.SetGrants(grants=self.allowlist.wire_grants(), rotate=rotate))
+        credentials = {"pin": self.pin, "pin_cookie": self._pin_cookie} if rotate else {}
+        self._send(wire.SetGrants(grants=self.allowlist.wire_grants(), rotate=rotate, **credentials))
 
     def server_pids(self) -> list[int]:
         """The running server and its descendants: the processes whose debugger may reach the attach hub."""
@@ -815,7 +830,7 @@ class Supervisor:
             "port": self.settings.port,
             "host": self.settings.host,
             "toggles": {k: v for k, v in self.toggles.to_dict().items() if k not in ("event", "time")},
-            "pin": ready.pin if ready else None,
+            "pin": self.pin if ready else None,
             "reloader_type": ready.reloader_type if ready else None,
             "grants": [entry.to_dict(now) for entry in self.allowlist.entries()],
             "audit_log": str(self.audit.path) if self.audit.path else None,

@@ -13,6 +13,7 @@ Standard library only: the agent imports this inside someone else's server.
 from __future__ import annotations
 
 import dataclasses
+import secrets
 import json
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -90,6 +91,10 @@ class Configure(Command):
     trusted_hosts: list[str] = field(default_factory=list)
     #: Internal debugpy port to listen on, or None for attach off.
     attach_port: int | None = None
+    #: The session's debugger PIN and the name of its cookie: one per debugdash
+    #: session, so a reload keeps them (and the browser's unlock), as `flask run` does.
+    pin: str = ""
+    pin_cookie: str = ""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -105,6 +110,20 @@ class SetGrants(Command):
     name: ClassVar[str] = "set_grants"
     grants: list[WireGrant]
     rotate: bool = False
+    #: With ``rotate``: the new PIN and cookie name (a grant ended, or the user asked).
+    pin: str = ""
+    pin_cookie: str = ""
+
+
+def fresh_pin() -> str:
+    """A random debugger PIN in Werkzeug's ``123-456-789`` format."""
+    digits = f"{secrets.randbelow(10**9):09d}"
+    return f"{digits[:3]}-{digits[3:6]}-{digits[6:]}"
+
+
+def fresh_pin_cookie() -> str:
+    """A random name for the debugger's PIN cookie (a new name forgets every unlocked browser)."""
+    return f"__wzd{secrets.token_hex(10)}"
 
 
 @dataclass(slots=True, kw_only=True)

@@ -221,7 +221,9 @@ def test_revoke_retires_old_tracebacks_and_secrets(remote) -> None:
     wait_for(lambda: "42" not in console_eval(port, secret, frame, cookie, "6*7")[1], what="old secret retired")
     fresh_secret, fresh_frame = debugger_page(http(port, "/boom")[1])
     assert fresh_secret != secret
-    assert "42" in console_eval(port, fresh_secret, fresh_frame, pin_cookie(port, fresh_secret, pin), "6*7")[1]
+    # The PIN changed with it: the old one is refused, the new one unlocks.
+    assert pin_cookie(port, fresh_secret, pin) is None
+    assert "42" in console_eval(port, fresh_secret, fresh_frame, pin_cookie(port, fresh_secret, session.pin()), "6*7")[1]
 
 
 def test_expiry_retires_the_secret_and_pin_cookie_a_granted_peer_obtained(remote) -> None:
@@ -242,7 +244,9 @@ def test_expiry_retires_the_secret_and_pin_cookie_a_granted_peer_obtained(remote
     wait_for(lambda: "42" not in console_eval(port, secret, frame, cookie, "6*7")[1], what="old secret retired")
     fresh_secret, fresh_frame = debugger_page(http(port, "/boom")[1])
     assert fresh_secret != secret
-    assert "42" in console_eval(port, fresh_secret, fresh_frame, pin_cookie(port, fresh_secret, pin), "6*7")[1]
+    # The PIN changed with it: the old one is refused, the new one unlocks.
+    assert pin_cookie(port, fresh_secret, pin) is None
+    assert "42" in console_eval(port, fresh_secret, fresh_frame, pin_cookie(port, fresh_secret, session.pin()), "6*7")[1]
 
 
 def test_a_network_bound_server_warns_and_suggests_the_ssh_client(tmp_path: Path) -> None:

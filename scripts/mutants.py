@@ -57,6 +57,9 @@ DEBUGGER = "tests/agent/test_debugger.py"
 CAPTURE = "tests/agent/test_capture.py"
 LINK = "tests/agent/test_link.py"
 AUDIT = "tests/core/test_audit.py"
+PROCESS_TREE = "tests/security/test_process_tree.py"
+LOCAL_USERS = "tests/security/test_local_users.py"
+STALE = "tests/security/test_stale_sessions.py"
 
 MUTANTS: list[Mutant] = [
     # --- the debugger gate (agent) -------------------------------------------------
@@ -79,8 +82,8 @@ MUTANTS: list[Mutant] = [
     Mutant(
         "gate-local", "only 127.0.0.1 and ::1 are local; other loopback peers need a grant",
         "debugdash/agent/gate.py",
-        "        if is_local(peer):",
-        "        if peer.is_loopback:",
+        "        if is_local(peer) and uid is not None and uid == self.owner:",
+        "        if peer.is_loopback and uid is not None and uid == self.owner:",
         (f"{DEBUGGER}::test_remote_peer_gets_plain_500_and_no_debugger_endpoint",),
     ),
     Mutant(
@@ -94,8 +97,8 @@ MUTANTS: list[Mutant] = [
     Mutant(
         "forwarding-headers", "only the socket peer counts; X-Forwarded-For is ignored",
         "debugdash/agent/gate.py",
-        '        if gate.allows(environ.get("REMOTE_ADDR")):',
-        '        if gate.allows(environ.get("HTTP_X_FORWARDED_FOR") or environ.get("REMOTE_ADDR")):',
+        '        if gate.allows(environ.get("REMOTE_ADDR"), uid):',
+        '        if gate.allows(environ.get("HTTP_X_FORWARDED_FOR") or environ.get("REMOTE_ADDR"), uid):',
         (f"{DEBUGGER}::test_forwarding_headers_never_change_the_outcome",
          f"{REMOTE}::test_forwarding_headers_naming_a_granted_address_do_not_help"),
     ),
@@ -184,14 +187,14 @@ MUTANTS: list[Mutant] = [
     Mutant(
         "relay-check", "the relay judges every connection before relaying a byte",
         "debugdash/core/attach_relay.py",
-        "        if address is None or not self._is_allowed(peer):",
-        "        if address is None:",
+        "            if not self._allowed(peer):\n                return False",
+        "            if False:\n                return False",
         (f"{RELAY}::test_refused_peer_never_reaches_the_backend",),
     ),
     Mutant(
         "relay-recheck", "a grant that ended while waiting for debugpy is refused",
         "debugdash/core/attach_relay.py",
-        "            if connection.kicked or not self._is_allowed(connection.peer):",
+        "            if connection.kicked or not self._admits(connection.peer, connection.uid):",
         "            if connection.kicked:",
         (f"{RELAY}::test_a_grant_that_ends_while_waiting_for_debugpy_is_refused",),
     ),
@@ -230,14 +233,14 @@ MUTANTS: list[Mutant] = [
         "debugdash/core/process.py",
         "        os.killpg(pgid, sig)",
         "        os.kill(pgid, sig)",
-        ("tests/e2e/test_supervision.py",),
+        ("tests/e2e/test_supervision.py", PROCESS_TREE),
     ),
     Mutant(
         "tree-descendants", "stopping also ends descendants that left the group",
         "debugdash/core/process.py",
         "    return [p for p in _alive([*(known or []), *descendants(pid)]) if p.pid != pid]",
         "    return []",
-        ("tests/e2e/test_supervision.py", f"{ATTACH_E2E}::test_nothing_of_attach_survives_sigkill_of_debugdash"),
+        ("tests/e2e/test_supervision.py", f"{ATTACH_E2E}::test_nothing_of_attach_survives_sigkill_of_debugdash", PROCESS_TREE),
     ),
     # --- text from the app or the network -----------------------------------------------
     Mutant(
@@ -316,6 +319,70 @@ MUTANTS: list[Mutant] = [
         "            sys.exit(2)",
         "            sys.exit(1)",
         ("tests/e2e/test_cli_errors.py::test_bad_input_gets_one_line_and_exit_code_2",),
+    ),
+    # --- other Unix users, the debug adapter, the PIN, leftovers (issue 9) ------------------------
+    Mutant(
+        "local-is-same-uid", "a loopback peer of another Unix user is not local",
+        "debugdash/agent/gate.py",
+        "        if is_local(peer) and uid is not None and uid == self.owner:",
+        "        if is_local(peer):",
+        (f"{LOCAL_USERS}::test_another_user_on_loopback_gets_the_plain_app_and_cannot_burn_the_pin",),
+    ),
+    Mutant(
+        "relay-same-uid", "the attach relay admits another user's loopback socket only with a grant",
+        "debugdash/core/attach_relay.py",
+        "            return not is_local(parse_peer(peer)) or uid == self._owner or bool(self._granted(peer))",
+        "            return True",
+        (f"{LOCAL_USERS}::test_another_user_is_refused_by_the_attach_relay_unless_granted",),
+    ),
+    Mutant(
+        "hub-holder-check", "only the server's own sockets reach the debugger inside it",
+        "debugdash/core/attach_hub.py",
+        "            for pid in self._debuggee_pids() if uid == owner_uid() else ():",
+        "            return \"session\", os.getpid(), None\n            for pid in ():",
+        (f"{LOCAL_USERS}::test_no_port_of_the_session_lets_another_user_or_address_reach_the_debugger",),
+    ),
+    Mutant(
+        "pin-rotates-when-access-ends", "a revoked or expired grant takes the PIN with it",
+        "debugdash/core/supervisor.py",
+        "        self.rotate_pin()\n        if self._relay is not None:",
+        "        self._push_grants(rotate=True)\n        if self._relay is not None:",
+        ("tests/e2e/test_pin_lifetime.py::test_revoking_a_grant_changes_the_pin_the_grantee_may_have_seen",),
+    ),
+    Mutant(
+        "pin-kept-across-reloads", "one PIN per session: a reload keeps the browser unlocked",
+        "debugdash/core/supervisor.py",
+        "            pin=self.pin,\n            pin_cookie=self._pin_cookie,",
+        "            pin=wire.fresh_pin(),\n            pin_cookie=self._pin_cookie,",
+        ("tests/e2e/test_pin_lifetime.py::test_the_pin_and_the_browsers_unlock_survive_a_reload_and_a_restart",),
+    ),
+    Mutant(
+        "neutralise-at-decode", "every string of every decoded event is neutralised",
+        "debugdash/core/events.py",
+        "        return neutralise(value, multiline=multiline)",
+        "        return value",
+        ("tests/security/test_event_boundary.py", "tests/security/test_injection.py"),
+    ),
+    Mutant(
+        "guard-ends-the-tree", "SIGKILL of debugdash: the guard ends everything the app started",
+        "debugdash/agent/guard.py",
+        "        for pid in members:\n            _kill(pid, signal.SIGKILL)",
+        "        for pid in members[:1]:\n            _kill(pid, signal.SIGKILL)",
+        (PROCESS_TREE,),
+    ),
+    Mutant(
+        "sweep-only-mine", "stale leftovers of another user are never swept",
+        "debugdash/core/runtime.py",
+        "    return kind(info.st_mode) and info.st_uid == os.getuid()",
+        "    return kind(info.st_mode)",
+        (f"{STALE}::test_another_users_leftovers_are_never_touched",),
+    ),
+    Mutant(
+        "json-pin-omitted", "the PIN stays out of --json output unless asked",
+        "debugdash/headless.py",
+        '                if "pin" in data and not self.json_pin:',
+        '                if "pin" in data and self.json_pin:',
+        ("tests/security/test_pin_files.py",),
     ),
 ]
 

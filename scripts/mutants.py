@@ -81,9 +81,9 @@ MUTANTS: list[Mutant] = [
     ),
     Mutant(
         "gate-local", "only 127.0.0.1 and ::1 are local; other loopback peers need a grant",
-        "debugdash/agent/gate.py",
-        "        if is_local(peer) and uid is not None and uid == self.owner:",
-        "        if peer.is_loopback and uid is not None and uid == self.owner:",
+        "debugdash/core/addresses.py",
+        "    return peer is not None and peer in LOCAL_ADDRESSES",
+        "    return peer is not None and peer.is_loopback",
         (f"{DEBUGGER}::test_remote_peer_gets_plain_500_and_no_debugger_endpoint",),
     ),
     Mutant(
@@ -229,10 +229,13 @@ MUTANTS: list[Mutant] = [
     ),
     # --- the process tree ----------------------------------------------------------------
     Mutant(
-        "tree-group", "stopping signals the server's whole process group",
+        "tree-direct-child-only", "stopping ends the server's whole tree, not just the server",
         "debugdash/core/process.py",
-        "        os.killpg(pgid, sig)",
-        "        os.kill(pgid, sig)",
+        "    procs = members(pid, known)\n    try:\n        procs.insert(0, psutil.Process(pid))\n"
+        "    except psutil.Error:\n        pass\n    signal_tree(pid, procs, signal.SIGTERM)\n    finish(pid, procs, grace)",
+        "    procs = []\n    try:\n        procs.insert(0, psutil.Process(pid))\n"
+        "    except psutil.Error:\n        pass\n    for proc in procs:\n        _send(proc, signal.SIGTERM)\n"
+        "    for proc in _wait(procs, grace):\n        _send(proc, signal.SIGKILL)",
         ("tests/e2e/test_supervision.py", PROCESS_TREE),
     ),
     Mutant(
@@ -366,8 +369,8 @@ MUTANTS: list[Mutant] = [
     Mutant(
         "guard-ends-the-tree", "SIGKILL of debugdash: the guard ends everything the app started",
         "debugdash/agent/guard.py",
-        "        for pid in members:\n            _kill(pid, signal.SIGKILL)",
-        "        for pid in members[:1]:\n            _kill(pid, signal.SIGKILL)",
+        "        members = [pid for pid in descendants(root) if pid not in spared]",
+        "        members = []",
         (PROCESS_TREE,),
     ),
     Mutant(

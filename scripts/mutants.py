@@ -236,7 +236,7 @@ MUTANTS: list[Mutant] = [
         "    procs = []\n    try:\n        procs.insert(0, psutil.Process(pid))\n"
         "    except psutil.Error:\n        pass\n    for proc in procs:\n        _send(proc, signal.SIGTERM)\n"
         "    for proc in _wait(procs, grace):\n        _send(proc, signal.SIGKILL)",
-        ("tests/e2e/test_supervision.py", PROCESS_TREE),
+        (f"{PROCESS_TREE}::test_a_restart_ends_the_children_of_a_server_stuck_in_c_code",),
     ),
     Mutant(
         "tree-descendants", "stopping also ends descendants that left the group",

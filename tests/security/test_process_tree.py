@@ -200,6 +200,21 @@ def test_a_restart_ends_the_old_servers_children_while_debugdash_runs_on(family,
 
 
 @pytest.mark.parametrize("mode", list(MODES))
+def test_a_restart_ends_the_children_of_a_server_stuck_in_c_code(family, mode: str) -> None:
+    # A server holding the GIL cannot run its own clean-up: ending its tree is debugdash's job.
+    f = family(*MODES[mode])
+    old = [psutil.Process(pid) for pid in f.children.values()]
+    first = f.session.named("ready")[-1]
+    f.hold_the_gil()
+    mark = f.session.mark()
+    result = f.session.cli("restart", "--port", str(f.port))
+    assert result.returncode == 0, result.stderr
+    assert f.session.wait_event("ready", since=mark, timeout=30)["pid"] != first["pid"]
+    wait_for(lambda: not alive(old), timeout=2, what=f"the stuck server's children gone; alive: {_describe(alive(old))}")
+    assert f.session.proc.poll() is None
+
+
+@pytest.mark.parametrize("mode", list(MODES))
 def test_a_crash_leaves_nothing_behind_while_debugdash_waits_for_a_fix(family, mode: str) -> None:
     f = family(*MODES[mode])
     mark = f.session.mark()

@@ -229,13 +229,10 @@ MUTANTS: list[Mutant] = [
     ),
     # --- the process tree ----------------------------------------------------------------
     Mutant(
-        "tree-direct-child-only", "stopping ends the server's whole tree, not just the server",
+        "tree-below-the-server", "stopping ends what the server started, even when the server cannot clean up",
         "debugdash/core/process.py",
-        "    procs = members(pid, known)\n    try:\n        procs.insert(0, psutil.Process(pid))\n"
-        "    except psutil.Error:\n        pass\n    signal_tree(pid, procs, signal.SIGTERM)\n    finish(pid, procs, grace)",
-        "    procs = []\n    try:\n        procs.insert(0, psutil.Process(pid))\n"
-        "    except psutil.Error:\n        pass\n    for proc in procs:\n        _send(proc, signal.SIGTERM)\n"
-        "    for proc in _wait(procs, grace):\n        _send(proc, signal.SIGKILL)",
+        "        return psutil.Process(pid).children(recursive=True)",
+        "        return []",
         (f"{PROCESS_TREE}::test_a_restart_ends_the_children_of_a_server_stuck_in_c_code",),
     ),
     Mutant(

@@ -99,7 +99,10 @@ def screen_text(app: Any) -> str:
 
 
 def toasts(app: Any) -> list[str]:
-    """The notifications on screen now, each as its title and message drawn in one line."""
+    """The notifications on screen now, each as its title and message drawn in one line.
+
+    ``run_test`` draws none unless asked: pass ``notifications=True``.
+    """
     return [" ".join(toast.render().plain.split()) for toast in app.screen.query("Toast")]
 
 
@@ -150,7 +153,7 @@ async def running_dashboard(
     seen: list[psutil.Process] = []
     passed = False
     try:
-        async with app.run_test(size=size) as pilot:
+        async with app.run_test(size=size, notifications=True) as pilot:
             try:
                 await until(pilot, lambda: app.state.phase == "running", what="the server to be ready")
             except AssertionError:

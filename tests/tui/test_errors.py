@@ -18,10 +18,11 @@ def _heading(app) -> str:
 
 
 async def _publish_drawn(pilot, app, events: list) -> None:
-    """Publish, then wait until the error table shows the newest group's count."""
+    """Publish, then wait until the error table shows the newest error."""
+    newest = events[-1]
     app.sup.publish(events)
-    await pilot.pause()
-    await until(pilot, lambda: app.query_one("#errors-table").row_count == len(app.state.error_groups))
+    table = app.query_one("#errors-table")
+    await until(pilot, lambda: newest.chain[-1].type in "".join(rows_on_screen(table)[1:2]), what="the newest error drawn")
 
 
 async def test_the_newest_error_is_shown_while_the_user_has_not_moved_the_highlight():

@@ -111,6 +111,15 @@ def rows_on_screen(widget: Any) -> list[str]:
     return [widget.render_line(y).text for y in range(widget.size.height)]
 
 
+_PID = re.compile(r"\bpid (\d+)")
+
+
+def shown_pid(app: DashboardApp) -> str | None:
+    """The serving process's pid as the status line shows it."""
+    match = _PID.search(plain(app.query_one("#status")))
+    return match.group(1) if match else None
+
+
 def traceback_lines(app: DashboardApp) -> list[str]:
     """The traceback view's rows as plain text."""
     from debugdash.tui.widgets.traceback import TracebackView
@@ -155,7 +164,8 @@ async def running_dashboard(
     try:
         async with app.run_test(size=size, notifications=True) as pilot:
             try:
-                await until(pilot, lambda: app.state.phase == "running", what="the server to be ready")
+                # As drawn: the status line shows the running server (and its pid).
+                await until(pilot, lambda: " running " in plain(app.query_one("#status")), what="the server to be ready")
             except AssertionError:
                 output = "\n".join(line.text for line in supervisor.logs.tail(30))
                 raise AssertionError(f"the server never became ready; phase {app.state.phase}; output:\n{output}")

@@ -9,21 +9,15 @@ import stat
 import time
 from pathlib import Path
 
-from textual.command import CommandList, CommandPalette
-
 from debugdash.core.clock import ManualClock
-from debugdash.tui.commands import COMMANDS
 from debugdash.tui.screens.grant import GrantScreen
-from debugdash.tui.screens.help import HelpScreen
 from debugdash.tui.widgets.access import EMPTY_TEXT
 from debugdash.tui.widgets.attach import AttachPanel
 from debugdash.tui.widgets.errors import ErrorList
 from debugdash.tui.widgets.status import ToggleBar
 from debugdash.tui.widgets.traceback import TracebackView
 from tests.support import alive
-from tests.tui import scenes
 from tests.tui.conftest import (
-    DEMO_DIR,
     DIVIDE,
     arequest,
     children,
@@ -33,20 +27,13 @@ from tests.tui.conftest import (
     running_dashboard,
     screen_lines,
     screen_text,
+    shown_pid,
     table_rows,
     toasts,
     traceback_lines,
     until,
 )
 from tests.tui.scenes import make_app, publish, ready, started
-
-#: The status line's "pid N": the serving process, as the user sees it.
-_PID = re.compile(r"\bpid (\d+)")
-
-
-def shown_pid(app) -> str | None:
-    match = _PID.search(plain(app.query_one("#status")))
-    return match.group(1) if match else None
 
 
 async def test_failing_requests_show_as_grouped_errors_with_their_traceback(demo_settings):
@@ -153,7 +140,7 @@ async def test_d_switches_the_debugger_live_and_the_bar_shows_it(demo_settings):
 async def test_l_switches_the_reloader_with_a_restart(demo_settings):
     async with running_dashboard(demo_settings) as (app, pilot, _sup):
         bar = app.query_one(ToggleBar)
-        assert "reloader ● on (stat)" in plain(bar)
+        await until(pilot, lambda: "reloader ● on (stat)" in plain(bar))
         first_pid = shown_pid(app)
         await pilot.press("l")
         await until(pilot, lambda: "reloader ○ off" in plain(bar) and "(stat)" not in plain(bar))
@@ -287,7 +274,7 @@ README_KEYS = [
 
 
 async def test_question_mark_shows_every_key_the_readme_lists():
-    app, supervisor, _clock = make_app()
+    app, _supervisor, _clock = make_app()
     async with app.run_test(size=(100, 40)) as pilot:
         await publish(pilot, [*started(), ready()])
         assert "debugdash keys" not in screen_text(app)
@@ -340,124 +327,6 @@ async def test_the_grant_modal_is_filled_in_with_keys_alone():
         assert rows_on_screen(table)[1].split() == ["10.20.0.0/16", "debugger,", "attach", "1:30:00"]
         (entry,) = supervisor.access_entries()
         assert (entry.network, entry.what, entry.remaining(clock())) == ("10.20.0.0/16", ("debugger", "attach"), 5400.0)
-
-
-def _first_line(prompt) -> str:
-    return str(getattr(prompt, "plain", prompt)).split("\n", 1)[0]
-
-
-async def run_command(pilot, title: str) -> None:
-    """Ctrl+P, type the command's name, wait until it is the highlighted hit, Enter."""
-    app = pilot.app
-    await pilot.press("ctrl+p")
-    await until(pilot, lambda: isinstance(app.screen, CommandPalette), what="the palette")
-    await pilot.press(*title)
-    hits = app.screen.query_one(CommandList)
-    await until(
-        pilot,
-        lambda: hits.highlighted_option is not None and _first_line(hits.highlighted_option.prompt) == title,
-        what=f"{title!r} offered first",
-    )
-    await pilot.press("enter")
-    await until(pilot, lambda: not isinstance(app.screen, CommandPalette), what="the palette to close")
-
-
-async def test_every_palette_command_that_moves_around_the_dashboard():
-    app, _supervisor, _clock = make_app()
-    async with app.run_test(size=(100, 32)) as pilot:
-        await publish(pilot, scenes.running_with_errors())
-        app.clear_notifications()
-        shows = [
-            ("Show the server log", "/ search · f follow"),
-            ("Show reloads", "ready in"),
-            ("Show remote access", EMPTY_TEXT),
-            ("Show external attach", "External attach is off"),
-            ("Show errors", "KeyError: 'B-12'"),
-            ("Help: every key", "debugdash keys"),
-        ]
-        for title, seen in shows:
-            assert seen not in screen_text(app), title
-            await run_command(pilot, title)
-            await until(pilot, lambda: seen in screen_text(app), what=f"{title}: {seen!r} on screen")
-        await pilot.press("escape")
-        assert {title for title, _ in shows} | SERVER_COMMANDS == {title for title, _help, _action in COMMANDS}
-
-
-#: Palette commands checked against a running server in the test below.
-SERVER_COMMANDS = {
-    "Toggle the debugger",
-    "Toggle Flask debug mode",
-    "Toggle the reloader",
-    "Restart the server",
-    "Grant remote access",
-    "Revoke the highlighted remote access",
-    "Revoke all remote access",
-    "Open the highlighted frame in $EDITOR",
-    "Copy the traceback (or attach help)",
-    "Toggle external attach (debugpy)",
-    "Quit",
-}
-
-
-async def test_every_palette_command_that_acts_on_the_server(demo_settings, tmp_path, monkeypatch):
-    record = tmp_path / "editor-args"
-    editor = tmp_path / "fake-editor"
-    editor.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {record}\n')
-    editor.chmod(editor.stat().st_mode | stat.S_IXUSR)
-    monkeypatch.delenv("VISUAL", raising=False)
-    monkeypatch.setenv("EDITOR", str(editor))
-    async with running_dashboard(demo_settings) as (app, pilot, _sup):
-        bar = app.query_one(ToggleBar)
-        status = app.query_one("#status")
-
-        await run_command(pilot, "Toggle the debugger")
-        await until(pilot, lambda: "debugger ○ off" in plain(bar))
-        pid = shown_pid(app)
-        await run_command(pilot, "Toggle Flask debug mode")
-        await until(pilot, lambda: "debug ○ off" in plain(bar))
-        await until(pilot, lambda: "running" in plain(status) and shown_pid(app) not in (None, pid), what="restarted without debug")
-        pid = shown_pid(app)
-        await run_command(pilot, "Toggle the reloader")
-        await until(pilot, lambda: "reloader ○ off" in plain(bar))
-        await until(pilot, lambda: "running" in plain(status) and shown_pid(app) not in (None, pid), what="restarted without reloader")
-        pid = shown_pid(app)
-        await run_command(pilot, "Restart the server")
-        await until(pilot, lambda: "running" in plain(status) and shown_pid(app) not in (None, pid), what="restarted")
-
-        await run_command(pilot, "Grant remote access")
-        await until(pilot, lambda: "Grant remote access" in screen_text(app) and isinstance(app.screen, GrantScreen))
-        await pilot.press(*"127.0.0.2", "enter")
-        table = app.query_one("#access-table")
-        await until(pilot, lambda: table.row_count == 1, what="the grant on screen")
-        await app.sup.grant("127.0.0.3", ttl="30m")
-        await until(pilot, lambda: table.row_count == 2)
-        await run_command(pilot, "Revoke the highlighted remote access")
-        await until(pilot, lambda: [row.split()[0] for row in rows_on_screen(table)[1:] if row.strip()] == ["127.0.0.3/32"])
-        await app.sup.grant("127.0.0.4", ttl="5m")
-        await until(pilot, lambda: table.row_count == 2)
-        await run_command(pilot, "Revoke all remote access")
-        await until(pilot, lambda: EMPTY_TEXT in screen_text(app), what="no remote access left")
-
-        await pilot.press("1")
-        await arequest(demo_settings.port, "/divide")
-        await until(pilot, lambda: traceback_lines(app)[-1] == "ZeroDivisionError: division by zero")
-        await run_command(pilot, "Open the highlighted frame in $EDITOR")
-        await until(pilot, record.exists, what="the editor to run")
-        assert record.read_text().split("\n")[:2] == [f"+{demo_line(DIVIDE)}", str(DEMO_DIR / "app.py")]
-        await run_command(pilot, "Copy the traceback (or attach help)")
-        await until(pilot, lambda: any("Traceback copied" in toast for toast in toasts(app)))
-        assert app.clipboard.rstrip().endswith("ZeroDivisionError: division by zero")
-
-        await run_command(pilot, "Toggle external attach (debugpy)")
-        await until(pilot, lambda: "attach ● on" in plain(bar), timeout=60)
-
-        tree = children()
-        await run_command(pilot, "Quit")
-        deadline = time.monotonic() + 30
-        while alive(tree) and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        assert not alive(tree)
-        assert app.return_code == 0
 
 
 async def test_q_quits_and_no_process_of_the_server_tree_remains(demo_settings):

@@ -14,9 +14,9 @@ from tests.support import free_port
 from tests.tui.conftest import (
     arequest,
     rows_on_screen,
-    toasts,
     running_dashboard,
     table_rows,
+    toasts,
     traceback_lines,
     until,
 )

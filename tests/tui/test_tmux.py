@@ -19,8 +19,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.support import free_port, wait_for
-from tests.support import alive
+from tests.support import alive, free_port, wait_for
 from tests.tui.conftest import DIVIDE, demo_line
 
 REPO = Path(__file__).resolve().parents[2]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.coordinate import Coordinate
-from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 
 from debugdash.core.state import ErrorGroup
 from debugdash.core.text import display_text
 from debugdash.tui import format as fmt
+from debugdash.tui.widgets.table import MeasuredTable
 
 
 def group_id(key: tuple[str, str, int]) -> str:
@@ -17,7 +17,7 @@ def group_id(key: tuple[str, str, int]) -> str:
     return f"{key[0]}\x00{key[1]}\x00{key[2]}"
 
 
-class ErrorList(DataTable):
+class ErrorList(MeasuredTable):
     """Error groups, newest first; the highlighted row picks the traceback shown.
 
     The highlight follows the newest group (the top row) until the user moves it:

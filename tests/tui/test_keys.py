@@ -208,6 +208,8 @@ async def test_wide_networks_need_the_confirmation_box(demo_settings):
         await pilot.press(*"10.0.0.0/16")
         await until(pilot, lambda: "tick the box to confirm" in screen_text(app))
         await pilot.press("enter")  # refused while the box is not ticked
+        await pilot.pause()
+        assert isinstance(app.screen, GrantScreen) and "tick the box to confirm" in screen_text(app)
         await pilot.press("tab", "tab", "tab", "space")  # duration, what, the box
         await until(pilot, lambda: "tick the box" not in screen_text(app), what="the error gone once the box is ticked")
         await pilot.press("escape")

@@ -178,8 +178,9 @@ async def running_dashboard(
         deadline = time.monotonic() + TREE_GONE_WITHIN
         while alive(seen) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
-        leftovers = [f"{proc.pid} {' '.join(_cmdline(proc))}" for proc in alive(seen)]
-        for proc in alive(seen):
+        left = {proc.pid: proc for proc in alive(seen)}.values()
+        leftovers = [f"{proc.pid} {' '.join(_cmdline(proc))}" for proc in left]
+        for proc in left:
             proc.kill()
     # Only when the test itself passed: otherwise its own failure is the one to read.
     if passed:

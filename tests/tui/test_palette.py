@@ -140,7 +140,7 @@ async def test_every_palette_command_that_acts_on_the_server(demo_settings, tmp_
         assert app.clipboard.rstrip().endswith("ZeroDivisionError: division by zero")
 
         await run_command(pilot, "Toggle external attach (debugpy)")
-        await until(pilot, lambda: "attach ● on" in plain(bar), timeout=60)
+        await until(pilot, lambda: "attach ● on" in plain(bar), timeout=60, what=lambda: f"attach on: bar {plain(bar)!r}, toasts {toasts(app)}")
 
         tree = children()
         await run_command(pilot, "Quit")

@@ -11,6 +11,7 @@ from debugdash.core.settings import Settings
 from debugdash.tui.widgets.errors import ErrorList
 from debugdash.tui.widgets.log import MAX_LINES, LogView
 from tests.support import free_port
+from tests.tui import scenes
 from tests.tui.conftest import (
     arequest,
     rows_on_screen,
@@ -165,3 +166,14 @@ async def test_searching_a_flood_finds_lines_older_than_the_screen(noisy_setting
         await pilot.press(*"line 12345")
         await pilot.press("enter")
         await until(pilot, lambda: current_match(view) == "flood line 12345", what=lambda: rows_on_screen(view))
+
+
+async def test_output_arriving_while_the_dashboard_closes_does_not_crash_it():
+    """Closing unmounts the log view before its pane's flush timer stops (seen under load)."""
+    app, supervisor, _clock = scenes.make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await scenes.publish(pilot, [*scenes.started(), scenes.ready()])
+        await app.query_one(LogView).remove()  # as closing does: the children go first
+        supervisor.logs.append("stdout", [b"a line while closing"])
+        await pilot.pause(0.3)  # the flush runs at once after a quiet spell
+    # Leaving run_test re-raises whatever the app raised.

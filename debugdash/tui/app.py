@@ -349,7 +349,9 @@ class DashboardApp(App[None]):
 
     @on(DataTable.RowHighlighted, "#errors-table")
     def _error_highlighted(self, message: DataTable.RowHighlighted) -> None:
-        key = message.row_key.value
+        # The row highlighted now, not the message's: a rebuild of the rows posts
+        # messages for rows the cursor has already left, and they arrive later.
+        key = message.data_table.selected_id if isinstance(message.data_table, ErrorList) else None
         group = next((g for g in self.state.error_groups if group_id(g.key) == key), None)
         if group is None:
             return

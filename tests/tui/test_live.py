@@ -4,9 +4,12 @@ another terminal, and reloads (with load errors) of a real app file."""
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import textwrap
+import time
+from pathlib import Path
 
 from debugdash.core.settings import Settings
 from debugdash.tui.widgets.reloads import ReloadList
@@ -53,6 +56,22 @@ async def test_switches_from_another_terminal_show_on_screen(demo_settings):
         await until(pilot, lambda: table.row_count == 0)
 
 
+def _save(path: Path, text: str) -> None:
+    """Write the file with a modification time the reloader cannot miss.
+
+    The reloader compares nanosecond mtimes, and reloads for a file saved after
+    its worker started even before its first look: so "now", and never the time
+    it saw before (no sleeping to make the clock move).
+    """
+    before = path.stat().st_mtime_ns
+    new = path.with_name(path.name + ".new")
+    new.write_text(text)
+    now = max(time.time_ns(), before + 1)
+    os.utime(new, ns=(now, now))
+    os.replace(new, path)  # as editors save: the reloader sees one change, never half of it
+    assert path.stat().st_mtime_ns != before, "this file system keeps mtimes too coarse for the test"
+
+
 async def test_reloads_show_the_file_the_wait_and_a_load_error_inline(tmp_path):
     source = tmp_path / "shopfront.py"
     source.write_text(textwrap.dedent(APP.format(greeting="hello")))
@@ -60,17 +79,13 @@ async def test_reloads_show_the_file_the_wait_and_a_load_error_inline(tmp_path):
     async with running_dashboard(settings) as (app, pilot, _sup):
         await pilot.press("3")
         table = app.query_one(ReloadList)
-        # A second apart at least, so the stat reloader sees a new modification time.
-        await pilot.pause(1.1)
-        source.write_text(textwrap.dedent(APP.format(greeting="hello again")))
+        _save(source, textwrap.dedent(APP.format(greeting="hello again")))
         await until(pilot, lambda: table.row_count == 1 and table_rows(table)[0][2].endswith("s"), what="a reload, ready")
         assert table_rows(table)[0][1] == "shopfront.py"
         _, body = await arequest(settings.port, "/")
         assert body == "hello again"
 
-        await pilot.pause(1.1)
-        source.write_text("from flask import Flask\napp = Flask(__name__\n")
-        await until(pilot, lambda: app.state.load_error is not None, what="the load error")
+        _save(source, "from flask import Flask\napp = Flask(__name__\n")
         banner = app.query_one("#banner")
         await until(pilot, lambda: banner.display and "could not be loaded" in plain(banner))
         await until(pilot, lambda: table.row_count == 2 and "SyntaxError" in table_rows(table)[0][3], what=f"{table_rows(table)} {app.state.load_error}")

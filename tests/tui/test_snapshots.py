@@ -14,6 +14,7 @@ import pytest
 
 from debugdash.tui.widgets.traceback import TracebackView
 from tests.tui import scenes
+from tests.tui.conftest import screen_text, until
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 
@@ -82,10 +83,12 @@ def test_remote_access_countdown(snap_compare, size):
         await scenes.publish(pilot, [*scenes.started(), scenes.ready()])
         await supervisor.grant("203.0.113.7", what="debugger", ttl="15m")
         await supervisor.grant("198.51.100.0/24", what="both", ttl="2m")
-        clock.advance(75)  # the /24 is now in its last minute
         await pilot.press("4")
+        await until(pilot, lambda: "2:00" in screen_text(pilot.app), what="both grants listed")
+        clock.advance(75)  # the /24 is now in its last minute
         pilot.app.clear_notifications()
-        await pilot.pause(1.2)  # one countdown tick
+        # The countdown redraws on its own tick: wait for it to show the moved clock.
+        await until(pilot, lambda: "0:45" in screen_text(pilot.app) and "13:45" in screen_text(pilot.app), what="the countdown to move")
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 

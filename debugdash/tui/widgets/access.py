@@ -11,6 +11,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from debugdash.tui import format as fmt
+from debugdash.tui.widgets.table import MeasuredTable
 
 #: Entries with less than this many seconds left are highlighted.
 LAST_MINUTE = 60.0
@@ -24,7 +25,7 @@ class AccessPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(EMPTY_TEXT, id="access-empty")
-        yield DataTable(id="access-table", cursor_type="row")
+        yield MeasuredTable(id="access-table", cursor_type="row")
         yield Static(HINT_TEXT, id="access-hint")
 
     def on_mount(self) -> None:

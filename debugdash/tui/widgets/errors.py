@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import DataTable
+from textual.coordinate import Coordinate
 from textual.widgets.data_table import RowDoesNotExist
 
 from debugdash.core.state import ErrorGroup
 from debugdash.core.text import display_text
 from debugdash.tui import format as fmt
+from debugdash.tui.widgets.table import MeasuredTable
 
 
 def group_id(key: tuple[str, str, int]) -> str:
@@ -16,8 +17,20 @@ def group_id(key: tuple[str, str, int]) -> str:
     return f"{key[0]}\x00{key[1]}\x00{key[2]}"
 
 
-class ErrorList(DataTable):
-    """Error groups, newest first; the highlighted row picks the traceback shown."""
+class ErrorList(MeasuredTable):
+    """Error groups, newest first; the highlighted row picks the traceback shown.
+
+    The highlight follows the newest group (the top row) until the user moves it:
+    then it stays on the group the user chose, wherever newer errors push that
+    row, until the user moves back to the top row (or the group is dropped).
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        #: The group the user moved to; None while following the newest.
+        self._chosen: str | None = None
+        # True while show() rebuilds the rows: cursor moves then are ours, not the user's.
+        self._placing = False
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
@@ -34,21 +47,32 @@ class ErrorList(DataTable):
             return None
         return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
 
+    def watch_cursor_coordinate(self, old: Coordinate, new: Coordinate) -> None:
+        super().watch_cursor_coordinate(old, new)
+        # Watchers run synchronously, so a move outside show() is a key or a click.
+        if not self._placing and self.row_count:
+            self._chosen = None if new.row == 0 else self.selected_id
+
     def show(self, groups: list[ErrorGroup], root: str | None = None) -> None:
-        """Replace the rows, keeping the same group highlighted when it is still there."""
-        selected = self.selected_id
-        self.clear()
-        for group in groups:
-            self.add_row(
-                Text(str(group.count), "bold"),
-                Text(display_text(group.type, 60), "bold red"),
-                Text(fmt.short_path(group.key[1], root) + (f":{group.key[2]}" if group.key[1] else "")),
-                Text(fmt.clock_time(group.first_seen), "dim"),
-                Text(fmt.clock_time(group.last_seen)),
-                key=group_id(group.key),
-            )
-        if selected is not None:
-            try:
-                self.move_cursor(row=self.get_row_index(selected), animate=False)
-            except RowDoesNotExist:  # the group was dropped; stay at the top
-                self.move_cursor(row=0, animate=False)
+        """Replace the rows; highlight the newest, or the group the user chose while it is there."""
+        self._placing = True
+        try:
+            self.clear()
+            for group in groups:
+                self.add_row(
+                    Text(str(group.count), "bold"),
+                    Text(display_text(group.type, 60), "bold red"),
+                    Text(fmt.short_path(group.key[1], root) + (f":{group.key[2]}" if group.key[1] else "")),
+                    Text(fmt.clock_time(group.first_seen), "dim"),
+                    Text(fmt.clock_time(group.last_seen)),
+                    key=group_id(group.key),
+                )
+            row = 0
+            if self._chosen is not None:
+                try:
+                    row = self.get_row_index(self._chosen)
+                except RowDoesNotExist:  # the group was dropped: follow the newest again
+                    self._chosen = None
+            self.move_cursor(row=row, animate=False)
+        finally:
+            self._placing = False

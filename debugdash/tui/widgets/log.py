@@ -23,6 +23,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 from textual.geometry import Region, Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -350,9 +351,12 @@ class LogPane(Vertical):
         self._flush_timer = None
         if not self._dirty or self._buffer is None:
             return
+        try:
+            view = self.query_one(LogView)
+        except NoMatches:  # the dashboard is closing: children unmount before their parent's timers stop
+            return
         self._dirty = False
         self._last_flush = time.monotonic()
-        view = self.query_one(LogView)
         limit = self._max_lines
         if view.following:  # a search fetches what it skipped itself (LogView.find)
             limit = min(limit, max(FOLLOW_SCREENS * view.size.height, FOLLOW_MIN_LINES))

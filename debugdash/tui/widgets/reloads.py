@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from rich.text import Text
-from textual.widgets import DataTable
 
 from debugdash.core.events import LoadError
 from debugdash.core.state import ReloadRecord
 from debugdash.core.text import display_text
 from debugdash.tui import format as fmt
+from debugdash.tui.widgets.table import MeasuredTable
 
 
 def load_error_line(error: LoadError) -> str:
@@ -21,7 +21,7 @@ def load_error_line(error: LoadError) -> str:
     return display_text(message or "the app could not be loaded", 300)
 
 
-class ReloadList(DataTable):
+class ReloadList(MeasuredTable):
     """Newest reload first; a load error that followed shows on its row."""
 
     def on_mount(self) -> None:

@@ -241,7 +241,7 @@ class DashboardApp(App[None]):
             if now - self._last_refusal >= ANNOUNCE_INTERVAL:
                 self._last_refusal = now
                 self.notify(
-                    f"refused: {display_text(event.peer, 80)} has no {event.what} grant (g grants one).",
+                    f"{display_text(event.peer, 80)} has no {event.what} grant (g grants one).",
                     title="Access refused",
                     severity="warning",
                     markup=False,

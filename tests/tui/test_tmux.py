@@ -272,9 +272,9 @@ def _drain_pty(master: int) -> None:
         pass
 
 
-def test_stdin_at_end_of_file_from_the_start_exits_cleanly():
-    """`debugdash demo < /dev/null` on a terminal: no keys can ever come, so it leaves
-    (stopping the server it was launching) instead of spinning on EOF."""
+def test_stdin_at_end_of_file_from_the_start_says_the_dashboard_needs_a_terminal():
+    """`debugdash demo < /dev/null` on a terminal: no keys can ever come, so it says
+    in one line to use --headless (exit 2) and starts nothing, instead of spinning on EOF."""
     port = free_port()
     master, slave = pty.openpty()
     with open(os.devnull, "rb") as devnull:
@@ -291,7 +291,7 @@ def test_stdin_at_end_of_file_from_the_start_exits_cleanly():
     # Drain the terminal, as a real one would: an unread pty blocks the writer.
     threading.Thread(target=_drain_pty, args=(master,), daemon=True).start()
     try:
-        assert proc.wait(timeout=60) == 0
+        assert proc.wait(timeout=60) == 2
         assert not _listening(port)
         leftovers = [p for p in psutil.process_iter(["cmdline"]) if str(port) in " ".join(p.info["cmdline"] or [])]
         assert not alive(leftovers)

@@ -3,7 +3,12 @@ developer's Flask environment, so sessions and audit logs never mix."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
 import pytest
+
+from tests.support import Session
 
 
 @pytest.fixture(autouse=True)
@@ -19,3 +24,18 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch:
                  "DEBUGDASH_TEST_CLOCK_FILE",
                  "PYTHONUNBUFFERED"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def session_factory(tmp_path: Path) -> Iterator[Callable[..., Session]]:
+    """Start `debugdash ... --headless` sessions (in ``tmp_path`` unless told); all are closed at the end."""
+    started: list[Session] = []
+
+    def start(*args: str, cwd: Path | None = None, **options) -> Session:
+        session = Session(*args, cwd=cwd or tmp_path, **options)
+        started.append(session)
+        return session
+
+    yield start
+    for session in started:
+        session.close()

@@ -19,18 +19,6 @@ DEFAULT_PORT = 5000
 DEFAULT_ATTACH_PORT = 5678
 
 
-@pytest.fixture
-def sessions(tmp_path: Path):
-    started: list[Session] = []
-
-    def start(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Session:
-        session = Session(*args, cwd=cwd or tmp_path, env=env)
-        started.append(session)
-        return session
-
-    yield start
-    for session in started:
-        session.close()
 
 
 def status_json(session: Session, *args: str) -> Any:
@@ -46,10 +34,10 @@ def shows_debugger(body: str) -> bool:
 # --- out of the box -----------------------------------------------------------
 
 
-def test_out_of_the_box_debug_debugger_and_reloader_on_attach_off_on_127_0_0_1(tmp_path: Path, sessions) -> None:
+def test_out_of_the_box_debug_debugger_and_reloader_on_attach_off_on_127_0_0_1(tmp_path: Path, session_factory) -> None:
     write_app(tmp_path, SIMPLE_APP)
     port = free_port()
-    session = sessions("--app", "app", "--port", str(port))
+    session = session_factory("--app", "app", "--port", str(port))
     ready = session.wait_event("ready")
     assert ready["url"] == f"http://127.0.0.1:{port}"
     assert (ready["debug"], ready["debugger"], ready["reloader"]) == (True, True, True)
@@ -69,9 +57,9 @@ def test_out_of_the_box_debug_debugger_and_reloader_on_attach_off_on_127_0_0_1(t
     assert status_code == 500 and "Werkzeug Debugger" not in body
 
 
-def test_attach_listens_on_port_5678_when_turned_on(tmp_path: Path, sessions) -> None:
+def test_attach_listens_on_port_5678_when_turned_on(tmp_path: Path, session_factory) -> None:
     write_app(tmp_path, SIMPLE_APP)
-    session = sessions("--app", "app", "--port", str(free_port()), "--no-reload")
+    session = session_factory("--app", "app", "--port", str(free_port()), "--no-reload")
     session.wait_event("ready")
     result = session.cli("toggle", "attach", "on")
     if result.returncode == 2:
@@ -88,9 +76,9 @@ def test_attach_listens_on_port_5678_when_turned_on(tmp_path: Path, sessions) ->
     assert session.cli("toggle", "attach", "off").returncode == 0
 
 
-def test_the_default_port_is_5000(tmp_path: Path, sessions) -> None:
+def test_the_default_port_is_5000(tmp_path: Path, session_factory) -> None:
     write_app(tmp_path, SIMPLE_APP)
-    session = sessions("--app", "app", "--no-reload")
+    session = session_factory("--app", "app", "--no-reload")
     wait_for(lambda: session.named("ready") or session.proc.poll() is not None, timeout=30, what="ready or refused")
     if session.proc.poll() is not None:
         # Taken on this machine: the refusal names the port it tried, which is the default.
@@ -114,12 +102,12 @@ def _free_ipv6_port() -> int | None:
         return None
 
 
-def test_ipv6_loopback_is_local_end_to_end(tmp_path: Path, sessions) -> None:
+def test_ipv6_loopback_is_local_end_to_end(tmp_path: Path, session_factory) -> None:
     port = _free_ipv6_port()
     if port is None:
         pytest.skip("this machine has no IPv6 loopback (::1)")
     write_app(tmp_path, SIMPLE_APP)
-    session = sessions("--app", "app", "--host", "::1", "--port", str(port))
+    session = session_factory("--app", "app", "--host", "::1", "--port", str(port))
     ready = session.wait_event("ready")
     assert ready["url"] == f"http://[::1]:{port}"
     assert status_json(session)["url"] == f"http://[::1]:{port}"
@@ -144,11 +132,11 @@ def test_ipv6_loopback_is_local_end_to_end(tmp_path: Path, sessions) -> None:
 # --- Flask's environment, dotenv files, pyproject, the command line -------------
 
 
-def test_flask_environment_variables_are_honoured(tmp_path: Path, sessions) -> None:
+def test_flask_environment_variables_are_honoured(tmp_path: Path, session_factory) -> None:
     write_app(tmp_path, SIMPLE_APP, name="storefront.py")
     port = free_port("127.0.0.2")
     env = {"FLASK_APP": "storefront", "FLASK_RUN_HOST": "127.0.0.2", "FLASK_RUN_PORT": str(port), "FLASK_DEBUG": "0"}
-    session = sessions(env=env)
+    session = session_factory(env=env)
     ready = session.wait_event("ready")
     assert ready["url"] == f"http://127.0.0.2:{port}"
     # Out of debug mode, as with `flask run`, there is no debugger either.
@@ -158,18 +146,18 @@ def test_flask_environment_variables_are_honoured(tmp_path: Path, sessions) -> N
     assert status_json(session)["toggles"]["debug"] is False
 
 
-def test_env_wins_over_flaskenv_and_the_environment_over_both(tmp_path: Path, sessions) -> None:
+def test_env_wins_over_flaskenv_and_the_environment_over_both(tmp_path: Path, session_factory) -> None:
     # Flask's rule: the environment, then .env, then .flaskenv (python-dotenv is a test dependency).
     write_app(tmp_path, SIMPLE_APP, name="storefront.py")
     flaskenv_port, env_port, environ_port = free_port(), free_port(), free_port()
     (tmp_path / ".flaskenv").write_text(f"FLASK_APP=storefront\nFLASK_RUN_PORT={flaskenv_port}\n")
     (tmp_path / ".env").write_text(f"FLASK_RUN_PORT={env_port}\n")
-    first = sessions("--no-reload")
+    first = session_factory("--no-reload")
     assert first.wait_event("ready")["port"] == env_port
     assert http(env_port, "/")[:2] == (200, "hello")
     first.close()
 
-    second = sessions("--no-reload", env={"FLASK_RUN_PORT": str(environ_port)})
+    second = session_factory("--no-reload", env={"FLASK_RUN_PORT": str(environ_port)})
     assert second.wait_event("ready")["port"] == environ_port
 
 
@@ -199,11 +187,11 @@ SHOP = """
 """
 
 
-def test_the_readme_pyproject_example_is_honoured(tmp_path: Path, sessions) -> None:
+def test_the_readme_pyproject_example_is_honoured(tmp_path: Path, session_factory) -> None:
     write_app(tmp_path, SHOP, name="shop.py")
     port = free_port()
     (tmp_path / "pyproject.toml").write_text(README_PYPROJECT.format(port=port))
-    session = sessions("--no-reload")
+    session = session_factory("--no-reload")
     ready = session.wait_event("ready")
     assert ready["port"] == port
     assert http(port, "/")[:2] == (200, "shop")
@@ -225,19 +213,19 @@ def test_the_readme_pyproject_example_is_honoured(tmp_path: Path, sessions) -> N
     assert evalex("elsewhere.example.com") == "EVALEX = false"
 
 
-def test_the_command_line_wins_over_pyproject_and_pyproject_over_the_environment(tmp_path: Path, sessions) -> None:
+def test_the_command_line_wins_over_pyproject_and_pyproject_over_the_environment(tmp_path: Path, session_factory) -> None:
     write_app(tmp_path, SHOP, name="shop.py")
     write_app(tmp_path, SIMPLE_APP, name="other.py")
     pyproject_port, cli_port, env_port = free_port(), free_port(), free_port()
     (tmp_path / "pyproject.toml").write_text(README_PYPROJECT.format(port=pyproject_port))
     env = {"FLASK_APP": "other", "FLASK_RUN_PORT": str(env_port)}
 
-    from_pyproject = sessions("--no-reload", env=env)
+    from_pyproject = session_factory("--no-reload", env=env)
     assert from_pyproject.wait_event("ready")["port"] == pyproject_port
     assert http(pyproject_port, "/")[:2] == (200, "shop")
     from_pyproject.close()
 
-    from_cli = sessions("--app", "other", "--port", str(cli_port), "--no-reload", env=env)
+    from_cli = session_factory("--app", "other", "--port", str(cli_port), "--no-reload", env=env)
     assert from_cli.wait_event("ready")["port"] == cli_port
     assert http(cli_port, "/")[:2] == (200, "hello")
 
@@ -245,10 +233,10 @@ def test_the_command_line_wins_over_pyproject_and_pyproject_over_the_environment
 # --- toggles and grants from another terminal -----------------------------------
 
 
-def test_toggle_debug_restarts_without_the_debugger_and_back(tmp_path: Path, sessions) -> None:
+def test_toggle_debug_restarts_without_the_debugger_and_back(tmp_path: Path, session_factory) -> None:
     write_app(tmp_path, SIMPLE_APP)
     port = free_port()
-    session = sessions("--app", "app", "--port", str(port))
+    session = session_factory("--app", "app", "--port", str(port))
     first = session.wait_event("ready")
     assert shows_debugger(http(port, "/boom")[1])
 
@@ -270,10 +258,10 @@ def test_toggle_debug_restarts_without_the_debugger_and_back(tmp_path: Path, ses
     assert shows_debugger(http(port, "/boom")[1])
 
 
-def test_allow_without_for_grants_fifteen_minutes(tmp_path: Path, sessions) -> None:
+def test_allow_without_for_grants_fifteen_minutes(tmp_path: Path, session_factory) -> None:
     write_app(tmp_path, SIMPLE_APP)
     port = free_port()
-    session = sessions("--app", "app", "--port", str(port), "--no-reload")
+    session = session_factory("--app", "app", "--port", str(port), "--no-reload")
     session.wait_event("ready")
     result = session.cli("allow", "127.0.0.2")
     assert result.returncode == 0, result.stderr
@@ -285,13 +273,13 @@ def test_allow_without_for_grants_fifteen_minutes(tmp_path: Path, sessions) -> N
     assert shows_debugger(http(port, "/boom", source="127.0.0.2")[1])
 
 
-def test_two_sessions_at_once_are_picked_with_port(tmp_path: Path, sessions) -> None:
+def test_two_sessions_at_once_are_picked_with_port(tmp_path: Path, session_factory) -> None:
     first_dir, second_dir = tmp_path / "first", tmp_path / "second"
     write_app(first_dir, SIMPLE_APP)
     write_app(second_dir, SIMPLE_APP.replace('"hello"', '"second"'))
     first_port, second_port = free_port(), free_port()
-    first = sessions("--app", "app", "--port", str(first_port), "--no-reload", cwd=first_dir)
-    second = sessions("--app", "app", "--port", str(second_port), "--no-reload", cwd=second_dir)
+    first = session_factory("--app", "app", "--port", str(first_port), "--no-reload", cwd=first_dir)
+    second = session_factory("--app", "app", "--port", str(second_port), "--no-reload", cwd=second_dir)
     first_ready, second_ready = first.wait_event("ready"), second.wait_event("ready")
 
     # Without --port, status lists both; the other commands ask which one.

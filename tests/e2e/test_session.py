@@ -11,21 +11,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.support import SIMPLE_APP, Session, free_port, http, wait_for, write_app
+from tests.support import SIMPLE_APP, free_port, http, wait_for, write_app
 
 
-@pytest.fixture
-def session_factory(tmp_path: Path):
-    sessions: list[Session] = []
-
-    def start(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Session:
-        session = Session(*args, cwd=cwd or tmp_path, env=env)
-        sessions.append(session)
-        return session
-
-    yield start
-    for session in sessions:
-        session.close()
 
 
 def test_ready_carries_url_pid_debugger_and_a_fresh_pin(tmp_path: Path, session_factory) -> None:

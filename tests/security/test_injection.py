@@ -19,7 +19,7 @@ import pytest
 
 from debugdash.core.settings import Settings
 from debugdash.tui.widgets.traceback import TracebackView
-from tests.support import Session, free_port, http, wait_for, write_app
+from tests.support import free_port, http, wait_for
 from tests.tui.conftest import arequest, running_dashboard, until
 
 #: What the attacker's terminal sequences would do: put PWNED on the clipboard, retitle the terminal.
@@ -105,18 +105,6 @@ def test_a_refused_request_cannot_set_the_title_or_the_clipboard_of_the_terminal
 # --- --json, the audit log ---------------------------------------------------------
 
 
-@pytest.fixture
-def session_factory():
-    sessions: list[Session] = []
-
-    def start(*args: str, cwd: Path, json_output: bool = True) -> Session:
-        session = Session(*args, cwd=cwd, json_output=json_output)
-        sessions.append(session)
-        return session
-
-    yield start
-    for session in sessions:
-        session.close()
 
 
 def test_json_output_and_audit_log_carry_no_escapes_from_the_network_or_the_app(tmp_path: Path, session_factory) -> None:

@@ -58,6 +58,12 @@ def short_path(path: str, root: str | None = None) -> str:
     it is imported by (``werkzeug/wrappers/response.py``); else the last two parts."""
     if not path:
         return "?"
+    posix = path.replace("\\", "/")
+    # Installed packages first: a project's own .venv lies inside the project too.
+    for library in _LIBRARY_DIRS:
+        found = list(library.finditer(posix))
+        if found:
+            return posix[found[-1].end() :]
     root = root or os.getcwd()
     try:
         relative = os.path.relpath(path, root)
@@ -65,10 +71,5 @@ def short_path(path: str, root: str | None = None) -> str:
         relative = path
     if not relative.startswith(".."):
         return relative
-    posix = path.replace("\\", "/")
-    for library in _LIBRARY_DIRS:
-        found = list(library.finditer(posix))
-        if found:
-            return posix[found[-1].end() :]
     parts = posix.rstrip("/").split("/")
     return "/".join(parts[-2:]) if len(parts) > 1 else path

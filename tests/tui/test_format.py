@@ -65,3 +65,5 @@ def test_library_paths_keep_their_package_name() -> None:
     assert short_path("/usr/lib/python3/dist-packages/flask/app.py", "/srv/shop") == "flask/app.py"
     assert short_path("/usr/lib/python3.11/json/decoder.py", "/srv/shop") == "json/decoder.py"
     assert short_path("/srv/shop/views/cart.py", "/srv/shop") == "views/cart.py"
+    # The project's own virtualenv lies inside the project: still named by import path.
+    assert short_path("/srv/shop/.venv/lib/python3.11/site-packages/flask/app.py", "/srv/shop") == "flask/app.py"

@@ -15,7 +15,7 @@ import sys
 import time
 from typing import IO
 
-from debugdash.core.events import (
+from debugdash.protocol.events import (
     AccessExpired,
     AccessGranted,
     AccessRefused,
@@ -36,7 +36,7 @@ from debugdash.core.events import (
     Toggles,
 )
 from debugdash.core.supervisor import Supervisor
-from debugdash.core.text import display_lines
+from debugdash.protocol.text import display_lines
 
 
 class HeadlessPrinter:

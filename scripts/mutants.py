@@ -62,7 +62,7 @@ MUTANTS: list[Mutant] = [
     # --- the debugger gate (agent) -------------------------------------------------
     Mutant(
         "gate-deadline", "the server enforces each grant's deadline itself",
-        "debugdash/core/addresses.py",
+        "debugdash/protocol/addresses.py",
         "        if what not in grant.what or now >= grant.deadline:",
         "        if what not in grant.what:",
         (f"{GATE}::test_grant_holds_until_its_deadline_and_not_at_it",
@@ -70,7 +70,7 @@ MUTANTS: list[Mutant] = [
     ),
     Mutant(
         "grant-what", "a grant opens only what it names (attach is not debugger)",
-        "debugdash/core/addresses.py",
+        "debugdash/protocol/addresses.py",
         "        if what not in grant.what or now >= grant.deadline:",
         "        if now >= grant.deadline:",
         (f"{GATE}::test_attach_only_grant_does_not_open_the_debugger",
@@ -145,7 +145,7 @@ MUTANTS: list[Mutant] = [
     ),
     Mutant(
         "clock-hook", "nothing outside the process moves the clock of an installed debugdash",
-        "debugdash/core/clock.py",
+        "debugdash/protocol/clock.py",
         "    return time.monotonic\n",
         "    return (lambda: time.monotonic() + float(open(__import__('os').environ['DEBUGDASH_CLOCK_OFFSET_FILE']).read())) if 'DEBUGDASH_CLOCK_OFFSET_FILE' in __import__('os').environ else time.monotonic\n",
         ("tests/core/test_clock.py",
@@ -242,7 +242,7 @@ MUTANTS: list[Mutant] = [
     # --- text from the app or the network -----------------------------------------------
     Mutant(
         "escapes", "terminal escape sequences never reach a terminal",
-        "debugdash/core/text.py",
+        "debugdash/protocol/text.py",
         '        text = _ESCAPES.sub("", text)',
         "        pass",
         ("tests/e2e/test_output.py::test_display_text_strips_controls_but_keeps_markup_literal",
@@ -250,7 +250,7 @@ MUTANTS: list[Mutant] = [
     ),
     Mutant(
         "controls", "control characters (BEL, C1) are neutralised",
-        "debugdash/core/text.py",
+        "debugdash/protocol/text.py",
         '        text = _CONTROLS.sub("\\ufffd", text.replace("\\r", ""))',
         '        text = text.replace("\\r", "")',
         ("tests/e2e/test_output.py::test_display_text_strips_controls_but_keeps_markup_literal",

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from debugdash.core.events import (
+from debugdash.protocol.events import (
     AttachClient,
     AttachListening,
     Event,

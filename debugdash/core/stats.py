@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psutil
 
-from debugdash.core.events import Stats
+from debugdash.protocol.events import Stats
 
 #: Finding the tree's members reads every process on the machine, and listing
 #: ports reads every open file of the tree: both change rarely, so they are

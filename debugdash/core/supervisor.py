@@ -30,13 +30,16 @@ from typing import Any
 
 import psutil
 
-from debugdash.core import process, wire
-from debugdash.core.addresses import is_local, parse_peer
+from debugdash.core import process
+from debugdash.protocol import commands as wire
+from debugdash.protocol.addresses import is_local, parse_peer
 from debugdash.core.allowlist import AccessEntry, Allowlist, parse_duration, parse_network, parse_what
+from debugdash.core.attach import AttachSession
 from debugdash.core.audit import AuditLog
-from debugdash.core.clock import Clock, system_clock
+from debugdash.core.control import ControlServer
+from debugdash.protocol.clock import Clock, system_clock
 from debugdash.core.errors import UserInputError
-from debugdash.core.events import (
+from debugdash.protocol.events import (
     AccessExpired,
     AccessGranted,
     AccessRefused,
@@ -52,7 +55,7 @@ from debugdash.core.events import (
 )
 from debugdash.core.filewatch import FileWatcher
 from debugdash.core.logbuffer import LineSplitter, LogBuffer
-from debugdash.core.peers import OWNER_UID_ENV
+from debugdash.protocol import env as agent_env
 from debugdash.core.runtime import control_socket_path, new_session_dir, runtime_base, sweep_stale
 from debugdash.core.settings import Settings, as_dict
 from debugdash.core.stats import TreeSampler
@@ -103,8 +106,7 @@ class Supervisor:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._grants_changed = asyncio.Event()
         self._crash_watch: asyncio.Task[Any] | None = None
-        self._relay: Any = None
-        self._attach_internal_port: int | None = None
+        self._relay: AttachSession | None = None
         self._before_attach: tuple[bool, bool] | None = None
         self._launched_at = 0.0
         self._audit_warned = False
@@ -173,8 +175,6 @@ class Supervisor:
         os.chmod(agent_path, 0o600)
         _redirect_package("debugdash", self._session_dir / "path")
         _link_package("debugpy", self._session_dir / "debugpy-path")
-
-        from debugdash.core.control import ControlServer
 
         self._control = ControlServer(self, control_socket_path(base, self.settings.port))
         await self._control.start()
@@ -293,19 +293,19 @@ class Supervisor:
         env = {**self.settings.env, **os.environ}
         import_dir = str(self._session_dir / "path")
         env["PYTHONPATH"] = os.pathsep.join(p for p in (import_dir, env.get("PYTHONPATH", "")) if p)
-        env[wire.SOCKET_ENV] = str(self._session_dir / "agent.sock")
-        env[wire.TOKEN_ENV] = self._token
-        env[wire.RELOAD_ENV] = "1" if self.toggles.reloader else "0"
-        env[wire.DEBUGPY_PATH_ENV] = str(self._session_dir / "debugpy-path")
+        env[agent_env.SOCKET_ENV] = str(self._session_dir / "agent.sock")
+        env[agent_env.TOKEN_ENV] = self._token
+        env[agent_env.RELOAD_ENV] = "1" if self.toggles.reloader else "0"
+        env[agent_env.DEBUGPY_PATH_ENV] = str(self._session_dir / "debugpy-path")
         # A loopback peer is local only when it is this user: the agent must know who that is.
-        env[OWNER_UID_ENV] = str(os.getuid())
-        env[wire.PARENT_PID_ENV] = str(os.getpid())
+        env[agent_env.OWNER_UID_ENV] = str(os.getuid())
+        env[agent_env.PARENT_PID_ENV] = str(os.getpid())
         if self._guard_pipe is not None:
-            env[wire.GUARD_FD_ENV] = str(self._guard_pipe[0])
+            env[agent_env.GUARD_FD_ENV] = str(self._guard_pipe[0])
         if self.settings.script is not None:
-            env[wire.HOST_ENV] = self.settings.host
+            env[agent_env.HOST_ENV] = self.settings.host
             if self.settings.port_given:
-                env[wire.PORT_ENV] = str(self.settings.port)
+                env[agent_env.PORT_ENV] = str(self.settings.port)
             env.pop("FLASK_RUN_FROM_CLI", None)
         # Textual and our own terminal settings mean nothing to the server.
         env.pop("TEXTUAL", None)
@@ -372,7 +372,7 @@ class Supervisor:
             env["WERKZEUG_SERVER_FD"] = str(listener.fileno())
             pass_fds = (listener.fileno(),)
         if spare:
-            env[wire.SPARE_ENV] = "1"
+            env[agent_env.SPARE_ENV] = "1"
         if self._guard_pipe is not None:
             pass_fds = (*pass_fds, self._guard_pipe[0])
         self._spawning += 1
@@ -546,7 +546,7 @@ class Supervisor:
             debugger=self.toggles.debugger,
             grants=self.allowlist.wire_grants(),
             trusted_hosts=self.trusted_hosts(),
-            attach_port=self._attach_internal_port if (self.toggles.attach and serving) else None,
+            attach_port=self._attach_internal_port() if (self.toggles.attach and serving) else None,
         )
 
     def _on_agent_event(self, event: Event) -> None:
@@ -641,7 +641,7 @@ class Supervisor:
                 # debugpy listens once per process: a server that had it needs a fresh start.
                 await self.restart("toggle")
             else:
-                self._send(wire.SetAttach(port=self._attach_internal_port), roles=("worker", "server"))
+                self._send(wire.SetAttach(port=self._attach_internal_port()), roles=("worker", "server"))
                 self._debugpy_used = True
             return
         session, self._relay = self._relay, None
@@ -655,9 +655,13 @@ class Supervisor:
         await self.set_reloader(reloader)
 
     async def _open_attach(self) -> None:
-        from debugdash.core.attach import AttachSession
-
-        session = AttachSession(self)
+        session = AttachSession(
+            self.settings,
+            server_pids=self.server_pids,
+            allowed=self.allows_attach,
+            granted=lambda peer: self.allowlist.allows(peer, "attach"),
+            publish=self.publish_one,
+        )
         await session.open()  # raises UserInputError when the port is taken
         self._relay = session
         self._before_attach = (self.toggles.debugger, self.toggles.reloader)
@@ -669,6 +673,9 @@ class Supervisor:
         if self.toggles.debugger and not changes.get("debugger", True):
             self._send(wire.SetGate(debugger=False))
         self._set_toggles(**changes)
+
+    def _attach_internal_port(self) -> int | None:
+        return self._relay.internal_port if self._relay is not None else None
 
     def attach_help(self) -> dict[str, Any] | None:
         """How to connect an IDE: the port, the SSH tunnel, a VS Code launch.json entry."""

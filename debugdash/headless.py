@@ -25,6 +25,7 @@ from debugdash.protocol.events import (
     Event,
     Exited,
     Gate,
+    LaunchFailed,
     LoadError,
     log_lines_json,
     Notice,
@@ -156,6 +157,8 @@ def describe(event: Event, *, show_pin: bool = False) -> str:
             return f"load error {event.message}{at}"
         case Reload():
             return f"reload    {event.filename} changed ({event.reloader})"
+        case LaunchFailed():
+            return f"crashed   {event.message}"
         case Exited():
             how = "stopped" if event.expected else "crashed"
             return f"exited    pid {event.pid} {how}, code {event.returncode}"

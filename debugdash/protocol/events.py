@@ -195,6 +195,15 @@ class Exited(Event):
 
 
 @dataclass(slots=True, kw_only=True)
+class LaunchFailed(Event):
+    """The supervisor could not start the server (e.g. its directory is gone)."""
+
+    name: ClassVar[str] = "launch_failed"
+    message: str
+    reason: str = "start"  # as Started's: what the launch was for
+
+
+@dataclass(slots=True, kw_only=True)
 class Toggles(Event):
     """The state of every switch, sent whenever one changes."""
 

@@ -152,7 +152,8 @@ def _serve(settings: Any, *, headless: bool, as_json: bool, json_pin: bool = Fal
     if not headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UserInputError("the dashboard needs a terminal; without one, use --headless (and --json for JSON lines)")
     runtime_base()
-    process.check_port_free(settings.host, settings.port)
+    if settings.port_given:  # script mode without --port: the script picks its port
+        process.check_port_free(settings.host, settings.port)
     # Orphans of the server's tree come to us, not init, so stopping finds them all.
     process.become_subreaper()
     supervisor = Supervisor(settings)

@@ -32,7 +32,7 @@ def session_status(
         "url": ready.url if ready else settings.url,
         "pid": ready.pid if ready else pid,
         "supervisor_pid": os.getpid(),
-        "port": settings.port,
+        "port": ready.port if ready else settings.port,
         "host": settings.host,
         "toggles": {k: v for k, v in toggles.to_dict().items() if k not in ("event", "time")},
         "pin": ready.pin if ready else None,
@@ -58,3 +58,18 @@ def trusted_hosts(settings: Settings) -> list[str]:
         hosts.append(host)
     hosts += settings.trusted_hosts
     return list(dict.fromkeys(h for h in hosts if h))
+
+
+def suggested_grant(settings: Settings) -> str | None:
+    """The SSH client's address, when the server is reachable from a network."""
+    if not settings.binds_network:
+        return None
+    connection = os.environ.get("SSH_CONNECTION", "").split()
+    return connection[0] if connection else None
+
+
+def network_warning(settings: Settings) -> str:
+    return (
+        f"the server listens on {settings.host}: the debugger is on for this machine "
+        "and for granted addresses only; grant with g or `debugdash allow ADDR`"
+    )

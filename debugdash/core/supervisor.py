@@ -12,7 +12,6 @@ a key or from another terminal, goes through the same public coroutine here.
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -30,7 +29,8 @@ from debugdash.core.server_process import server_command, server_environment
 from debugdash.core.session_dir import SessionDir
 from debugdash.core.settings import Settings
 from debugdash.core.state import SessionState
-from debugdash.core.status import session_status, trusted_hosts
+from debugdash.core.stats import TreeSampler, stats_loop
+from debugdash.core.status import network_warning, session_status, suggested_grant, trusted_hosts
 from debugdash.core.switches import Switches
 from debugdash.protocol import commands as wire
 from debugdash.protocol.addresses import is_local, parse_peer
@@ -38,12 +38,6 @@ from debugdash.protocol.clock import Clock, system_clock
 from debugdash.protocol.events import AccessRefused, Event, Exited, Notice, Ready, Toggles
 
 Subscriber = Callable[[list[Event]], None]
-
-#: How often stats are sampled while the server runs.
-STATS_INTERVAL = 1.0
-#: Every how many stats ticks exited orphans are reaped: listing our children
-#: reads every process's /proc entry (about 10 ms with 500 processes).
-REAP_EVERY = 10
 
 
 class Supervisor:
@@ -151,31 +145,33 @@ class Supervisor:
             self._start_done.set()
 
     async def _start(self) -> None:
-        process.check_port_free(self.settings.host, self.settings.port)
+        if self.settings.port_given:
+            # Script mode without --port: only the script knows its port (see _on_agent_event).
+            process.check_port_free(self.settings.host, self.settings.port)
         base = runtime_base()
         # What SIGKILLed sessions of ours left behind goes before we add our own.
         sweep_stale(base)
         self._session = SessionDir.create(base, self.settings.port)
         await self.hub.start(self._session.agent_socket)
-        self._control = ControlServer(self, control_socket_path(base, self.settings.port))
-        await self._control.start()
+        if self.settings.port_given:
+            await self._open_control(self.settings.port)
         self.publish_one(self.toggles)
         for address in self.settings.allow:
             await self.grant(address, ttl=self.settings.ttl, wide=self.settings.wide)
         self.life.spawn_task(self.access.expiry_loop())
-        self.life.spawn_task(self._stats_loop())
+        self.life.spawn_task(stats_loop(self._stats_sampler, self.publish_one, self.life.reap_adopted))
         if self.settings.binds_network and self.toggles.debugger:
-            self.publish_one(
-                Notice(
-                    level="warning",
-                    message=f"the server listens on {self.settings.host}: the debugger is on for this machine "
-                    "and for granted addresses only; grant with g or `debugdash allow ADDR`",
-                )
-            )
+            self.publish_one(Notice(level="warning", message=network_warning(self.settings)))
         if self.settings.attach:
             # Before the first launch, so the server starts in external-debugger mode once.
             await self.switches.open_attach()
         await self.life.launch("start")
+
+    async def _open_control(self, port: int) -> None:
+        """The control socket, named by the port the server binds: other terminals find the session by it."""
+        if self._control is None and not self.life.stopping:
+            self._control = ControlServer(self, control_socket_path(runtime_base(), port))
+            await self._control.start()
 
     async def stop(self) -> None:
         """Stop everything: the server tree, the attach port, the sockets. Idempotent."""
@@ -237,6 +233,10 @@ class Supervisor:
     def _on_agent_event(self, event: Event) -> None:
         if isinstance(event, Ready):
             self.ready = event
+            if self.life.sampler is not None:
+                self.life.sampler.focus_on(event.pid)
+            if self._control is None:
+                self.life.spawn_task(self._open_control(event.port))
             if self._owns_socket() and self.life.reloader.spare is None:
                 # Warmed after the worker is up, so the two never compete at start.
                 self.life.spawn_task(self.life.start_spare())
@@ -246,23 +246,19 @@ class Supervisor:
         """The host names the debugger accepts (DNS-rebinding protection); never empty."""
         return trusted_hosts(self.settings)
 
-    # --- toggles (see Switches) ---------------------------------------------------
+    # --- toggles: the debugger gate is live; debug mode and the reloader restart (see Switches)
 
     async def set_debugger(self, on: bool) -> None:
-        """Open or close the debugger gate, live (no restart)."""
         await self.switches.set_debugger(on)
 
     async def set_reloader(self, on: bool) -> None:
-        """Turn the reloader on or off; restarts the server."""
         await self.switches.set_reloader(on)
 
     async def set_debug(self, on: bool) -> None:
-        """Turn Flask's debug mode on or off (the debugger follows); restarts the server."""
         await self.switches.set_debug(on)
 
     async def set_attach(self, on: bool) -> None:
-        """Turn external attach on or off; UserInputError when the attach port is taken."""
-        await self.switches.set_attach(on)
+        await self.switches.set_attach(on)  # UserInputError when the attach port is taken
 
     def attach_help(self) -> dict[str, Any] | None:
         """How to connect an IDE: the port, the SSH tunnel, a VS Code launch.json entry."""
@@ -270,22 +266,16 @@ class Supervisor:
 
     @property
     def suggested_grant(self) -> str | None:
-        """The SSH client's address, when the server is reachable from a network."""
-        if not self.settings.binds_network:
-            return None
-        connection = os.environ.get("SSH_CONNECTION", "").split()
-        return connection[0] if connection else None
+        return suggested_grant(self.settings)
 
     # --- remote access (see AccessControl) -------------------------------------------
 
     async def grant(
         self, address: str, what: str = "debugger", ttl: str | float | None = None, *, wide: bool = False, user: str | None = None
     ) -> AccessEntry:
-        """Give ``address`` access to ``what`` for ``ttl`` (default: settings.ttl). Raises UserInputError."""
         return self.access.grant(address, what, ttl, wide=wide, user=user)
 
     async def revoke(self, address: str, *, user: str | None = None) -> AccessEntry:
-        """Remove the entry for ``address`` now. Raises UserInputError when there is none."""
         return self.access.revoke(address, user=user)
 
     async def revoke_all(self, *, user: str | None = None) -> list[AccessEntry]:
@@ -305,27 +295,15 @@ class Supervisor:
     def refuse(self, peer: str, what: str, detail: str = "") -> None:
         self.publish_one(AccessRefused(address=peer, what=what, detail=detail))
 
+    def _stats_sampler(self) -> TreeSampler | None:
+        return self.life.sampler if self.life.running is not None else None
+
     def server_pids(self) -> list[int]:
         """The running server and its descendants: the processes whose debugger may reach the attach hub."""
         server = self.life.running
         return process.tree_pids(server.pid) if server is not None else []
 
-    # --- stats and status ---------------------------------------------------------
-
-    async def _stats_loop(self) -> None:
-        ticks = 0
-        while True:
-            await asyncio.sleep(STATS_INTERVAL)
-            ticks += 1
-            if ticks % REAP_EVERY == 0:
-                # Orphans re-parented to us (as subreaper) must not pile up as zombies.
-                self.life.reap_adopted()
-            sampler = self.life.sampler
-            if sampler is None or self.life.running is None:
-                continue
-            stats = await asyncio.to_thread(sampler.sample)
-            if stats is not None:
-                self.publish_one(stats)
+    # --- status ---------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
         """Everything `debugdash status` shows, as JSON-able data (the PIN too: only its user reaches the control socket)."""

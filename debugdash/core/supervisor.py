@@ -12,7 +12,6 @@ a key or from another terminal, goes through the same public coroutine here.
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +20,7 @@ from debugdash.core.access_control import AccessControl
 from debugdash.core.agent_hub import AgentHub
 from debugdash.core.allowlist import AccessEntry
 from debugdash.core.audit import AuditLog
+from debugdash.core.bus import EventBus, Subscriber
 from debugdash.core.control import ControlServer
 from debugdash.core.lifecycle import Lifecycle
 from debugdash.core.logbuffer import LogBuffer
@@ -37,7 +37,6 @@ from debugdash.protocol.addresses import is_local, parse_peer
 from debugdash.protocol.clock import Clock, system_clock
 from debugdash.protocol.events import AccessRefused, Event, Exited, Notice, Ready, Toggles
 
-Subscriber = Callable[[list[Event]], None]
 
 
 class Supervisor:
@@ -52,8 +51,7 @@ class Supervisor:
         self.state = SessionState()
         self.ready: Ready | None = None
         self.last_exit: Exited | None = None
-        self._subscribers: list[Subscriber] = []
-        self._audit_warned = False
+        self._bus = EventBus(self.audit, self._apply)
         self._started = False
         self._start_done = asyncio.Event()
         self._session: SessionDir | None = None
@@ -97,25 +95,16 @@ class Supervisor:
 
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
         """Call ``callback(events)`` with each batch of events; returns the unsubscribe function."""
-        self._subscribers.append(callback)
-        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
+        return self._bus.subscribe(callback)
 
     def publish(self, events: list[Event]) -> None:
         """Hand events to every subscriber (and the audit log). Public for tests that replay events."""
-        if not events:
-            return
-        for event in events:
-            self.state.apply(event)
-            if isinstance(event, Exited):
-                self.last_exit = event
-            if not self.audit.record(event) and self.audit.error is not None and not self._audit_warned:
-                self._audit_warned = True
-                events = [*events, Notice(level="error", message=f"cannot write the audit log {self.audit.path}: {self.audit.error.strerror}")]
-        for callback in list(self._subscribers):
-            try:
-                callback(events)
-            except Exception as e:  # a broken subscriber must not take the server down
-                print(f"debugdash: subscriber failed: {e!r}", file=sys.stderr)
+        self._bus.publish(events)
+
+    def _apply(self, event: Event) -> None:
+        self.state.apply(event)
+        if isinstance(event, Exited):
+            self.last_exit = event
 
     def publish_one(self, event: Event) -> None:
         self.publish([event])

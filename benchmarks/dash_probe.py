@@ -35,7 +35,7 @@ sys.path[0] = str(Path(__file__).resolve().parents[1])
 import psutil  # noqa: E402
 from textual import events  # noqa: E402
 
-from debugdash.core.events import RequestError  # noqa: E402
+from debugdash.protocol.events import RequestError  # noqa: E402
 from debugdash.core.settings import Settings  # noqa: E402
 from debugdash.core.supervisor import Supervisor  # noqa: E402
 from debugdash.tui.app import DashboardApp  # noqa: E402

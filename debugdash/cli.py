@@ -16,6 +16,7 @@ import click
 
 from debugdash import __version__
 from debugdash.core.errors import UserInputError
+from debugdash.protocol.control import Allow, NewPin, Request, Restart, Revoke, Status, Toggle
 
 F = Callable[..., Any]
 
@@ -151,7 +152,8 @@ def _serve(settings: Any, *, headless: bool, as_json: bool, json_pin: bool = Fal
     if not headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UserInputError("the dashboard needs a terminal; without one, use --headless (and --json for JSON lines)")
     runtime_base()
-    process.check_port_free(settings.host, settings.port)
+    if settings.port_given:  # script mode without --port: the script picks its port
+        process.check_port_free(settings.host, settings.port)
     # Orphans of the server's tree come to us, not init, so stopping finds them all.
     process.become_subreaper()
     supervisor = Supervisor(settings)
@@ -174,7 +176,7 @@ def _serve(settings: Any, *, headless: bool, as_json: bool, json_pin: bool = Fal
 _port_option = click.option("--port", type=int, help="The session's server port, when several run.")
 
 
-def _control(message: dict[str, Any], port: int | None) -> Any:
+def _control(message: Request, port: int | None) -> Any:
     from debugdash.core import control
 
     return control.request(message, port)
@@ -195,7 +197,7 @@ def allow(address: str, ttl: str | None, what: str, wide: bool, port: int | None
     parse_network(address, wide=wide)
     if ttl is not None:
         parse_duration(ttl)
-    entry = _control({"cmd": "allow", "address": address, "ttl": ttl, "what": what, "wide": wide}, port)
+    entry = _control(Allow(address=address, ttl=ttl, what=what, wide=wide), port)
     click.echo(f"{entry['network']} may reach the {' and '.join(entry['what'])} for {_duration(entry['seconds_left'])}")
 
 
@@ -208,7 +210,7 @@ def revoke(address: str | None, all_: bool, port: int | None) -> None:
     """Remove ADDRESS's access now (or everyone's, with --all)."""
     if bool(address) == all_:
         raise UserInputError("give an ADDRESS or --all")
-    entries = _control({"cmd": "revoke", "address": address, "all": all_}, port)
+    entries = _control(Revoke(address=address, all=all_), port)
     if not entries:
         click.echo("no grants to revoke")
     for entry in entries:
@@ -226,7 +228,7 @@ def status(as_json: bool, port: int | None) -> None:
     """
     from debugdash.core import control
 
-    every = [control.request({"cmd": "status"}, port)] if port is not None else control.request_each({"cmd": "status"})
+    every = [control.request(Status(), port)] if port is not None else control.request_each(Status())
     if as_json:
         click.echo(json.dumps(every[0] if len(every) == 1 else every, indent=2, sort_keys=True))
         return
@@ -259,7 +261,7 @@ def _echo_status(data: dict[str, Any]) -> None:
 @_user_errors
 def restart(port: int | None) -> None:
     """Restart the server of the running session."""
-    _control({"cmd": "restart"}, port)
+    _control(Restart(), port)
     click.echo("restarted")
 
 
@@ -268,7 +270,7 @@ def restart(port: int | None) -> None:
 @_user_errors
 def new_pin(port: int | None) -> None:
     """Give the debugger a new PIN: every browser that unlocked it must unlock again."""
-    result = _control({"cmd": "new_pin"}, port)
+    result = _control(NewPin(), port)
     click.echo(f"debugger PIN {result['pin']}")
 
 
@@ -279,7 +281,7 @@ def new_pin(port: int | None) -> None:
 @_user_errors
 def toggle(name: str, state: str | None, port: int | None) -> None:
     """Flip a switch of the running session (or set it: on/off)."""
-    result = _control({"cmd": "toggle", "name": name, "state": None if state is None else state == "on"}, port)
+    result = _control(Toggle(name=name, state=None if state is None else state == "on"), port)
     click.echo(f"{name} {'on' if result[name] else 'off'}")
 
 

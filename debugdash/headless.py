@@ -15,7 +15,7 @@ import sys
 import time
 from typing import IO
 
-from debugdash.core.events import (
+from debugdash.protocol.events import (
     AccessExpired,
     AccessGranted,
     AccessRefused,
@@ -25,6 +25,7 @@ from debugdash.core.events import (
     Event,
     Exited,
     Gate,
+    LaunchFailed,
     LoadError,
     log_lines_json,
     Notice,
@@ -36,7 +37,7 @@ from debugdash.core.events import (
     Toggles,
 )
 from debugdash.core.supervisor import Supervisor
-from debugdash.core.text import display_lines
+from debugdash.protocol.text import display_lines
 
 
 class HeadlessPrinter:
@@ -157,6 +158,8 @@ def describe(event: Event, *, show_pin: bool = False) -> str:
             return f"load error {event.message}{at}"
         case Reload():
             return f"reload    {event.filename} changed ({event.reloader})"
+        case LaunchFailed():
+            return f"crashed   {event.message}"
         case Exited():
             how = "stopped" if event.expected else "crashed"
             return f"exited    pid {event.pid} {how}, code {event.returncode}"

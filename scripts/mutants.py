@@ -65,7 +65,7 @@ MUTANTS: list[Mutant] = [
     # --- the debugger gate (agent) -------------------------------------------------
     Mutant(
         "gate-deadline", "the server enforces each grant's deadline itself",
-        "debugdash/core/addresses.py",
+        "debugdash/protocol/addresses.py",
         "        if what not in grant.what or now >= grant.deadline:",
         "        if what not in grant.what:",
         (f"{GATE}::test_grant_holds_until_its_deadline_and_not_at_it",
@@ -73,7 +73,7 @@ MUTANTS: list[Mutant] = [
     ),
     Mutant(
         "grant-what", "a grant opens only what it names (attach is not debugger)",
-        "debugdash/core/addresses.py",
+        "debugdash/protocol/addresses.py",
         "        if what not in grant.what or now >= grant.deadline:",
         "        if now >= grant.deadline:",
         (f"{GATE}::test_attach_only_grant_does_not_open_the_debugger",
@@ -81,7 +81,7 @@ MUTANTS: list[Mutant] = [
     ),
     Mutant(
         "gate-local", "only 127.0.0.1 and ::1 are local; other loopback peers need a grant",
-        "debugdash/core/addresses.py",
+        "debugdash/protocol/addresses.py",
         "    return peer is not None and peer in LOCAL_ADDRESSES",
         "    return peer is not None and peer.is_loopback",
         (f"{DEBUGGER}::test_remote_peer_gets_plain_500_and_no_debugger_endpoint",),
@@ -120,22 +120,22 @@ MUTANTS: list[Mutant] = [
     ),
     Mutant(
         "rotation-on-expiry", "expiry retires the secrets and tracebacks handed out before it",
-        "debugdash/core/supervisor.py",
-        "            self._access_ended(expired)",
-        "            self._push_grants(rotate=False)",
+        "debugdash/core/access_control.py",
+        "        if expired:\n            self._ended()",
+        "        if expired:\n            self._push_grants(self.allowlist.wire_grants(), False)",
         (f"{REMOTE}::test_expiry_retires_the_secret_and_pin_cookie_a_granted_peer_obtained",),
     ),
     Mutant(
         "rotation-on-revoke", "revoke retires the secrets and tracebacks handed out before it",
-        "debugdash/core/supervisor.py",
-        "        self._push_grants(rotate=True)",
-        "        self._push_grants(rotate=False)",
+        "debugdash/core/access_control.py",
+        "            raise UserInputError(f\"{address} has no access to revoke; `debugdash status` lists the granted addresses\")\n        self._ended()",
+        "            raise UserInputError(f\"{address} has no access to revoke; `debugdash status` lists the granted addresses\")\n        self._push_grants(self.allowlist.wire_grants(), False)",
         (f"{REMOTE}::test_revoke_retires_old_tracebacks_and_secrets",),
     ),
     Mutant(
         "attach-closed-on-expiry", "open attach connections are closed when their grant ends",
-        "debugdash/core/supervisor.py",
-        "            self._relay.close_unallowed()",
+        "debugdash/core/switches.py",
+        "            self.attach.close_unallowed()",
         "            pass",
         (f"{ATTACH_E2E}::test_expiry_revoke_and_attach_off_close_connections_and_free_the_port",),
     ),
@@ -148,7 +148,7 @@ MUTANTS: list[Mutant] = [
     ),
     Mutant(
         "clock-hook", "nothing outside the process moves the clock of an installed debugdash",
-        "debugdash/core/clock.py",
+        "debugdash/protocol/clock.py",
         "    return time.monotonic\n",
         "    return (lambda: time.monotonic() + float(open(__import__('os').environ['DEBUGDASH_CLOCK_OFFSET_FILE']).read())) if 'DEBUGDASH_CLOCK_OFFSET_FILE' in __import__('os').environ else time.monotonic\n",
         ("tests/core/test_clock.py",
@@ -245,7 +245,7 @@ MUTANTS: list[Mutant] = [
     # --- text from the app or the network -----------------------------------------------
     Mutant(
         "escapes", "terminal escape sequences never reach a terminal",
-        "debugdash/core/text.py",
+        "debugdash/protocol/text.py",
         '        text = _ESCAPES.sub("", text)',
         "        pass",
         ("tests/e2e/test_output.py::test_display_text_strips_controls_but_keeps_markup_literal",
@@ -253,7 +253,7 @@ MUTANTS: list[Mutant] = [
     ),
     Mutant(
         "controls", "control characters (BEL, C1) are neutralised",
-        "debugdash/core/text.py",
+        "debugdash/protocol/text.py",
         '        text = _CONTROLS.sub("\\ufffd", text.replace("\\r", ""))',
         '        text = text.replace("\\r", "")',
         ("tests/e2e/test_output.py::test_display_text_strips_controls_but_keeps_markup_literal",
@@ -345,20 +345,20 @@ MUTANTS: list[Mutant] = [
     Mutant(
         "pin-rotates-when-access-ends", "a revoked or expired grant takes the PIN with it",
         "debugdash/core/supervisor.py",
-        "        self.rotate_pin()\n        if self._relay is not None:",
-        "        self._push_grants(rotate=True)\n        if self._relay is not None:",
+        "        if rotate:\n            self.pin, self._pin_cookie = wire.fresh_pin(), wire.fresh_pin_cookie()",
+        "        if False:\n            self.pin, self._pin_cookie = wire.fresh_pin(), wire.fresh_pin_cookie()",
         ("tests/e2e/test_pin_lifetime.py::test_revoking_a_grant_changes_the_pin_the_grantee_may_have_seen",),
     ),
     Mutant(
         "pin-kept-across-reloads", "one PIN per session: a reload keeps the browser unlocked",
         "debugdash/core/supervisor.py",
-        "            pin=self.pin,\n            pin_cookie=self._pin_cookie,",
-        "            pin=wire.fresh_pin(),\n            pin_cookie=self._pin_cookie,",
+        "        configure.pin, configure.pin_cookie = self.pin, self._pin_cookie",
+        "        configure.pin, configure.pin_cookie = wire.fresh_pin(), self._pin_cookie",
         ("tests/e2e/test_pin_lifetime.py::test_the_pin_and_the_browsers_unlock_survive_a_reload_and_a_restart",),
     ),
     Mutant(
         "neutralise-at-decode", "every string of every decoded event is neutralised",
-        "debugdash/core/events.py",
+        "debugdash/protocol/codec.py",
         "        return neutralise(value, multiline=multiline)",
         "        return value",
         ("tests/security/test_event_boundary.py", "tests/security/test_injection.py"),

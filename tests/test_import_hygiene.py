@@ -37,3 +37,22 @@ def test_agent_never_imports_the_supervisor_or_asyncio_machinery() -> None:
     assert "debugdash.agent" in modules
     forbidden = {"debugdash.core.supervisor", "debugdash.core.control", "debugdash.core.settings", "psutil", "click"}
     assert not (modules & forbidden)
+
+
+def test_protocol_imports_nothing_of_debugdash_and_only_the_standard_library() -> None:
+    modules = _modules_after_import(
+        "import debugdash.protocol.events, debugdash.protocol.commands, debugdash.protocol.control, "
+        "debugdash.protocol.codec, debugdash.protocol.env, debugdash.protocol.addresses, "
+        "debugdash.protocol.peers, debugdash.protocol.clock, debugdash.protocol.text"
+    )
+    ours = {m for m in modules if m.startswith("debugdash.")}
+    assert ours and all(m.startswith("debugdash.protocol") for m in ours), sorted(ours)
+    third_party = {m.split(".")[0] for m in modules} - set(sys.stdlib_module_names) - {"debugdash", "sitecustomize", "_distutils_hack"}
+    assert not {m for m in third_party if not m.startswith("_")}, sorted(third_party)
+
+
+def test_agent_imports_only_protocol_of_debugdash() -> None:
+    modules = _modules_after_import("import debugdash.agent.__main__, debugdash.agent.hooks, debugdash.agent.link")
+    ours = {m for m in modules if m.startswith("debugdash.")}
+    assert any(m.startswith("debugdash.agent.") for m in ours)
+    assert all(m.startswith(("debugdash.agent", "debugdash.protocol")) for m in ours), sorted(ours)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from debugdash.core.events import (
+from debugdash.protocol.events import (
     AttachClient,
     AttachListening,
     ExceptionInfo,

@@ -1,8 +1,6 @@
-"""The in-server agent: runs inside the Flask development server's own Python.
+"""The in-server agent, run inside the Flask server's own Python as
+``python -m debugdash.agent flask|script ...``; it imports only protocol (plus the
+standard library and the app's Werkzeug and Flask, debugpy for attach).
 
-Started by the supervisor as ``python -m debugdash.agent flask <flask args>`` or
-``python -m debugdash.agent script <file.py> [args]``. It reports events over the
-supervisor's socket and enforces the debugger gate. Standard library plus the
-app environment's Werkzeug and Flask (debugpy only for attach); it never imports
-Textual nor the supervisor.
+It reports events over the supervisor's socket and enforces the debugger gate.
 """

@@ -12,7 +12,7 @@ import runpy
 import sys
 import traceback
 
-from debugdash.core.wire import SOCKET_ENV, SPARE_ENV, TOKEN_ENV
+from debugdash.protocol.env import SOCKET_ENV, SPARE_ENV, TOKEN_ENV
 
 NOT_STARTED_BY_DEBUGDASH = "debugdash.agent is started by debugdash; run `debugdash --app ...` instead"
 USAGE = "usage: python -m debugdash.agent flask <flask args...> | script <file.py> [args...]"

@@ -21,8 +21,8 @@ import sys
 import threading
 from collections.abc import Callable
 
-from debugdash.core.events import Event, Notice
-from debugdash.core.wire import DEBUGPY_PATH_ENV
+from debugdash.protocol.events import Event, Notice
+from debugdash.protocol.env import DEBUGPY_PATH_ENV
 
 _lock = threading.Lock()
 _connected: int | None = None

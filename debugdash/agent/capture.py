@@ -17,7 +17,7 @@ import sysconfig
 from types import CodeType, TracebackType
 
 from debugdash.agent.statements import statement_at
-from debugdash.core.events import ExceptionInfo, Frame
+from debugdash.protocol.events import ExceptionInfo, Frame
 
 MAX_FRAMES = 60
 MAX_CHAIN = 10

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 
-from debugdash.core.events import Event, ExceptionInfo, Frame, RequestError
-from debugdash.core.wire import Command, encode
+from debugdash.protocol.events import Event, ExceptionInfo, Frame, RequestError
+from debugdash.protocol.commands import Command, encode
 
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
 

@@ -20,11 +20,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
-from debugdash.core.addresses import granted, is_local, parse_peer
-from debugdash.core.clock import Clock, system_clock
-from debugdash.core.events import AccessRefused, Event, Gate as GateEvent
-from debugdash.core.peers import owner_uid, peer_uid
-from debugdash.core.wire import WireGrant, fresh_pin, fresh_pin_cookie
+from debugdash.protocol.addresses import granted, is_local, parse_peer
+from debugdash.protocol.clock import Clock, system_clock
+from debugdash.protocol.events import AccessRefused, Event, Gate as GateEvent
+from debugdash.protocol.peers import owner_uid, peer_uid
+from debugdash.protocol.commands import WireGrant, fresh_pin, fresh_pin_cookie
 
 CONSOLE_PATH = "/console"
 #: Werkzeug's own defaults; the bound host is added when debugdash sends none.

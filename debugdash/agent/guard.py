@@ -26,7 +26,7 @@ import signal
 import sys
 import time
 
-from debugdash.core.wire import GUARD_FD_ENV, PARENT_PID_ENV
+from debugdash.protocol.env import GUARD_FD_ENV, PARENT_PID_ENV
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36

@@ -21,8 +21,8 @@ from debugdash.agent.drain import drain
 from debugdash.agent.load_errors import report_load_error
 from debugdash.agent.request_errors import CaptureMiddleware
 from debugdash.agent.runtime import Agent
-from debugdash.core.events import Ready
-from debugdash.core.wire import HOST_ENV, PORT_ENV, RELOAD_ENV
+from debugdash.protocol.events import Ready
+from debugdash.protocol.env import HOST_ENV, PORT_ENV, RELOAD_ENV
 
 
 

@@ -1,4 +1,4 @@
-"""The agent's end of the supervisor socket (see ``debugdash.core.wire``).
+"""The agent's end of the supervisor socket (see ``debugdash.protocol.commands``).
 
 Sending never stalls the caller: an event is written at once when the socket
 takes it without blocking, else it goes into a bounded queue that a writer
@@ -17,8 +17,8 @@ import time
 from collections.abc import Callable
 
 from debugdash.agent.encoding import encode_message
-from debugdash.core.events import Event, EventFormatError, Notice
-from debugdash.core.wire import MAX_LINE, Command, Configure, Hello, decode, encode
+from debugdash.protocol.events import Event, EventFormatError, Notice
+from debugdash.protocol.commands import MAX_LINE, Command, Configure, Hello, decode, encode
 
 QUEUE_SIZE = 2000
 HANDSHAKE_TIMEOUT = 10.0

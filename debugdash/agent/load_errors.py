@@ -13,7 +13,7 @@ import os
 
 from debugdash.agent.capture import exception_chain, is_app_file, mark_reported, message_of
 from debugdash.agent.runtime import Agent
-from debugdash.core.events import LoadError
+from debugdash.protocol.events import LoadError
 
 
 def report_load_error(

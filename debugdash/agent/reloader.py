@@ -38,7 +38,7 @@ from typing import Any
 from werkzeug import _reloader
 
 from debugdash.agent.drain import drain
-from debugdash.core.events import Event, Reload
+from debugdash.protocol.events import Event, Reload
 
 NAME = "debugdash"
 DISPLAY_NAME = "debugdash-stat"

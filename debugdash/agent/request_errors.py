@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from debugdash.agent.capture import exception_chain, mark_reported
-from debugdash.core.events import Event, RequestError
+from debugdash.protocol.events import Event, RequestError
 
 
 class ErrorReporter:

@@ -14,8 +14,8 @@ from debugdash.agent import attach, guard, output, reloader
 from debugdash.agent.gate import DebuggerGate
 from debugdash.agent.link import Link
 from debugdash.agent.request_errors import ErrorReporter
-from debugdash.core.events import Event
-from debugdash.core.wire import Command, Configure, SetAttach, SetGate, SetGrants
+from debugdash.protocol.events import Event
+from debugdash.protocol.commands import Command, Configure, SetAttach, SetGate, SetGrants
 
 LOST_EXIT_CODE = reloader.CLOSED_EXIT_CODE
 

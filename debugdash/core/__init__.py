@@ -1,6 +1,2 @@
-"""The engine: everything debugdash does, with no user interface.
-
-Modules here never import Textual. The in-server agent may import the plain,
-standard-library-only modules (events, wire, clock, addresses) but never the
-asyncio supervisor.
-"""
+"""The engine — the supervisor and its parts, settings, state, the control socket —
+with no user interface; it imports protocol, never agent, tui or textual."""

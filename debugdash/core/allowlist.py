@@ -5,7 +5,7 @@ arbitrary Python on this server, so anything a reader could take for a
 different address (``010.0.0.1``, ``127.1``, ``0x7f.0.0.1``, a host name) is
 refused with a message naming the fix rather than interpreted.
 
-Deadlines live on the injected monotonic clock (see ``core.clock``), so tests
+Deadlines live on the injected monotonic clock (see ``protocol.clock``), so tests
 move time without sleeping and a jump of the wall clock changes nothing.
 Loopback is not special here: the caller decides what "local" means.
 """
@@ -20,11 +20,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from debugdash.core.addresses import granted, parse_peer
-from debugdash.core.clock import Clock
+from debugdash.protocol.addresses import granted, parse_peer
+from debugdash.protocol.clock import Clock
 from debugdash.core.errors import UserInputError
-from debugdash.core.text import display_text
-from debugdash.core.wire import WireGrant
+from debugdash.protocol.text import display_text
+from debugdash.protocol.commands import WireGrant
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 

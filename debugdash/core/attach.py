@@ -8,35 +8,42 @@ from __future__ import annotations
 import getpass
 import json
 import socket
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from debugdash.core.attach_hub import AttachHub
 from debugdash.core.attach_relay import AttachRelay
-from debugdash.core.events import AttachListening
-
-if TYPE_CHECKING:
-    from debugdash.core.supervisor import Supervisor
+from debugdash.core.settings import Settings
+from debugdash.protocol.events import AttachListening, Event
 
 
 class AttachSession:
     """The user-facing attach port of a running session, and the hub behind it."""
 
-    def __init__(self, supervisor: Supervisor) -> None:
-        self.supervisor = supervisor
-        settings = supervisor.settings
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        server_pids: Callable[[], list[int]],
+        allowed: Callable[[str], bool],
+        granted: Callable[[str], bool],
+        publish: Callable[[Event], None],
+    ) -> None:
+        self.settings = settings
+        self._publish = publish
         self._announced = False
         self.hub = AttachHub(
-            debuggee_pids=supervisor.server_pids,
-            publish=supervisor.publish_one,
+            debuggee_pids=server_pids,
+            publish=publish,
             on_debuggee=self._debuggee_arrived,
         )
         self.relay = AttachRelay(
             settings.host,
             settings.attach_port,
             target=lambda: self.internal_port,
-            allowed=supervisor.allows_attach,
-            granted=lambda peer: supervisor.allowlist.allows(peer, "attach"),
-            publish=supervisor.publish_one,
+            allowed=allowed,
+            granted=granted,
+            publish=publish,
             announce=False,
         )
 
@@ -53,18 +60,16 @@ class AttachSession:
         except BaseException:
             await self.hub.stop()
             raise
-        self.supervisor._attach_internal_port = self.internal_port
 
     def _debuggee_arrived(self) -> None:
         # Only now does a client get an answer: announcing the port earlier
         # sent IDEs to a relay with nothing behind it yet.
         if not self._announced and self.relay.listening:
             self._announced = True
-            self.supervisor.publish_one(AttachListening(host=self.relay.host, port=self.relay.port))
+            self._publish(AttachListening(host=self.relay.host, port=self.relay.port))
 
     async def close(self) -> None:
         """Free the attach port and drop the debuggee's connection (its debugger stops)."""
-        self.supervisor._attach_internal_port = None
         await self.relay.stop()
         await self.hub.stop()
 
@@ -73,7 +78,7 @@ class AttachSession:
         return self.relay.close_unallowed()
 
     def help(self) -> dict[str, Any]:
-        settings = self.supervisor.settings
+        settings = self.settings
         port = self.relay.port
         host = socket.gethostname()
         try:

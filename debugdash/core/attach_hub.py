@@ -29,8 +29,8 @@ import json
 import os
 from collections.abc import Callable, Iterable
 
-from debugdash.core.events import AccessRefused, Event, Notice
-from debugdash.core.peers import holds_socket, owner_uid, peer_socket
+from debugdash.protocol.events import AccessRefused, Event, Notice
+from debugdash.protocol.peers import holds_socket, owner_uid, peer_socket
 
 #: How long a session waits for the debuggee to connect.
 DEBUGGEE_WAIT = 10.0

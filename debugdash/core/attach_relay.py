@@ -20,11 +20,11 @@ from collections.abc import Callable
 
 import psutil
 
-from debugdash.core.addresses import is_local, parse_peer
+from debugdash.protocol.addresses import is_local, parse_peer
 from debugdash.core.errors import UserInputError
-from debugdash.core.events import AccessRefused, AttachClient, AttachListening, Event, Notice
-from debugdash.core.peers import owner_uid, socket_peer_uid
-from debugdash.core.text import display_text
+from debugdash.protocol.events import AccessRefused, AttachClient, AttachListening, Event, Notice
+from debugdash.protocol.peers import owner_uid, socket_peer_uid
+from debugdash.protocol.text import display_text
 
 _CHUNK = 64 * 1024
 _CONNECT_TIMEOUT = 5.0

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from debugdash.core.events import (
+from debugdash.protocol.events import (
     AccessExpired,
     AccessGranted,
     AccessRefused,
@@ -32,8 +32,8 @@ from debugdash.core.events import (
     AttachClient,
     Event,
 )
-from debugdash.core.clock import Clock, system_clock
-from debugdash.core.text import display_text
+from debugdash.protocol.clock import Clock, system_clock
+from debugdash.protocol.text import display_text
 
 _FIELD_LIMIT = 300
 #: Refusals of the same address for the same thing within this many seconds become one count.

@@ -1,8 +1,9 @@
 """The control socket: how `debugdash allow/revoke/status/restart/toggle` in
 another terminal steer a running session.
 
-One request and one answer per connection, each a line of JSON. Requests call
-the same Supervisor coroutines the dashboard's keys call. Only the user who
+One typed request (``protocol.control``) and one answer per connection, each a
+line of JSON. A dispatch table maps each request to the session call the
+dashboard's keys make too. Only the user who
 runs the session can connect: the socket sits in a 0700 directory, and the
 peer's uid is checked as well.
 
@@ -16,37 +17,71 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import math
 import os
 import pwd
 import socket
 import struct
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
+from debugdash.core.allowlist import AccessEntry
 from debugdash.core.errors import UserInputError
 from debugdash.core.runtime import runtime_base, session_sockets
+from debugdash.protocol.clock import Clock
+from debugdash.protocol.control import (
+    MAX_REQUEST,
+    TOGGLES,
+    Allow,
+    Answer,
+    BadRequest,
+    Request,
+    NewPin,
+    Restart,
+    Revoke,
+    Status,
+    Toggle,
+    decode,
+    encode,
+)
+from debugdash.protocol.events import Toggles
 
-if TYPE_CHECKING:
-    from debugdash.core.supervisor import Supervisor
 
-TOGGLES = ("debugger", "reloader", "attach", "debug")
+class Steerable(Protocol):
+    """What the control socket may ask of a session: the same calls the dashboard's keys make."""
+
+    clock: Clock
+    toggles: Toggles
+
+    def status(self) -> dict[str, Any]: ...
+    async def grant(self, address: str, *, what: str, ttl: str | float | None, wide: bool, user: str | None) -> AccessEntry: ...
+    async def revoke(self, address: str, *, user: str | None) -> AccessEntry: ...
+    async def revoke_all(self, *, user: str | None) -> list[AccessEntry]: ...
+    async def restart(self) -> None: ...
+    def rotate_pin(self) -> str: ...
+    async def set_debugger(self, on: bool) -> None: ...
+    async def set_reloader(self, on: bool) -> None: ...
+    async def set_attach(self, on: bool) -> None: ...
+    async def set_debug(self, on: bool) -> None: ...
+
+
 NO_SESSION = "no debugdash session is running; start one with `debugdash --app yourapp`"
-
-#: Longest request line; the largest real one (an allow) is under 200 bytes.
-MAX_REQUEST = 64 * 1024
-
-
-class BadRequest(ValueError):
-    """A request that is not what the protocol allows; its message is the answer."""
 
 
 class ControlServer:
-    def __init__(self, supervisor: Supervisor, path: Path) -> None:
-        self.supervisor = supervisor
+    def __init__(self, session: Steerable, path: Path) -> None:
+        self.session = session
         self.path = path
         self._server: asyncio.AbstractServer | None = None
+        #: Every request the socket answers, and the call that answers it.
+        self._handlers: dict[type[Request], Callable[[Any, str | None], Awaitable[Any]]] = {
+            Status: self._status,
+            Allow: self._allow,
+            Revoke: self._revoke,
+            Restart: self._restart,
+            NewPin: self._new_pin,
+            Toggle: self._toggle,
+        }
 
     async def start(self) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -70,106 +105,59 @@ class ControlServer:
             if user is None:
                 return
             answer = await self._answer(reader, user)
-            writer.write(json.dumps(answer).encode() + b"\n")
+            writer.write(answer.to_line())
             await writer.drain()
         except (OSError, asyncio.TimeoutError):
             pass
         finally:
             writer.close()
 
-    async def _answer(self, reader: asyncio.StreamReader, user: str) -> dict[str, Any]:
+    async def _answer(self, reader: asyncio.StreamReader, user: str) -> Answer:
         try:
             line = await asyncio.wait_for(reader.readline(), timeout=10)
         except ValueError:  # the stream's limit: no newline within MAX_REQUEST bytes
-            return {"ok": False, "error": f"bad request: longer than {MAX_REQUEST // 1024} KiB"}
+            return Answer(ok=False, error=f"bad request: longer than {MAX_REQUEST // 1024} KiB")
         try:
-            request = _parse(line)
-            request["user"] = user  # who asked, from the kernel, not from the request
-            return {"ok": True, "result": await self._handle(request)}
+            request = decode(line)
+            # Who asked comes from the kernel, never from the request.
+            return Answer(ok=True, result=await self._handlers[type(request)](request, user or None))
         except (UserInputError, BadRequest) as e:
-            return {"ok": False, "error": str(e)}
+            return Answer(ok=False, error=str(e))
         except Exception as e:  # a request must never take the session down or print a traceback
-            return {"ok": False, "error": f"debugdash could not do that: {type(e).__name__}: {e}"}
+            return Answer(ok=False, error=f"debugdash could not do that: {type(e).__name__}: {e}")
 
-    async def _handle(self, request: dict[str, Any]) -> Any:
-        sup = self.supervisor
-        command = _text(request, "cmd")
-        user = str(request.get("user") or "")
-        if command == "status":
-            return sup.status()
-        if command == "allow":
-            entry = await sup.grant(
-                _text(request, "address"),
-                what=_text(request, "what", optional=True) or "debugger",
-                ttl=_ttl(request),
-                wide=_flag(request, "wide"),
-                user=user or None,
-            )
-            return entry.to_dict(sup.clock())
-        if command == "revoke":
-            if _flag(request, "all"):
-                return [e.to_dict(sup.clock()) for e in await sup.revoke_all(user=user or None)]
-            return [(await sup.revoke(_text(request, "address"), user=user or None)).to_dict(sup.clock())]
-        if command == "restart":
-            await sup.restart()
-            return {"restarted": True}
-        if command == "new_pin":
-            return {"pin": sup.rotate_pin()}
-        if command == "toggle":
-            name = _text(request, "name")
-            if name not in TOGGLES:
-                raise UserInputError(f"unknown toggle {name!r}; use one of: {', '.join(TOGGLES)}")
-            on = _state(request)
-            if on is None:
-                on = not getattr(sup.toggles, name)
-            await getattr(sup, f"set_{name}")(on)
-            return {name: getattr(sup.toggles, name)}
-        raise UserInputError(f"unknown command {command!r}")
+    async def _status(self, request: Status, user: str | None) -> dict[str, Any]:
+        return self.session.status()
 
+    async def _allow(self, request: Allow, user: str | None) -> dict[str, Any]:
+        entry = await self.session.grant(
+            request.address, what=request.what or "debugger", ttl=request.ttl, wide=request.wide, user=user
+        )
+        return entry.to_dict(self.session.clock())
 
-def _parse(line: bytes) -> dict[str, Any]:
-    try:
-        request = json.loads(line)
-    except ValueError:  # UnicodeDecodeError included
-        raise BadRequest("bad request: not a line of JSON") from None
-    if not isinstance(request, dict):
-        raise BadRequest("bad request: a JSON object is expected")
-    return request
+    async def _revoke(self, request: Revoke, user: str | None) -> list[dict[str, Any]]:
+        if request.all:
+            entries = await self.session.revoke_all(user=user)
+        else:
+            if request.address is None:
+                raise BadRequest("bad request: 'address' must be a string")
+            entries = [await self.session.revoke(request.address, user=user)]
+        return [e.to_dict(self.session.clock()) for e in entries]
 
+    async def _restart(self, request: Restart, user: str | None) -> dict[str, bool]:
+        await self.session.restart()
+        return {"restarted": True}
 
-def _text(request: dict[str, Any], key: str, *, optional: bool = False) -> str | None:
-    value = request.get(key)
-    if value is None and optional:
-        return None
-    if not isinstance(value, str):
-        raise BadRequest(f"bad request: {key!r} must be a string")
-    return value
+    async def _new_pin(self, request: NewPin, user: str | None) -> dict[str, str]:
+        return {"pin": self.session.rotate_pin()}
 
-
-def _flag(request: dict[str, Any], key: str) -> bool:
-    value = request.get(key, False)
-    if not isinstance(value, bool):
-        raise BadRequest(f"bad request: {key!r} must be true or false")
-    return value
-
-
-def _ttl(request: dict[str, Any]) -> str | float | None:
-    value = request.get("ttl")
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    raise BadRequest("bad request: 'ttl' must be a duration such as \"15m\" or a number of seconds")
-
-
-def _state(request: dict[str, Any]) -> bool | None:
-    """True/False from true/false/"on"/"off"; None (absent or null) means flip."""
-    value = request.get("state")
-    if value is None or isinstance(value, bool):
-        return value
-    if value in ("on", "off"):
-        return value == "on"
-    raise BadRequest('bad request: \'state\' must be true, false, "on" or "off" (or absent to flip)')
+    async def _toggle(self, request: Toggle, user: str | None) -> dict[str, bool]:
+        name = request.name
+        if name not in TOGGLES:
+            raise UserInputError(f"unknown toggle {name!r}; use one of: {', '.join(TOGGLES)}")
+        on = request.state if request.state is not None else not getattr(self.session.toggles, name)
+        await getattr(self.session, f"set_{name}")(on)
+        return {name: getattr(self.session.toggles, name)}
 
 
 def _peer_user(writer: asyncio.StreamWriter) -> str | None:
@@ -223,7 +211,7 @@ def _alive(path: Path) -> bool:
     return True
 
 
-def request(message: dict[str, Any], port: int | None = None, timeout: float = 30.0) -> Any:
+def request(message: Request, port: int | None = None, timeout: float = 30.0) -> Any:
     """Send one request to the running session and return its result.
 
     Raises UserInputError with the session's message when it refuses.
@@ -233,7 +221,7 @@ def request(message: dict[str, Any], port: int | None = None, timeout: float = 3
         s.settimeout(timeout)
         try:
             s.connect(str(path))
-            s.sendall(json.dumps(message).encode() + b"\n")
+            s.sendall(encode(message))
             data = b""
             while not data.endswith(b"\n"):
                 chunk = s.recv(65536)
@@ -244,13 +232,13 @@ def request(message: dict[str, Any], port: int | None = None, timeout: float = 3
             raise UserInputError(f"the debugdash session at {path} did not answer ({e.strerror or e}); is it still running?") from None
     if not data:
         raise UserInputError(f"the debugdash session at {path} closed the connection; is it still running?")
-    answer = json.loads(data)
-    if not answer.get("ok"):
-        raise UserInputError(answer.get("error") or "the session refused the request")
-    return answer["result"]
+    answer = Answer.from_line(data)
+    if not answer.ok:
+        raise UserInputError(answer.error or "the session refused the request")
+    return answer.result
 
 
-def request_each(message: dict[str, Any]) -> list[Any]:
+def request_each(message: Request) -> list[Any]:
     """Send ``message`` to every running session; their results, by port.
 
     Raises UserInputError when none runs.

@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from debugdash.core.text import display_lines
+from debugdash.protocol.text import display_lines
 
 #: Lines kept for display; older ones are counted, not stored.
 DEFAULT_CAPACITY = 10_000

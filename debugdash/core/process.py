@@ -110,6 +110,14 @@ def descendants(pid: int) -> list[psutil.Process]:
         return []
 
 
+def tree_pids(pid: int) -> list[int]:
+    """``pid`` and its descendants, as far as they can be listed."""
+    try:
+        return [pid, *(child.pid for child in psutil.Process(pid).children(recursive=True))]
+    except psutil.Error:
+        return [pid]
+
+
 def kill_tree(pid: int, known: list[psutil.Process] | None = None, grace: float = GRACE_SECONDS) -> None:
     """End the process group led by ``pid`` and every descendant seen, SIGTERM then SIGKILL.
 

@@ -14,12 +14,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from debugdash.core.events import (
+from debugdash.protocol.events import (
     AttachClient,
     AttachListening,
     Event,
     Exited,
     Gate,
+    LaunchFailed,
     LoadError,
     Ready,
     Reload,
@@ -176,6 +177,11 @@ class SessionState:
         self.attach.client = None
         self.attach.client_since = None
 
+    def _launch_failed(self, event: LaunchFailed) -> None:
+        # Nothing runs: the same as a crash, restarted on the next file change or r.
+        self.phase = "crashed"
+        self.stats = None
+
     def _request_error(self, event: RequestError) -> None:
         self.error_count += 1
         key = _group_key(event)
@@ -233,6 +239,7 @@ _HANDLERS = {
     Reload: SessionState._reload,
     LoadError: SessionState._load_error,
     Exited: SessionState._exited,
+    LaunchFailed: SessionState._launch_failed,
     RequestError: SessionState._request_error,
     Toggles: SessionState._toggles,
     Gate: SessionState._gate,

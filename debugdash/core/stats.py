@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 import psutil
 
-from debugdash.core.events import Stats
+from debugdash.protocol.events import Stats
+
+#: How often stats are sampled while the server runs.
+STATS_INTERVAL = 1.0
+#: Every how many stats ticks exited orphans are reaped: listing our children
+#: reads every process's /proc entry (about 10 ms with 500 processes).
+REAP_EVERY = 10
 
 #: Finding the tree's members reads every process on the machine, and listing
 #: ports reads every open file of the tree: both change rarely, so they are
@@ -18,18 +27,25 @@ class TreeSampler:
 
     def __init__(self, root_pid: int) -> None:
         self.root_pid = root_pid
+        #: The serving worker, when it is not the root (a reloader parent we did
+        #: not start): the figures are the worker's tree, cleanup still knows all.
+        self.focus: int | None = None
+        self._focus_pids: set[int] | None = None
+        self._refresh = False
         self._procs: dict[int, psutil.Process] = {}
         self._ports: list[int] = []
         self._samples = 0
 
     def sample(self) -> Stats | None:
         """A Stats event, or None when the root is gone."""
-        if self._samples % MEMBERS_EVERY == 0 or not self._procs:
+        if self._samples % MEMBERS_EVERY == 0 or not self._procs or self._refresh:
+            self._refresh = False
             try:
                 root = psutil.Process(self.root_pid)
                 current = [root, *root.children(recursive=True)]
             except psutil.Error:
                 return None
+            self._focus_pids = self._worker_pids(current)
         else:
             current = list(self._procs.values())
         procs: dict[int, psutil.Process] = {}
@@ -37,6 +53,9 @@ class TreeSampler:
         rss = threads = 0
         for proc in current:
             proc = self._procs.get(proc.pid, proc)
+            if self._focus_pids is not None and proc.pid not in self._focus_pids:
+                procs[proc.pid] = proc
+                continue
             try:
                 with proc.oneshot():
                     cpu += proc.cpu_percent(None)
@@ -52,7 +71,25 @@ class TreeSampler:
         if self._samples % PORTS_EVERY == 0 or (not self._ports and self._samples < PORTS_EVERY):
             self._ports = self._listening_ports()
         self._samples += 1
-        return Stats(pids=sorted(procs), cpu_percent=round(cpu, 1), rss=rss, threads=threads, ports=self._ports)
+        shown = procs if self._focus_pids is None else self._focus_pids & procs.keys()
+        return Stats(pids=sorted(shown), cpu_percent=round(cpu, 1), rss=rss, threads=threads, ports=self._ports)
+
+    def focus_on(self, pid: int) -> None:
+        """Show the tree under ``pid`` (the serving worker) from the next sample on."""
+        if pid != self.focus:
+            self.focus = pid
+            self._refresh = True
+
+    def _worker_pids(self, tree: list[psutil.Process]) -> set[int] | None:
+        if self.focus is None or self.focus == self.root_pid:
+            return None
+        pids = {proc.pid for proc in tree}
+        if self.focus not in pids:
+            return None
+        try:
+            return {self.focus, *(child.pid for child in psutil.Process(self.focus).children(recursive=True))}
+        except psutil.Error:
+            return None
 
     def known(self) -> list[psutil.Process]:
         """Every process of the tree seen in the last sample (for cleanup)."""
@@ -68,3 +105,22 @@ class TreeSampler:
             except psutil.Error:
                 continue
         return sorted(ports)
+
+
+async def stats_loop(
+    sampler: Callable[[], TreeSampler | None], publish: Callable[[Stats], None], reap: Callable[[], None]
+) -> None:
+    """Sample the running server every STATS_INTERVAL; now and then reap adopted orphans."""
+    ticks = 0
+    while True:
+        await asyncio.sleep(STATS_INTERVAL)
+        ticks += 1
+        if ticks % REAP_EVERY == 0:
+            # Orphans re-parented to us (as subreaper) must not pile up as zombies.
+            reap()
+        current = sampler()
+        if current is None:
+            continue
+        stats = await asyncio.to_thread(current.sample)
+        if stats is not None:
+            publish(stats)

@@ -1,1 +1,2 @@
-"""A small bundled Flask app whose routes fail in the ways debugdash shows best."""
+"""A small bundled Flask app whose routes fail in the ways debugdash shows best;
+it imports only Flask, as the user's own app would, never debugdash."""

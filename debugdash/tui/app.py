@@ -29,7 +29,7 @@ from textual.widgets import DataTable, Static, TabbedContent, TabPane
 from textual.worker import Worker
 
 from debugdash.core.errors import UserInputError
-from debugdash.core.events import (
+from debugdash.protocol.events import (
     AccessExpired,
     AccessGranted,
     AccessRefused,
@@ -47,7 +47,7 @@ from debugdash.core.events import (
     Stats,
 )
 from debugdash.core.state import SessionState
-from debugdash.core.text import display_text
+from debugdash.protocol.text import display_text
 from debugdash.tui.commands import DashboardCommands
 from debugdash.tui.screens.grant import GrantScreen
 from debugdash.tui.screens.help import HelpScreen

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from debugdash.core.events import Event, Ready
-from debugdash.core.wire import Command, Configure, Hello, WireGrant, decode, encode
+from debugdash.protocol.events import Event, Ready
+from debugdash.protocol.commands import Command, Configure, Hello, WireGrant, decode, encode
 from tests.support import ReaderThread, SharedClock, TIMETRAVEL_DIR, free_port, wait_for  # noqa: F401 (re-exported)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

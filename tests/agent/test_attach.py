@@ -7,8 +7,8 @@ import json
 import socket
 import threading
 
-from debugdash.core.events import Notice
-from debugdash.core.wire import Configure, SetAttach
+from debugdash.protocol.events import Notice
+from debugdash.protocol.commands import Configure, SetAttach
 
 from tests.agent.agentkit import Server, free_port, http_get
 

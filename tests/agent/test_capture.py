@@ -14,7 +14,7 @@ from debugdash.agent.capture import (
     mark_reported,
     safe_repr,
 )
-from debugdash.core.events import RequestError, event_from_dict
+from debugdash.protocol.events import RequestError, event_from_dict
 
 
 class _Broken:
@@ -153,7 +153,7 @@ def test_captured_chain_survives_the_wire() -> None:
 
 def test_fast_request_error_encoding_matches_the_event_model() -> None:
     from debugdash.agent.encoding import encode_message
-    from debugdash.core.wire import decode, encode
+    from debugdash.protocol.commands import decode, encode
 
     event = RequestError(
         method="POST", path="/x", remote_addr="::1", chain=exception_chain(_raise_chain()), streaming=True, pid=7
@@ -179,7 +179,7 @@ def test_a_repeated_failure_reports_the_same_frames_each_time() -> None:
 
 def test_fast_encoding_keeps_each_events_own_locals_and_awkward_text() -> None:
     from debugdash.agent.encoding import encode_message
-    from debugdash.core.wire import decode
+    from debugdash.protocol.commands import decode
 
     def fail(label: str) -> BaseException:
         try:

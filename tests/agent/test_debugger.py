@@ -7,8 +7,8 @@ from urllib.parse import quote
 
 import pytest
 
-from debugdash.core.events import AccessRefused, Gate, Ready
-from debugdash.core.wire import SetGate, SetGrants
+from debugdash.protocol.events import AccessRefused, Gate, Ready
+from debugdash.protocol.commands import SetGate, SetGrants
 
 from tests.agent.agentkit import Server, free_port, grant, stderr_of
 
@@ -178,7 +178,7 @@ def test_each_start_gets_a_fresh_pin(start_server) -> None:
 
 
 def test_trusted_hosts_come_from_debugdash(start_server) -> None:
-    from debugdash.core.wire import Configure
+    from debugdash.protocol.commands import Configure
 
     port = free_port()
     server = start_server(

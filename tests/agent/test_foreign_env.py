@@ -15,7 +15,7 @@ from pathlib import Path
 import flask
 import pytest
 
-from debugdash.core.events import Ready, RequestError
+from debugdash.protocol.events import Ready, RequestError
 
 from tests.agent.agentkit import REPO_ROOT, ServerFactory, TestSupervisor, free_port, http_get
 
@@ -75,8 +75,8 @@ def test_agent_runs_in_a_flask_only_environment(flask_only_python: Path, tmp_pat
 def test_attach_imports_debugpy_from_debugdash_when_the_app_has_none(flask_only_python: Path, tmp_path: Path) -> None:
     import debugpy
 
-    from debugdash.core.events import Notice
-    from debugdash.core.wire import SetAttach
+    from debugdash.protocol.events import Notice
+    from debugdash.protocol.commands import SetAttach
 
     import socket
 

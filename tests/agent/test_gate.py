@@ -7,9 +7,9 @@ import re
 import pytest
 
 from debugdash.agent.gate import DebuggerGate, fresh_pin
-from debugdash.core.clock import ManualClock
-from debugdash.core.events import Gate
-from debugdash.core.wire import WireGrant
+from debugdash.protocol.clock import ManualClock
+from debugdash.protocol.events import Gate
+from debugdash.protocol.commands import WireGrant
 
 
 def _gate(clock: ManualClock, **kw) -> tuple[DebuggerGate, list]:

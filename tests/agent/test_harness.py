@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from debugdash.core.events import Ready
+from debugdash.protocol.events import Ready
 
 from tests.agent.agentkit import TestSupervisor
 

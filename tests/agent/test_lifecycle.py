@@ -11,7 +11,7 @@ import textwrap
 import psutil
 import pytest
 
-from debugdash.core.events import Ready
+from debugdash.protocol.events import Ready
 
 from tests.agent.agentkit import REPO_ROOT, free_port, wait_for
 

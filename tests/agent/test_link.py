@@ -8,8 +8,8 @@ import threading
 import pytest
 
 from debugdash.agent.link import QUEUE_SIZE, HandshakeError, Link, connect
-from debugdash.core.events import Log, Notice
-from debugdash.core.wire import Configure, decode, encode
+from debugdash.protocol.events import Log, Notice
+from debugdash.protocol.commands import Configure, decode, encode
 
 from tests.agent.agentkit import TestSupervisor, wait_for
 

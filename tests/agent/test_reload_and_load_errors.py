@@ -6,7 +6,7 @@ import os
 import textwrap
 from pathlib import Path
 
-from debugdash.core.events import LoadError, Ready, Reload
+from debugdash.protocol.events import LoadError, Ready, Reload
 
 from tests.agent.agentkit import ServerFactory, free_port, http_get, stderr_of
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from debugdash.core.events import RequestError
-from debugdash.core.wire import Configure
+from debugdash.protocol.events import RequestError
+from debugdash.protocol.commands import Configure
 
 from tests.agent.agentkit import Server, free_port
 

@@ -6,7 +6,7 @@ import os
 import textwrap
 from pathlib import Path
 
-from debugdash.core.events import LoadError, Ready, Reload, RequestError
+from debugdash.protocol.events import LoadError, Ready, Reload, RequestError
 
 from tests.agent.agentkit import http_get
 

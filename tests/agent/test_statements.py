@@ -8,8 +8,8 @@ import json
 
 from debugdash.agent.capture import exception_chain
 from debugdash.agent.encoding import encode_message
-from debugdash.core.events import RequestError
-from debugdash.core.wire import decode, encode
+from debugdash.protocol.events import RequestError
+from debugdash.protocol.commands import decode, encode
 
 
 def _total(order: dict) -> int:

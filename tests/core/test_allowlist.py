@@ -14,7 +14,7 @@ from debugdash.core.allowlist import (
     parse_network,
     parse_what,
 )
-from debugdash.core.clock import ManualClock
+from debugdash.protocol.clock import ManualClock
 from debugdash.core.errors import UserInputError
 
 # --- parse_network -------------------------------------------------------------

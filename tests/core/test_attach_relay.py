@@ -13,12 +13,12 @@ import time
 
 import pytest
 
-from debugdash.core.addresses import is_local, parse_peer
+from debugdash.protocol.addresses import is_local, parse_peer
 from debugdash.core.allowlist import Allowlist
 from debugdash.core.attach_relay import AttachRelay
-from debugdash.core.clock import ManualClock
+from debugdash.protocol.clock import ManualClock
 from debugdash.core.errors import UserInputError
-from debugdash.core.events import AccessRefused, AttachClient, AttachListening, Notice
+from debugdash.protocol.events import AccessRefused, AttachClient, AttachListening, Notice
 
 
 async def wait_until(predicate, timeout: float = 15.0):

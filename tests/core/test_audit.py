@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from debugdash.core.audit import AuditLog, current_user, default_path
-from debugdash.core.clock import ManualClock
-from debugdash.core.events import (
+from debugdash.protocol.clock import ManualClock
+from debugdash.protocol.events import (
     AccessExpired,
     AccessGranted,
     AccessRefused,

@@ -9,7 +9,7 @@ from tests.support import REPO_ROOT, TIMETRAVEL_DIR
 
 
 def _clock_in_fresh_interpreter(env: dict[str, str]) -> str:
-    code = "import time; from debugdash.core.clock import system_clock; print(system_clock() is time.monotonic)"
+    code = "import time; from debugdash.protocol.clock import system_clock; print(system_clock() is time.monotonic)"
     result = subprocess.run(
         [sys.executable, "-c", code], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
     )

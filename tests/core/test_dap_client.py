@@ -21,11 +21,11 @@ from pathlib import Path
 import psutil
 import pytest
 
-from debugdash.core.addresses import is_local, parse_peer
+from debugdash.protocol.addresses import is_local, parse_peer
 from debugdash.core.allowlist import Allowlist
 from debugdash.core.attach_relay import AttachRelay
-from debugdash.core.clock import ManualClock
-from debugdash.core.events import AccessRefused, AttachClient
+from debugdash.protocol.clock import ManualClock
+from debugdash.protocol.events import AccessRefused, AttachClient
 from tests.dap import DapClient, DapClosed, DapError
 from tests.support import free_port, wait_for
 

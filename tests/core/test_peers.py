@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from debugdash.core import peers
+from debugdash.protocol import peers
 
 
 def _pair(listen: tuple[str, int], family: int = socket.AF_INET, connect: str = "127.0.0.1", dual: bool = False):

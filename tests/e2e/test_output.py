@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from debugdash.core.logbuffer import DEFAULT_CAPACITY, LineSplitter, LogBuffer, MAX_LINE_BYTES
-from debugdash.core.events import Log, log_lines_json
-from debugdash.core.text import display_lines, display_text
+from debugdash.protocol.events import Log, log_lines_json
+from debugdash.protocol.text import display_lines, display_text
 from tests.support import Session, free_port, http, wait_for, write_app
 
 NOISY = """

@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 from debugdash.core.audit import AuditLog
-from debugdash.core.clock import ManualClock
-from debugdash.core.events import AccessRefused, Event, Ready
+from debugdash.protocol.clock import ManualClock
+from debugdash.protocol.events import AccessRefused, Event, Ready
 from debugdash.core.settings import Settings
 from debugdash.core.supervisor import Supervisor
 from tests.support import SIMPLE_APP, free_port, http, write_app

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from debugdash.core import wire
-from debugdash.core.events import Event, ExceptionInfo, Frame, event_from_dict
-from debugdash.core.text import neutralise
+from debugdash.protocol import commands as wire
+from debugdash.protocol.events import Event, ExceptionInfo, Frame, event_from_dict
+from debugdash.protocol.text import neutralise
 
 HOSTILE = "a\x1b]52;c;UFdORUQ=\x07\x1b[2J\x9b1m\u202etxt.exe\u2066\r\nb\x00\x7f\ud800"
 RAW = ("\x1b", "\x07", "\x9b", "\u202e", "\u2066", "\r", "\x00", "\x7f", "\ud800")

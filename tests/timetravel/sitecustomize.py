@@ -7,7 +7,7 @@ because the supervisor prepends to the PYTHONPATH it inherits, the agent inside
 the Flask server. It never ships (the package holds ``debugdash*`` only), which
 is why an installed debugdash has no way to move its clock.
 
-With ``DEBUGDASH_TEST_CLOCK_FILE`` set, ``debugdash.core.clock.system_clock`` is
+With ``DEBUGDASH_TEST_CLOCK_FILE`` set, ``debugdash.protocol.clock.system_clock`` is
 replaced before anything imports it by name, by a clock that adds the float in
 that file to the monotonic clock on every reading. Both processes read the same
 file, so a test moves the supervisor's and the server's time together.
@@ -22,7 +22,7 @@ CLOCK_FILE_ENV = "DEBUGDASH_TEST_CLOCK_FILE"
 
 
 def _install(path: str) -> None:
-    import debugdash.core.clock as clock
+    import debugdash.protocol.clock as clock
 
     def offset_clock() -> float:
         try:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
-from debugdash.core.clock import ManualClock
-from debugdash.core.events import (
+from debugdash.protocol.clock import ManualClock
+from debugdash.protocol.events import (
     ExceptionInfo,
     Exited,
     Frame,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import traceback
 
-from debugdash.core.events import ExceptionInfo, Frame
+from debugdash.protocol.events import ExceptionInfo, Frame
 from debugdash.tui import format as fmt
 from debugdash.tui.widgets.traceback import traceback_text
 

@@ -9,7 +9,7 @@ import stat
 import time
 from pathlib import Path
 
-from debugdash.core.clock import ManualClock
+from debugdash.protocol.clock import ManualClock
 from debugdash.tui.screens.grant import GrantScreen
 from debugdash.tui.widgets.access import EMPTY_TEXT
 from debugdash.tui.widgets.attach import AttachPanel

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from textual.widgets import Input, RadioButton
 
-from debugdash.core.clock import ManualClock
-from debugdash.core.events import AccessRefused, Notice
+from debugdash.protocol.clock import ManualClock
+from debugdash.protocol.events import AccessRefused, Notice
 from debugdash.core.settings import Settings
 from debugdash.core.supervisor import Supervisor
 from debugdash.tui.app import DashboardApp

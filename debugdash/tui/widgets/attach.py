@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from debugdash.core.state import AttachState
-from debugdash.core.text import display_text
+from debugdash.protocol.text import display_text
 from debugdash.tui import format as fmt
 
 

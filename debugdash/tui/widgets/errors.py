@@ -7,7 +7,7 @@ from textual.coordinate import Coordinate
 from textual.widgets.data_table import RowDoesNotExist
 
 from debugdash.core.state import ErrorGroup
-from debugdash.core.text import display_text
+from debugdash.protocol.text import display_text
 from debugdash.tui import format as fmt
 from debugdash.tui.widgets.table import MeasuredTable
 

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 
 from rich.text import Text
 
-from debugdash.core.events import LoadError
+from debugdash.protocol.events import LoadError
 from debugdash.core.state import ReloadRecord
-from debugdash.core.text import display_text
+from debugdash.protocol.text import display_text
 from debugdash.tui import format as fmt
 from debugdash.tui.widgets.table import MeasuredTable
 

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from debugdash.core.state import SessionState
-from debugdash.core.text import display_text
+from debugdash.protocol.text import display_text
 from debugdash.tui import format as fmt
 
 _PHASE_STYLE = {

@@ -9,8 +9,8 @@ from textual import on
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from debugdash.core.events import ExceptionInfo, Frame, LoadError, RequestError
-from debugdash.core.text import display_text
+from debugdash.protocol.events import ExceptionInfo, Frame, LoadError, RequestError
+from debugdash.protocol.text import display_text
 from debugdash.tui import format as fmt
 
 _CHAIN_NOTES = {

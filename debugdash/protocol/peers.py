@@ -18,9 +18,7 @@ import socket
 import struct
 import threading
 
-#: The environment variable carrying debugdash's uid to the server: the uid
-#: that counts as "local" there (the server normally runs as the same user).
-OWNER_UID_ENV = "DEBUGDASH_UID"
+from debugdash.protocol.env import OWNER_UID_ENV
 
 _TABLES = {4: "/proc/net/tcp", 6: "/proc/net/tcp6"}
 #: Socket states whose entry still names its owner: established, closing down

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 
-from debugdash.core.wire import WireGrant
+from debugdash.protocol.commands import WireGrant
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 

@@ -8,26 +8,22 @@ are turned into and out of JSON: on the agent's socket, in ``--headless --json``
 output and in ``debugdash status``.
 
 ``event_from_dict`` is the boundary where the app's and the network's strings
-enter the supervisor, so it neutralises every string of every event it builds
-(keys and values, nested frames and locals included; see ``core.text``): no
-face — text, JSON, dashboard, clipboard, audit log — can forget to, and a new
-field is covered without a line of code. Only fields marked ``MULTILINE`` keep
-their newlines.
+enter the supervisor: the codec neutralises every string it builds (see
+``codec``), so no face — text, JSON, dashboard, clipboard, audit log — can
+forget to.
 
 Standard library only: the agent imports this inside someone else's server.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from json.encoder import encode_basestring_ascii as _json_string
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-from debugdash.core.text import neutralise
-
-_REGISTRY: dict[str, type[Event]] = {}
+from debugdash.protocol import codec
+from debugdash.protocol.codec import MULTILINE, EventFormatError  # noqa: F401  (part of the event API)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -39,95 +35,15 @@ class Event:
     # No super() here: slots dataclasses are rebuilt, which breaks zero-argument super.
     def __init_subclass__(cls) -> None:
         if cls.name:
-            _REGISTRY[cls.name] = cls
+            codec.EVENTS.register(cls)
 
     def to_dict(self) -> dict[str, Any]:
-        data = {"event": self.name}
-        data.update(_plain(self))
-        return data
-
-
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-
-
-def _field_names(cls: type) -> tuple[str, ...]:
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
-    return names
-
-
-def _plain(obj: Any) -> dict[str, Any]:
-    # Errors carry dozens of frames: this runs often enough to avoid dataclasses.asdict.
-    return {name: _to_plain(getattr(obj, name)) for name in _field_names(type(obj))}
-
-
-def _to_plain(value: Any) -> Any:
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    if isinstance(value, (list, tuple)):
-        return [_to_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _to_plain(v) for k, v in value.items()}
-    if dataclasses.is_dataclass(value):
-        return _plain(value)
-    return value
-
-
-class EventFormatError(ValueError):
-    """A dictionary that does not describe a known event."""
+        return codec.EVENTS.as_dict(self)
 
 
 def event_from_dict(data: dict[str, Any]) -> Event:
     """Rebuild an event from its ``to_dict`` form; raise EventFormatError if unknown."""
-    try:
-        cls = _REGISTRY[data["event"]]
-    except (KeyError, TypeError):
-        raise EventFormatError(f"unknown event: {data!r:.200}") from None
-    try:
-        return _build(cls, {k: v for k, v in data.items() if k != "event"})
-    except (TypeError, ValueError, KeyError) as e:
-        raise EventFormatError(f"malformed {cls.name} event: {e}") from None
-
-
-def _build(cls: type, data: dict[str, Any]) -> Any:
-    kwargs: dict[str, Any] = {}
-    multiline = _multiline_fields(cls)
-    for name in _field_names(cls):
-        if name not in data:
-            continue
-        value = data[name]
-        nested = _NESTED.get((cls.__name__, name))
-        if nested is not None and value is not None:
-            value = [_build(nested, v) for v in value] if isinstance(value, list) else _build(nested, value)
-        else:
-            value = _neutral(value, name in multiline)
-        kwargs[name] = value
-    return cls(**kwargs)
-
-
-def _neutral(value: Any, multiline: bool) -> Any:
-    if isinstance(value, str):
-        return neutralise(value, multiline=multiline)
-    if isinstance(value, list):
-        return [_neutral(v, multiline) for v in value]
-    if isinstance(value, dict):
-        return {_neutral(k, False): _neutral(v, multiline) for k, v in value.items()}
-    return value
-
-
-#: Field metadata for a string that may hold several lines (a traceback's message).
-MULTILINE = {"multiline": True}
-
-_MULTILINE_FIELDS: dict[type, frozenset[str]] = {}
-
-
-def _multiline_fields(cls: type) -> frozenset[str]:
-    names = _MULTILINE_FIELDS.get(cls)
-    if names is None:
-        names = frozenset(f.name for f in dataclasses.fields(cls) if f.metadata.get("multiline"))
-        _MULTILINE_FIELDS[cls] = names
-    return names
+    return codec.EVENTS.from_dict(data)
 
 
 # --- parts of events -------------------------------------------------------
@@ -279,6 +195,15 @@ class Exited(Event):
 
 
 @dataclass(slots=True, kw_only=True)
+class LaunchFailed(Event):
+    """The supervisor could not start the server (e.g. its directory is gone)."""
+
+    name: ClassVar[str] = "launch_failed"
+    message: str
+    reason: str = "start"  # as Started's: what the launch was for
+
+
+@dataclass(slots=True, kw_only=True)
 class Toggles(Event):
     """The state of every switch, sent whenever one changes."""
 
@@ -375,11 +300,3 @@ class Notice(Event):
     name: ClassVar[str] = "notice"
     level: Literal["info", "warning", "error"]
     message: str
-
-
-_NESTED: dict[tuple[str, str], type] = {
-    ("ExceptionInfo", "frames"): Frame,
-    ("ExceptionInfo", "exceptions"): ExceptionInfo,
-    ("RequestError", "chain"): ExceptionInfo,
-    ("LoadError", "exception"): ExceptionInfo,
-}

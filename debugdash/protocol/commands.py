@@ -12,34 +12,13 @@ Standard library only: the agent imports this inside someone else's server.
 
 from __future__ import annotations
 
-import dataclasses
 import secrets
-import json
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from debugdash.core.events import Event, EventFormatError, event_from_dict
-
-SOCKET_ENV = "DEBUGDASH_SOCKET"
-TOKEN_ENV = "DEBUGDASH_TOKEN"
-#: Where the agent finds a debugpy to import when the app's environment has none.
-DEBUGPY_PATH_ENV = "DEBUGDASH_DEBUGPY_PATH"
-#: Script mode: the host and port that override the script's own app.run() arguments.
-HOST_ENV = "DEBUGDASH_HOST"
-PORT_ENV = "DEBUGDASH_PORT"
-#: "1" or "0": the reloader on or off, whatever app.run() or flask's flags say.
-RELOAD_ENV = "DEBUGDASH_RELOAD"
-#: Set for a warm spare worker: import what every worker needs, then wait for a
-#: line on stdin before connecting and loading the app.
-SPARE_ENV = "DEBUGDASH_SPARE"
-#: The pid of the process that started this server (debugdash, or the agent of a
-#: reloader parent): the parent-death signal is armed only while it still lives.
-PARENT_PID_ENV = "DEBUGDASH_PARENT_PID"
-#: The read end of a pipe only debugdash writes to: end of file means debugdash is gone.
-GUARD_FD_ENV = "DEBUGDASH_GUARD_FD"
-
-#: Longest line either side accepts; a request_error with many frames fits easily.
-MAX_LINE = 8 * 1024 * 1024
+from debugdash.protocol import codec
+from debugdash.protocol.codec import MAX_LINE  # noqa: F401  (the socket's line limit)
+from debugdash.protocol.events import Event
 
 
 @dataclass(slots=True)
@@ -48,10 +27,7 @@ class WireGrant:
 
     network: str  # canonical network, e.g. "127.0.0.2/32" or "2001:db8::/64"
     what: list[str]  # subset of ["debugger", "attach"]
-    deadline: float  # on the shared monotonic clock (see core.clock)
-
-
-_COMMANDS: dict[str, type[Command]] = {}
+    deadline: float  # on the shared monotonic clock (see protocol.clock)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -61,12 +37,10 @@ class Command:
     # No super() here: slots dataclasses are rebuilt, which breaks zero-argument super.
     def __init_subclass__(cls) -> None:
         if cls.name:
-            _COMMANDS[cls.name] = cls
+            codec.COMMANDS.register(cls)
 
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"cmd": self.name}
-        data.update(dataclasses.asdict(self))
-        return data
+        return codec.COMMANDS.as_dict(self)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -134,33 +108,11 @@ class SetAttach(Command):
     port: int | None
 
 
-def command_from_dict(data: dict[str, Any]) -> Command:
-    try:
-        cls = _COMMANDS[data["cmd"]]
-    except (KeyError, TypeError):
-        raise EventFormatError(f"unknown command: {data!r:.200}") from None
-    kwargs = {k: v for k, v in data.items() if k != "cmd"}
-    if "grants" in kwargs:
-        kwargs["grants"] = [WireGrant(**g) for g in kwargs["grants"]]
-    try:
-        return cls(**kwargs)
-    except TypeError as e:
-        raise EventFormatError(f"malformed {cls.name} command: {e}") from None
-
-
 def encode(message: Event | Command) -> bytes:
     """One line of the wire format, newline included."""
-    return json.dumps(message.to_dict(), separators=(",", ":")).encode() + b"\n"
+    return codec.encode(message)
 
 
 def decode(line: bytes) -> Event | Command:
     """Parse one line into an event or a command; raise EventFormatError if neither."""
-    try:
-        data = json.loads(line)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise EventFormatError(f"not JSON: {e}") from None
-    if not isinstance(data, dict):
-        raise EventFormatError("not an object")
-    if "cmd" in data:
-        return command_from_dict(data)
-    return event_from_dict(data)
+    return codec.decode(line, codec.COMMANDS, codec.EVENTS)

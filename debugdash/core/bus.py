@@ -1,0 +1,40 @@
+"""Handing published events out: to the session state first, then the audit log,
+then every subscriber (a subscriber that fails is reported, never fatal)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from debugdash.core.audit import AuditLog
+from debugdash.protocol.events import Event, Notice
+
+Subscriber = Callable[[list[Event]], None]
+
+
+class EventBus:
+    def __init__(self, audit: AuditLog, apply: Callable[[Event], None]) -> None:
+        self._audit = audit
+        self._apply = apply
+        self._subscribers: list[Subscriber] = []
+        self._audit_warned = False
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        """Call ``callback(events)`` with each batch of events; returns the unsubscribe function."""
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
+
+    def publish(self, events: list[Event]) -> None:
+        if not events:
+            return
+        audit = self._audit
+        for event in events:
+            self._apply(event)
+            if not audit.record(event) and audit.error is not None and not self._audit_warned:
+                self._audit_warned = True
+                events = [*events, Notice(level="error", message=f"cannot write the audit log {audit.path}: {audit.error.strerror}")]
+        for callback in list(self._subscribers):
+            try:
+                callback(events)
+            except Exception as e:  # a broken subscriber must not take the server down
+                print(f"debugdash: subscriber failed: {e!r}", file=sys.stderr)

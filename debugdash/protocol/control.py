@@ -1,0 +1,175 @@
+"""The control socket's requests and answers: what `debugdash allow/revoke/status/
+restart/toggle` in another terminal asks a running session.
+
+One request and one answer per connection, each a line of JSON. Types are
+strict: a field of the wrong type is refused with a message naming it, never
+read as truthy (``"state": "off"`` means off; ``"wide": "yes"`` is refused).
+
+Standard library only, like the rest of ``protocol``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
+
+from debugdash.protocol import codec
+
+TOGGLES = ("debugger", "reloader", "attach", "debug")
+
+#: Longest request line; the largest real one (an allow) is under 200 bytes.
+MAX_REQUEST = 64 * 1024
+
+
+class BadRequest(ValueError):
+    """A request that is not what the protocol allows; its message is the answer."""
+
+
+@dataclass(slots=True, kw_only=True)
+class Request:
+    cmd: ClassVar[str] = ""
+
+    # No super() here: slots dataclasses are rebuilt, which breaks zero-argument super.
+    def __init_subclass__(cls) -> None:
+        if cls.cmd:
+            codec.REQUESTS.register(cls)
+
+    def to_dict(self) -> dict[str, Any]:
+        return codec.REQUESTS.as_dict(self)
+
+
+@dataclass(slots=True, kw_only=True)
+class Status(Request):
+    cmd: ClassVar[str] = "status"
+
+
+@dataclass(slots=True, kw_only=True)
+class Allow(Request):
+    cmd: ClassVar[str] = "allow"
+    address: str
+    what: str | None = None  # "debugger" (the default), "attach" or "both"
+    ttl: str | float | None = None  # "15m", or seconds; None for the session's default
+    wide: bool = False
+
+
+@dataclass(slots=True, kw_only=True)
+class Revoke(Request):
+    cmd: ClassVar[str] = "revoke"
+    address: str | None = None
+    all: bool = False
+
+
+@dataclass(slots=True, kw_only=True)
+class Restart(Request):
+    cmd: ClassVar[str] = "restart"
+
+
+@dataclass(slots=True, kw_only=True)
+class NewPin(Request):
+    """A new debugger PIN for the session (every unlocked browser must unlock again)."""
+
+    cmd: ClassVar[str] = "new_pin"
+
+
+@dataclass(slots=True, kw_only=True)
+class Toggle(Request):
+    cmd: ClassVar[str] = "toggle"
+    name: str  # one of TOGGLES
+    state: bool | None = None  # None flips
+
+
+@dataclass(slots=True)
+class Answer:
+    """What the session says back: a result, or why it refused."""
+
+    ok: bool
+    result: Any = None
+    error: str = ""
+
+    def to_line(self) -> bytes:
+        data: dict[str, Any] = {"ok": self.ok, "result": self.result} if self.ok else {"ok": False, "error": self.error}
+        return json.dumps(data).encode() + b"\n"
+
+    @classmethod
+    def from_line(cls, line: bytes) -> Answer:
+        try:
+            data = json.loads(line)
+        except ValueError:
+            return cls(ok=False, error="the session's answer is not a line of JSON")
+        if not isinstance(data, dict):
+            return cls(ok=False, error="the session's answer is not a JSON object")
+        return cls(ok=data.get("ok") is True, result=data.get("result"), error=str(data.get("error") or ""))
+
+
+def encode(request: Request) -> bytes:
+    """One line of the control protocol, newline included."""
+    return codec.encode(request)
+
+
+def decode(line: bytes) -> Request:
+    """The request on ``line``; BadRequest with the answer's message when it is not one."""
+    try:
+        data = json.loads(line)
+    except ValueError:  # UnicodeDecodeError included
+        raise BadRequest("bad request: not a line of JSON") from None
+    if not isinstance(data, dict):
+        raise BadRequest("bad request: a JSON object is expected")
+    cmd = data.get("cmd")
+    if not isinstance(cmd, str):
+        raise BadRequest("bad request: 'cmd' must be a string")
+    cls = codec.REQUESTS.classes.get(cmd)
+    if cls is None:
+        raise BadRequest(f"unknown command {cmd!r}")
+    # Absent fields are checked too: a required one is refused, an optional one takes its default.
+    checked = {f.name: _CHECKS[cls, f.name](data.get(f.name), f.name) for f in fields(cls)}
+    return codec.build(cls, checked)
+
+
+def _text(value: Any, key: str) -> str:
+    if not isinstance(value, str):
+        raise BadRequest(f"bad request: {key!r} must be a string")
+    return value
+
+
+def _optional_text(value: Any, key: str) -> str | None:
+    return None if value is None else _text(value, key)
+
+
+def _flag(value: Any, key: str) -> bool:
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise BadRequest(f"bad request: {key!r} must be true or false")
+    return value
+
+
+def _ttl(value: Any, key: str) -> str | float | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    raise BadRequest("bad request: 'ttl' must be a duration such as \"15m\" or a number of seconds")
+
+
+def _state(value: Any, key: str) -> bool | None:
+    """True/False from true/false/"on"/"off"; None (absent or null) means flip."""
+    if value is None or isinstance(value, bool):
+        return value
+    if value in ("on", "off"):
+        return value == "on"
+    raise BadRequest('bad request: \'state\' must be true, false, "on" or "off" (or absent to flip)')
+
+
+# How each field of each request is checked, before the codec builds it.
+_CHECKS = {
+    (Allow, "address"): _text,
+    (Allow, "what"): _optional_text,
+    (Allow, "ttl"): _ttl,
+    (Allow, "wide"): _flag,
+    (Revoke, "address"): _optional_text,
+    (Revoke, "all"): _flag,
+    (Toggle, "name"): _text,
+    (Toggle, "state"): _state,
+}

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
@@ -219,16 +220,27 @@ class _GatedApp:
         return self.plain(environ, start_response)
 
 
+#: The owner of each open connection's peer, found once per connection: a
+#: keep-alive client's later requests come over the same socket, from the same peer.
+_OWNERS: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
+
+
 def _loopback_peer_uid(environ: dict) -> int | None:
     """Who owns the peer socket of this request, looked up for loopback peers only
-    (a /proc read costs a few milliseconds; other peers are judged by grants)."""
+    (other peers are judged by grants alone)."""
     remote = environ.get("REMOTE_ADDR")
     if not is_local(parse_peer(remote)):
         return None
     sock = environ.get("werkzeug.socket")  # Werkzeug's dev server puts the connection here
     try:
+        known = _OWNERS.get(sock)
+        if known is not None:
+            return known
         ours = sock.getsockname()[:2]
-        return peer_uid((remote, int(environ["REMOTE_PORT"])), ours)
+        uid = peer_uid((remote, int(environ["REMOTE_PORT"])), ours)
+        if uid is not None:
+            _OWNERS[sock] = uid
+        return uid
     except (AttributeError, KeyError, TypeError, ValueError, OSError):
         return None
 

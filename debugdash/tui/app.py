@@ -419,6 +419,10 @@ class DashboardApp(App[None]):
             return
         self._control(self.sup.revoke(network), f"Revoked {network}.")
 
+    def action_new_pin(self) -> None:
+        pin = self.sup.rotate_pin()
+        self.notify(f"PIN {pin}: every browser must unlock the debugger again.", title="New debugger PIN", markup=False)
+
     def action_revoke_all(self) -> None:
         self._control(self.sup.revoke_all(), "Revoked all remote access.")
 

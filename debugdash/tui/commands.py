@@ -16,6 +16,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("Grant remote access", "g · an address, a duration, debugger/attach", "grant"),
     ("Revoke the highlighted remote access", "x", "revoke"),
     ("Revoke all remote access", "ends every grant now", "revoke_all"),
+    ("New debugger PIN", "browsers unlocked with the old PIN must unlock again", "new_pin"),
     ("Open the highlighted frame in $EDITOR", "e", "edit"),
     ("Copy the traceback (or attach help)", "c · OSC 52, works over SSH", "copy"),
     ("Show errors", "1", "show_tab('errors')"),

@@ -5,6 +5,7 @@ commands that only move around, and a real demo server for the rest."""
 from __future__ import annotations
 
 import asyncio
+import re
 import stat
 import time
 
@@ -31,6 +32,11 @@ from tests.tui.conftest import (
     traceback_lines,
     until,
 )
+
+
+def _pin(text: str) -> str | None:
+    match = re.search(r"PIN (\d{3}-\d{3}-\d{3})", text)
+    return match.group(1) if match else None
 
 
 def _first_line(prompt) -> str:
@@ -83,6 +89,7 @@ SERVER_COMMANDS = {
     "Grant remote access",
     "Revoke the highlighted remote access",
     "Revoke all remote access",
+    "New debugger PIN",
     "Open the highlighted frame in $EDITOR",
     "Copy the traceback (or attach help)",
     "Toggle external attach (debugpy)",
@@ -100,6 +107,12 @@ async def test_every_palette_command_that_acts_on_the_server(demo_settings, tmp_
     async with running_dashboard(demo_settings) as (app, pilot, _sup):
         bar = app.query_one(ToggleBar)
         status = app.query_one("#status")
+
+        old_pin = _pin(plain(bar))
+        assert old_pin
+        await run_command(pilot, "New debugger PIN")
+        await until(pilot, lambda: _pin(plain(bar)) not in (None, old_pin), what=lambda: f"a new PIN in {plain(bar)!r}")
+        assert any(f"New debugger PIN PIN {_pin(plain(bar))}" in toast for toast in toasts(app)), toasts(app)
 
         await run_command(pilot, "Toggle the debugger")
         await until(pilot, lambda: "debugger ○ off" in plain(bar))

@@ -67,6 +67,23 @@ class _FittedLine(Static):
             _update_if_changed(self, _fit(self._parts, self.content_size.width))
 
 
+def _debugger(state: SessionState) -> Text:
+    """What the server really serves: the debugger and its PIN, or off and why."""
+    toggles = state.toggles
+    if toggles is None:
+        return _on_off("debugger", None)
+    # Out of debug mode Flask mounts no debugger, whatever its own switch says.
+    served = toggles.debugger and toggles.debug
+    text = _on_off("debugger", served)
+    if served and state.pin:
+        text.append(f"  PIN {state.pin}", "yellow")
+    elif not toggles.debug:
+        text.append(" (debug mode off)", "dim")
+    elif toggles.attach:
+        text.append(" (external attach on)", "dim")
+    return text
+
+
 class StatusLine(_FittedLine):
     """App name, URL, phase, pid, uptime and the server's CPU, memory and threads."""
 
@@ -103,10 +120,7 @@ class ToggleBar(_FittedLine):
     def show(self, state: SessionState, access_count: int) -> None:
         toggles = state.toggles
         parts = [_on_off("debug", toggles.debug if toggles else None)]
-        debugger = _on_off("debugger", toggles.debugger if toggles else None)
-        if toggles and toggles.debugger and state.pin:
-            debugger.append(f"  PIN {state.pin}", "yellow")
-        parts.append(debugger)
+        parts.append(_debugger(state))
         reloader = _on_off("reloader", toggles.reloader if toggles else None)
         if toggles and toggles.reloader and state.reloader_type:
             reloader.append(f" ({state.reloader_type.removeprefix('debugdash-')})", "dim")

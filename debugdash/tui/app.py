@@ -48,13 +48,14 @@ from debugdash.core.events import (
 )
 from debugdash.core.state import SessionState
 from debugdash.core.text import display_text
+from debugdash.tui import format as fmt
 from debugdash.tui.commands import DashboardCommands
 from debugdash.tui.screens.grant import GrantScreen
 from debugdash.tui.screens.help import HelpScreen
 from debugdash.tui.terminal import on_hangup
 from debugdash.tui.widgets.access import AccessPanel
 from debugdash.tui.widgets.attach import AttachPanel, attach_help_text
-from debugdash.tui.widgets.errors import ErrorList, group_id
+from debugdash.tui.widgets.errors import ErrorList, group_id, group_key
 from debugdash.tui.widgets.footer import KeyFooter
 from debugdash.tui.widgets.log import LogPane
 from debugdash.tui.widgets.reloads import ReloadList, load_error_line
@@ -67,6 +68,8 @@ RENDER_INTERVAL = 0.1
 STOP_TIMEOUT = 5.0
 #: A new error group is announced at most this often (a flood stays on the table).
 ANNOUNCE_INTERVAL = 2.0
+#: How long the "New error" toast stays up.
+NEW_ERROR_TIMEOUT = 6.0
 
 NO_ERRORS = "No errors yet. Requests that raise an exception show up here, grouped by type and place."
 TABS = ("errors", "log", "reloads", "access", "attach")
@@ -87,6 +90,8 @@ class DashboardApp(App[None]):
         Binding("x", "revoke", "Revoke"),
         Binding("e", "edit", "Edit"),
         Binding("c", "copy", "Copy"),
+        Binding("delete", "clear_error", "Clear error", show=False),
+        Binding("C", "clear_errors", "Clear all errors", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
         # Ctrl-C ends `flask run`; it ends this too (Textual would only hint at Ctrl-Q).
@@ -118,6 +123,7 @@ class DashboardApp(App[None]):
         self._last_announce = float("-inf")
         self._last_refusal = float("-inf")
         self._dash_timers: list[Timer] = []
+        self._toast_timer: Timer | None = None
         self._starting: Worker[None] | None = None
         self.state.apply(supervisor.toggles)
         if "TEXTUAL_ANIMATIONS" not in os.environ:  # when set, the user's choice
@@ -220,8 +226,10 @@ class DashboardApp(App[None]):
                     f"{display_text(group.type, 80)} in {event.method} {display_text(event.path, 80)}",
                     title="New error",
                     severity="error",
+                    timeout=NEW_ERROR_TIMEOUT,
                     markup=False,
                 )
+                self._keep_clear_of_toast()
         elif isinstance(event, (Reload, LoadError, Ready)):
             # Ready completes the latest reload's "ready in".
             dirty.update(("reloads", "banner", "attach", "errors"))
@@ -254,6 +262,15 @@ class DashboardApp(App[None]):
         elif not isinstance(event, Stats):
             dirty.add("attach")
 
+    def _keep_clear_of_toast(self) -> None:
+        # The toast sits over the bottom right of the traceback, where its last
+        # line (the exception and its message) is: lift the text above it meanwhile.
+        view = self.query_one(TracebackView)
+        view.add_class("-under-toast")
+        if self._toast_timer is not None:
+            self._toast_timer.stop()
+        self._toast_timer = self.set_timer(NEW_ERROR_TIMEOUT, lambda: view.remove_class("-under-toast"))
+
     def _render_dirty(self) -> None:
         dirty, self._dirty = self._dirty, set()
         if not dirty or self._stopped:
@@ -278,6 +295,9 @@ class DashboardApp(App[None]):
         if "banner" in dirty:
             self._render_banner()
 
+    def on_resize(self) -> None:
+        self._mark("errors")  # the error messages are cut to the table's width
+
     def _tick(self) -> None:
         # Uptime, countdowns and "attached for" move with time, not with events;
         # an idle dashboard repaints only what is counting.
@@ -300,7 +320,7 @@ class DashboardApp(App[None]):
         table = self.query_one(ErrorList)
         groups = self.state.error_groups
         table.display = bool(groups)
-        table.show(groups, self._root)
+        table.show(groups, self._root, self.state.code_since)
         selected = table.selected_id
         if selected is not None:
             # The highlighted group may have a newer occurrence than the one shown.
@@ -422,6 +442,23 @@ class DashboardApp(App[None]):
     def action_new_pin(self) -> None:
         pin = self.sup.rotate_pin()
         self.notify(f"PIN {pin}: every browser must unlock the debugger again.", title="New debugger PIN", markup=False)
+
+    def action_clear_error(self) -> None:
+        table = self.query_one(ErrorList)
+        if self.query_one(TabbedContent).active != "errors" or table.selected_id is None:
+            self.action_show_tab("errors")
+            self.notify("No error group highlighted to clear." if table.selected_id is None else "Highlight a group and press Delete again.")
+            return
+        key = group_key(table.selected_id)
+        self.state.clear_errors(key)
+        self.notify(f"Cleared {key[0]} at {fmt.short_path(key[1], self._root)}:{key[2]}.", markup=False)
+        self._mark("errors")
+
+    def action_clear_errors(self) -> None:
+        count = len(self.state.error_groups)
+        self.state.clear_errors()
+        self.notify(f"Cleared {count} error group{'s' if count != 1 else ''}.")
+        self._mark("errors")
 
     def action_revoke_all(self) -> None:
         self._control(self.sup.revoke_all(), "Revoked all remote access.")

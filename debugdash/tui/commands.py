@@ -17,6 +17,8 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("Revoke the highlighted remote access", "x", "revoke"),
     ("Revoke all remote access", "ends every grant now", "revoke_all"),
     ("New debugger PIN", "browsers unlocked with the old PIN must unlock again", "new_pin"),
+    ("Clear the highlighted error group", "Delete", "clear_error"),
+    ("Clear all errors", "C", "clear_errors"),
     ("Open the highlighted frame in $EDITOR", "e", "edit"),
     ("Copy the traceback (or attach help)", "c · OSC 52, works over SSH", "copy"),
     ("Show errors", "1", "show_tab('errors')"),

@@ -11,6 +11,7 @@ import time
 
 from textual.command import CommandList, CommandPalette
 
+from debugdash.tui.app import NO_ERRORS
 from debugdash.tui.commands import COMMANDS
 from debugdash.tui.screens.grant import GrantScreen
 from debugdash.tui.widgets.access import EMPTY_TEXT
@@ -70,6 +71,8 @@ async def test_every_palette_command_that_moves_around_the_dashboard():
             ("Show remote access", EMPTY_TEXT),
             ("Show external attach", "External attach is off"),
             ("Show errors", "KeyError: 'B-12'"),
+            ("Clear the highlighted error group", "RuntimeError: the configured port is not a number"),
+            ("Clear all errors", NO_ERRORS[:40]),
             ("Help: every key", "debugdash keys"),
         ]
         for title, seen in shows:

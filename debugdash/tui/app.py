@@ -15,6 +15,7 @@ import os
 import shlex
 import subprocess
 import time
+from pathlib import Path
 from collections.abc import Callable, Coroutine
 from typing import Any, ClassVar
 
@@ -57,7 +58,7 @@ from debugdash.tui.widgets.access import AccessPanel
 from debugdash.tui.widgets.attach import AttachPanel, attach_help_text
 from debugdash.tui.widgets.errors import ErrorList, group_id, group_key
 from debugdash.tui.widgets.footer import KeyFooter
-from debugdash.tui.widgets.log import LogPane
+from debugdash.tui.widgets.log_pane import LogPane
 from debugdash.tui.widgets.reloads import ReloadList, load_error_line
 from debugdash.tui.widgets.status import StatusLine, ToggleBar
 from debugdash.tui.widgets.traceback import TracebackView
@@ -92,6 +93,7 @@ class DashboardApp(App[None]):
         Binding("c", "copy", "Copy"),
         Binding("delete", "clear_error", "Clear error", show=False),
         Binding("C", "clear_errors", "Clear all errors", show=False),
+        Binding("s", "save_log", "Save log", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
         # Ctrl-C ends `flask run`; it ends this too (Textual would only hint at Ctrl-Q).
@@ -459,6 +461,14 @@ class DashboardApp(App[None]):
         self.state.clear_errors()
         self.notify(f"Cleared {count} error group{'s' if count != 1 else ''}.")
         self._mark("errors")
+
+    def action_save_log(self) -> None:
+        try:
+            path, count = self.query_one(LogPane).save(Path(self._root), self._wall())
+        except OSError as e:
+            self.notify(f"Could not save the log in {self._root}: {e.strerror or e}", severity="error", markup=False)
+            return
+        self.notify(f"{count:,} lines written to {path} (readable by you only).", title="Log saved", timeout=10, markup=False)
 
     def action_revoke_all(self) -> None:
         self._control(self.sup.revoke_all(), "Revoked all remote access.")

@@ -21,6 +21,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("Clear all errors", "C", "clear_errors"),
     ("Open the highlighted frame in $EDITOR", "e", "edit"),
     ("Copy the traceback (or attach help)", "c · OSC 52, works over SSH", "copy"),
+    ("Save the log to a file", "s · in the app's folder, readable by you only", "save_log"),
     ("Show errors", "1", "show_tab('errors')"),
     ("Show the server log", "2", "show_tab('log')"),
     ("Show reloads", "3", "show_tab('reloads')"),

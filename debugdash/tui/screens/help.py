@@ -29,7 +29,7 @@ KEYS: list[tuple[str, str]] = [
     ("del, C", "errors: clear the highlighted group, clear all"),
     ("tab", "move between panels"),
     ("enter", "in a traceback: show or hide a frame's locals"),
-    ("/", "in the log: search (n older match, N newer, f follow, Esc close)"),
+    ("/, s", "log: search (n older match, N newer, f follow, Esc close); save"),
 ]
 
 

@@ -51,6 +51,7 @@ from debugdash.core.state import SessionState
 from debugdash.core.text import display_text
 from debugdash.tui import format as fmt
 from debugdash.tui.commands import DashboardCommands
+from debugdash.tui.notices import NEW_ERROR_TIMEOUT, Announcer
 from debugdash.tui.screens.grant import GrantScreen
 from debugdash.tui.screens.help import HelpScreen
 from debugdash.tui.terminal import on_hangup
@@ -59,7 +60,7 @@ from debugdash.tui.widgets.attach import AttachPanel, attach_help_text
 from debugdash.tui.widgets.errors import ErrorList, group_id, group_key
 from debugdash.tui.widgets.footer import KeyFooter
 from debugdash.tui.widgets.log_pane import LogPane
-from debugdash.tui.widgets.reloads import ReloadList, load_error_line
+from debugdash.tui.widgets.reloads import EMPTY_HINT, RELOADER_OFF_HINT, ReloadList, load_error_line, written_at
 from debugdash.tui.widgets.status import StatusLine, ToggleBar
 from debugdash.tui.widgets.traceback import TracebackView
 
@@ -67,10 +68,6 @@ from debugdash.tui.widgets.traceback import TracebackView
 RENDER_INTERVAL = 0.1
 #: Longest wait for the server tree to stop before killing it outright.
 STOP_TIMEOUT = 5.0
-#: A new error group is announced at most this often (a flood stays on the table).
-ANNOUNCE_INTERVAL = 2.0
-#: How long the "New error" toast stays up.
-NEW_ERROR_TIMEOUT = 6.0
 
 NO_ERRORS = "No errors yet. Requests that raise an exception show up here, grouped by type and place."
 TABS = ("errors", "log", "reloads", "access", "attach")
@@ -122,10 +119,11 @@ class DashboardApp(App[None]):
         self._dirty: set[str] = set()
         self._render_timer: Timer | None = None
         self._last_render = float("-inf")
-        self._last_announce = float("-inf")
-        self._last_refusal = float("-inf")
         self._dash_timers: list[Timer] = []
         self._toast_timer: Timer | None = None
+        self._announcer = Announcer(self.notify, self._keep_clear_of_toast)
+        #: When each reloaded file was written, by (reload time, file name).
+        self._written: dict[tuple[float, str], float] = {}
         self._starting: Worker[None] | None = None
         self.state.apply(supervisor.toggles)
         if "TEXTUAL_ANIMATIONS" not in os.environ:  # when set, the user's choice
@@ -159,6 +157,7 @@ class DashboardApp(App[None]):
                 yield LogPane(id="log-pane")
             with TabPane("Reloads", id="reloads"):
                 yield ReloadList(id="reloads-table")
+                yield Static(id="reloads-empty")
             with TabPane("Access", id="access"):
                 yield AccessPanel(id="access-panel")
             with TabPane("Attach", id="attach"):
@@ -194,8 +193,10 @@ class DashboardApp(App[None]):
 
     def _on_events(self, events: list[Event]) -> None:
         for event in events:
+            before = self.state.toggles
             self.state.apply(event)
             self._note(event)
+            self._announcer.announce(event, self.state, before)
         if not all(isinstance(event, Stats) for event in events):
             self._schedule_render()  # stats wait for the next tick, which shows them anyway
 
@@ -220,49 +221,21 @@ class DashboardApp(App[None]):
         dirty.add("status")
         if isinstance(event, RequestError):
             dirty.add("errors")
-            group = self.state.error_groups[0]
-            now = time.monotonic()
-            if group.count == 1 and now - self._last_announce >= ANNOUNCE_INTERVAL:
-                self._last_announce = now
-                self.notify(
-                    f"{display_text(group.type, 80)} in {event.method} {display_text(event.path, 80)}",
-                    title="New error",
-                    severity="error",
-                    timeout=NEW_ERROR_TIMEOUT,
-                    markup=False,
-                )
-                self._keep_clear_of_toast()
         elif isinstance(event, (Reload, LoadError, Ready)):
-            # Ready completes the latest reload's "ready in".
+            # Ready completes the latest reload's "served in".
             dirty.update(("reloads", "banner", "attach", "errors"))
+            if isinstance(event, Reload):
+                written = written_at(event.filename, event.time)
+                if written is not None:
+                    self._written[(event.time, event.filename)] = written
         elif isinstance(event, (Started, Exited)):
             dirty.update(("banner", "attach"))
         elif isinstance(event, (AccessGranted, AccessRevoked, AccessExpired)):
             dirty.add("access")
-            if isinstance(event, AccessExpired):
-                self.notify(
-                    f"{event.address} can no longer reach the {' or '.join(event.what)}.",
-                    title="Remote access expired",
-                    severity="warning",
-                    markup=False,
-                )
-        elif isinstance(event, AccessRefused):
-            now = time.monotonic()
-            if now - self._last_refusal >= ANNOUNCE_INTERVAL:
-                self._last_refusal = now
-                self.notify(
-                    f"{display_text(event.peer, 80)} has no {event.what} grant (g grants one).",
-                    title="Access refused",
-                    severity="warning",
-                    markup=False,
-                )
         elif isinstance(event, (AttachListening, AttachClient)):
             dirty.add("attach")
-        elif isinstance(event, Notice):
-            severity = {"info": "information", "warning": "warning", "error": "error"}[event.level]
-            self.notify(display_text(event.message), severity=severity, timeout=8, markup=False)
-        elif not isinstance(event, Stats):
-            dirty.add("attach")
+        elif not isinstance(event, (Stats, AccessRefused, Notice)):
+            dirty.update(("attach", "reloads"))  # toggles: the reloads hint says whether the reloader is on
 
     def _keep_clear_of_toast(self) -> None:
         # The toast sits over the bottom right of the traceback, where its last
@@ -289,7 +262,7 @@ class DashboardApp(App[None]):
         if "errors" in dirty:
             self._render_errors()
         if "reloads" in dirty:
-            self.query_one(ReloadList).show(self.state.reloads, self._root)
+            self._render_reloads()
         if "access" in dirty:
             self._render_access()
         if "attach" in dirty:
@@ -335,6 +308,15 @@ class DashboardApp(App[None]):
                 view.show_load_error(self.state.load_error)
             else:
                 view.show_message(NO_ERRORS)
+
+    def _render_reloads(self) -> None:
+        table = self.query_one(ReloadList)
+        table.display = bool(self.state.reloads)
+        table.show(self.state.reloads, self._root, self._written)
+        hint = self.query_one("#reloads-empty", Static)
+        hint.display = not self.state.reloads
+        toggles = self.state.toggles
+        hint.update(RELOADER_OFF_HINT if toggles is not None and not toggles.reloader else EMPTY_HINT)
 
     def _render_access(self) -> None:
         self.query_one(AccessPanel).show(self.sup.access_entries(), self.sup.clock())
@@ -421,8 +403,7 @@ class DashboardApp(App[None]):
 
     def action_grant(self) -> None:
         def granted(entry: Any) -> None:
-            if entry is not None:
-                self.notify(f"{entry.network} may reach the {' and '.join(entry.what)}.", title="Access granted", markup=False)
+            if entry is not None:  # announced by its event, like a grant from another terminal
                 self._mark("access", "status")
                 self.action_show_tab("access")
 
@@ -439,7 +420,7 @@ class DashboardApp(App[None]):
         if network is None:
             self.notify("No remote access to revoke.", severity="warning")
             return
-        self._control(self.sup.revoke(network), f"Revoked {network}.")
+        self._control(self.sup.revoke(network))  # announced by its event
 
     def action_new_pin(self) -> None:
         pin = self.sup.rotate_pin()
@@ -471,7 +452,7 @@ class DashboardApp(App[None]):
         self.notify(f"{count:,} lines written to {path} (readable by you only).", title="Log saved", timeout=10, markup=False)
 
     def action_revoke_all(self) -> None:
-        self._control(self.sup.revoke_all(), "Revoked all remote access.")
+        self._control(self.sup.revoke_all())  # each revocation is announced by its event
 
     def action_edit(self) -> None:
         frame = self.query_one(TracebackView).selected_frame

@@ -67,7 +67,7 @@ async def test_every_palette_command_that_moves_around_the_dashboard():
         app.clear_notifications()
         shows = [
             ("Show the server log", "/ search · f follow"),
-            ("Show reloads", "ready in"),
+            ("Show reloads", "served in"),
             ("Show remote access", EMPTY_TEXT),
             ("Show external attach", "External attach is off"),
             ("Show errors", "KeyError: 'B-12'"),

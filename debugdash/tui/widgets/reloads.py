@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 
 from rich.text import Text
@@ -21,21 +22,45 @@ def load_error_line(error: LoadError) -> str:
     return display_text(message or "the app could not be loaded", 300)
 
 
+EMPTY_HINT = (
+    "No reloads yet. Save a file of the app: the reloader restarts the server, and each reload shows here "
+    "with the file and the time from its save to the new code serving."
+)
+RELOADER_OFF_HINT = "The reloader is off: saved files are not picked up. Press l to turn it on."
+
+
+def written_at(filename: str, reloaded: float) -> float | None:
+    """When ``filename`` was last written (its mtime), if that is what this reload saw."""
+    try:
+        mtime = os.stat(filename).st_mtime
+    except OSError:
+        return None
+    # Written again since (or a clock that disagrees): no honest figure.
+    return mtime if mtime <= reloaded + 1.0 else None
+
+
 class ReloadList(MeasuredTable):
-    """Newest reload first; a load error that followed shows on its row."""
+    """Newest reload first; a load error that followed shows on its row.
+
+    The time shown runs from the file's write (its mtime, read when the reload
+    was reported) to the new worker serving; from the reload itself when the
+    file's mtime is unknown.
+    """
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.add_column("time", key="time", width=8)
         self.add_column("file", key="file")
-        self.add_column("ready in", key="ready", width=8)
+        self.add_column("served in", key="ready", width=9)
         self.add_column("", key="note")
 
-    def show(self, reloads: Iterable[ReloadRecord], root: str | None = None) -> None:
+    def show(self, reloads: Iterable[ReloadRecord], root: str | None = None, written: dict[tuple[float, str], float] | None = None) -> None:
+        """``written``: when each reloaded file was written, by (reload time, file name)."""
         self.clear()
         for record in reversed(list(reloads)):
             if record.ready_after is not None:
-                ready = Text(fmt.seconds(record.ready_after), "green")
+                write = (written or {}).get((record.time, record.filename), record.time)
+                ready = Text(fmt.seconds(record.time + record.ready_after - min(write, record.time)), "green")
             else:
                 ready = Text("…", "yellow")
             note = Text()

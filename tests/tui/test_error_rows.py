@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from debugdash.core.events import ExceptionInfo, Frame, Reload
-from debugdash.tui.app import NO_ERRORS
+from debugdash.tui.widgets.errors_pane import NO_ERRORS
 from tests.tui import scenes
 from tests.tui.conftest import rows_on_screen, screen_lines, screen_text, toasts, until
 

@@ -11,7 +11,7 @@ import time
 
 from textual.command import CommandList, CommandPalette
 
-from debugdash.tui.app import NO_ERRORS
+from debugdash.tui.widgets.errors_pane import NO_ERRORS
 from debugdash.tui.commands import COMMANDS
 from debugdash.tui.screens.grant import GrantScreen
 from debugdash.tui.widgets.access import EMPTY_TEXT

@@ -148,6 +148,15 @@ class LogPane(Vertical):
             view.fetch_history()  # every line the user could scroll to counts
         self._match_count = sum(needle in line.casefold() for line in view.lines) if needle else 0
 
+    def save_and_say(self, directory: Path, now: float) -> None:
+        """:meth:`save`, then a notice saying where (or why not)."""
+        try:
+            path, count = self.save(directory, now)
+        except OSError as e:
+            self.notify(f"Could not save the log in {directory}: {e.strerror or e}", severity="error", markup=False)
+            return
+        self.notify(f"{count:,} lines written to {path} (readable by you only).", title="Log saved", timeout=10, markup=False)
+
     def save(self, directory: Path, now: float) -> tuple[Path, int]:
         """Write every line the buffer holds (as shown: neutralised) to a new file only the user can read."""
         lines = self._buffer.since(0) if self._buffer is not None else []

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from typing import Any
 
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
 
-from debugdash.core.events import LoadError
-from debugdash.core.state import ReloadRecord
+from debugdash.core.events import LoadError, Reload
+from debugdash.core.state import ReloadRecord, SessionState
 from debugdash.core.text import display_text
 from debugdash.tui import format as fmt
 from debugdash.tui.widgets.table import MeasuredTable
@@ -72,3 +76,32 @@ class ReloadList(MeasuredTable):
                 ready,
                 note,
             )
+
+
+class ReloadsPane(Vertical):
+    """The reload list, or a hint while there is none; notes each reloaded file's write time."""
+
+    def __init__(self, *, root: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._root = root
+        #: When each reloaded file was written, by (reload time, file name).
+        self._written: dict[tuple[float, str], float] = {}
+
+    def compose(self) -> ComposeResult:
+        yield ReloadList(id="reloads-table")
+        yield Static(id="reloads-empty")
+
+    def reloaded(self, event: Reload) -> None:
+        """Read the file's mtime now, as the reload is reported: a later save would move it."""
+        written = written_at(event.filename, event.time)
+        if written is not None:
+            self._written[(event.time, event.filename)] = written
+
+    def show(self, state: SessionState) -> None:
+        table = self.query_one(ReloadList)
+        table.display = bool(state.reloads)
+        table.show(state.reloads, self._root, self._written)
+        hint = self.query_one("#reloads-empty", Static)
+        hint.display = not state.reloads
+        off = state.toggles is not None and not state.toggles.reloader
+        hint.update(RELOADER_OFF_HINT if off else EMPTY_HINT)

@@ -87,7 +87,8 @@ class ErrorList(MeasuredTable):
             width = self.size.width or self.app.size.width
             room = width - _OTHER_CELLS - max((place.cell_len for place in places), default=0)
             for group, old, place in zip(groups, olds, places):
-                kind = Text(display_text(group.type, 60), "dim red" if old else "bold red")
+                kind = Text()  # the style on the type only: the message beside it is plain
+                kind.append(display_text(group.type, 60), "dim red" if old else "bold red")
                 message = _message(group)
                 if message and room - kind.cell_len > 8:
                     kind.append(" ")

@@ -91,7 +91,7 @@ def _apply(port: int | None, emit: Callable[[Event], None]) -> None:
             return
         _connected = port
         # No port here: this one is internal; the dashboard names the relay's, the one to connect to.
-        emit(Notice(level="info", message=f"debugpy is running in the server (pid {os.getpid()})"))
+        emit(Notice(level="info", message=f"debugpy listening through the attach relay (pid {os.getpid()})"))
 
 
 def _disconnect() -> None:

@@ -90,7 +90,8 @@ def _apply(port: int | None, emit: Callable[[Event], None]) -> None:
             emit(Notice(level="error", message=f"debugpy could not reach the attach hub on 127.0.0.1:{port}: {e}"))
             return
         _connected = port
-        emit(Notice(level="info", message=f"debugpy listening through the attach relay (connected to 127.0.0.1:{port}, pid {os.getpid()})"))
+        # No port here: this one is internal; the dashboard names the relay's, the one to connect to.
+        emit(Notice(level="info", message=f"debugpy listening through the attach relay (pid {os.getpid()})"))
 
 
 def _disconnect() -> None:

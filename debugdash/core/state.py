@@ -123,6 +123,19 @@ class SessionState:
     def error_group(self, key: tuple[str, str, int]) -> ErrorGroup | None:
         return self._groups.get(key)
 
+    def clear_errors(self, key: tuple[str, str, int] | None = None) -> None:
+        """Forget one error group (all of them when ``key`` is None): the user has dealt with it."""
+        if key is None:
+            self._groups.clear()
+        else:
+            self._groups.pop(key, None)
+
+    @property
+    def code_since(self) -> float | None:
+        """Wall-clock time the code now served was loaded (the latest reload or start)."""
+        times = [t for t in (self.started_at, self.reloads[-1].time if self.reloads else None) if t is not None]
+        return max(times) if times else None
+
     def uptime(self, now: float) -> float | None:
         """Seconds since the server was last started, while it is up."""
         if self.started_at is None or self.phase in ("crashed", "stopped"):

@@ -12,20 +12,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shlex
-import subprocess
 import time
+from pathlib import Path
 from collections.abc import Callable, Coroutine
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on
-from textual.app import App, ComposeResult, SuspendNotSupported
-from textual.binding import Binding, BindingType
+from textual.app import App, ComposeResult
+from textual.binding import BindingType
 from textual.css.query import NoMatches
 from textual.driver import Driver
 from textual.timer import Timer
-from textual.widgets import DataTable, Static, TabbedContent, TabPane
+from textual.widgets import TabbedContent, TabPane
 from textual.worker import Worker
 
 from debugdash.core.errors import UserInputError
@@ -47,17 +45,21 @@ from debugdash.protocol.events import (
     Stats,
 )
 from debugdash.core.state import SessionState
-from debugdash.protocol.text import display_text
-from debugdash.tui.commands import DashboardCommands
+from debugdash.tui import format as fmt
+from debugdash.tui.commands import KEYS, DashboardCommands
+from debugdash.tui.handoff import copy_shown, open_in_editor
+from debugdash.tui.notices import NEW_ERROR_TIMEOUT, Announcer
 from debugdash.tui.screens.grant import GrantScreen
 from debugdash.tui.screens.help import HelpScreen
 from debugdash.tui.terminal import on_hangup
 from debugdash.tui.widgets.access import AccessPanel
-from debugdash.tui.widgets.attach import AttachPanel, attach_help_text
-from debugdash.tui.widgets.errors import ErrorList, group_id
+from debugdash.tui.widgets.attach import AttachPanel
+from debugdash.tui.widgets.banner import Banner
+from debugdash.tui.widgets.errors import ErrorList
+from debugdash.tui.widgets.errors_pane import ErrorsPane
 from debugdash.tui.widgets.footer import KeyFooter
-from debugdash.tui.widgets.log import LogPane
-from debugdash.tui.widgets.reloads import ReloadList, load_error_line
+from debugdash.tui.widgets.log_pane import LogPane
+from debugdash.tui.widgets.reloads import ReloadsPane
 from debugdash.tui.widgets.status import StatusLine, ToggleBar
 from debugdash.tui.widgets.traceback import TracebackView
 
@@ -65,11 +67,19 @@ from debugdash.tui.widgets.traceback import TracebackView
 RENDER_INTERVAL = 0.1
 #: Longest wait for the server tree to stop before killing it outright.
 STOP_TIMEOUT = 5.0
-#: A new error group is announced at most this often (a flood stays on the table).
-ANNOUNCE_INTERVAL = 2.0
 
-NO_ERRORS = "No errors yet. Requests that raise an exception show up here, grouped by type and place."
-TABS = ("errors", "log", "reloads", "access", "attach")
+
+
+#: What each kind of event changes on screen, besides the status lines.
+_REDRAWS: dict[type[Event], tuple[str, ...]] = {
+    RequestError: ("errors",),
+    # Ready completes the latest reload's "served in".
+    **dict.fromkeys((Reload, LoadError, Ready), ("reloads", "banner", "attach", "errors")),
+    **dict.fromkeys((Started, Exited), ("banner", "attach")),
+    **dict.fromkeys((AccessGranted, AccessRevoked, AccessExpired), ("access",)),
+    **dict.fromkeys((AttachListening, AttachClient), ("attach",)),
+    **dict.fromkeys((Stats, AccessRefused, Notice), ()),
+}
 
 
 class DashboardApp(App[None]):
@@ -78,21 +88,7 @@ class DashboardApp(App[None]):
     CSS_PATH = "dashboard.tcss"
     TITLE = "debugdash"
     COMMANDS = App.COMMANDS | {DashboardCommands}
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("r", "restart", "Restart"),
-        Binding("d", "toggle_debugger", "Debugger"),
-        Binding("l", "toggle_reloader", "Reloader"),
-        Binding("a", "toggle_attach", "Attach"),
-        Binding("g", "grant", "Grant"),
-        Binding("x", "revoke", "Revoke"),
-        Binding("e", "edit", "Edit"),
-        Binding("c", "copy", "Copy"),
-        Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("q", "quit", "Quit"),
-        # Ctrl-C ends `flask run`; it ends this too (Textual would only hint at Ctrl-Q).
-        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
-        *(Binding(str(n), f"show_tab('{tab}')", tab.title(), show=False) for n, tab in enumerate(TABS, 1)),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = KEYS
 
     def __init__(
         self,
@@ -115,9 +111,8 @@ class DashboardApp(App[None]):
         self._dirty: set[str] = set()
         self._render_timer: Timer | None = None
         self._last_render = float("-inf")
-        self._last_announce = float("-inf")
-        self._last_refusal = float("-inf")
         self._dash_timers: list[Timer] = []
+        self._announcer = Announcer(self.notify, lambda: self.query_one(ErrorsPane).keep_clear_of_toast(NEW_ERROR_TIMEOUT))
         self._starting: Worker[None] | None = None
         self.state.apply(supervisor.toggles)
         if "TEXTUAL_ANIMATIONS" not in os.environ:  # when set, the user's choice
@@ -126,31 +121,23 @@ class DashboardApp(App[None]):
             self.animation_level = "none"
 
     def get_driver_class(self) -> type[Driver]:
-        driver = super().get_driver_class()
-        from textual import constants
-        from textual.drivers.linux_driver import LinuxDriver
+        from debugdash.tui.terminal import pick_driver
 
-        # TEXTUAL_DRIVER, when set, is the user's choice; otherwise never the spinning one.
-        if driver is LinuxDriver and constants.DRIVER is None:
-            from debugdash.tui.terminal import HangupSafeDriver
-
-            return HangupSafeDriver
-        return driver
+        return pick_driver(super().get_driver_class())
 
     # --- layout -------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
         yield ToggleBar(id="toggles")
-        yield Static(id="banner")
+        yield Banner(id="banner")
         with TabbedContent(initial="errors", id="tabs"):
             with TabPane("Errors", id="errors"):
-                yield ErrorList(id="errors-table")
-                yield TracebackView(id="traceback", root=self._root)
+                yield ErrorsPane(id="errors-pane", root=self._root)
             with TabPane("Log", id="log"):
                 yield LogPane(id="log-pane")
             with TabPane("Reloads", id="reloads"):
-                yield ReloadList(id="reloads-table")
+                yield ReloadsPane(id="reloads-pane", root=self._root)
             with TabPane("Access", id="access"):
                 yield AccessPanel(id="access-panel")
             with TabPane("Attach", id="attach"):
@@ -179,15 +166,17 @@ class DashboardApp(App[None]):
             if self._stopped:
                 return
             message = str(e) if isinstance(e, UserInputError) else f"{type(e).__name__}: {e}"
-            self._show_banner(Text(f"Could not start: {message}", "bold"))
+            self.query_one(Banner).say(Text(f"Could not start: {message}", "bold"))
             self.notify(message, title="Could not start", severity="error", timeout=30, markup=False)
 
     # --- events from the supervisor ------------------------------------------
 
     def _on_events(self, events: list[Event]) -> None:
         for event in events:
+            before = self.state.toggles
             self.state.apply(event)
             self._note(event)
+            self._announcer.announce(event, self.state, before)
         if not all(isinstance(event, Stats) for event in events):
             self._schedule_render()  # stats wait for the next tick, which shows them anyway
 
@@ -208,51 +197,11 @@ class DashboardApp(App[None]):
         self._render_dirty()
 
     def _note(self, event: Event) -> None:
-        dirty = self._dirty
-        dirty.add("status")
-        if isinstance(event, RequestError):
-            dirty.add("errors")
-            group = self.state.error_groups[0]
-            now = time.monotonic()
-            if group.count == 1 and now - self._last_announce >= ANNOUNCE_INTERVAL:
-                self._last_announce = now
-                self.notify(
-                    f"{display_text(group.type, 80)} in {event.method} {display_text(event.path, 80)}",
-                    title="New error",
-                    severity="error",
-                    markup=False,
-                )
-        elif isinstance(event, (Reload, LoadError, Ready)):
-            # Ready completes the latest reload's "ready in".
-            dirty.update(("reloads", "banner", "attach", "errors"))
-        elif isinstance(event, (Started, Exited)):
-            dirty.update(("banner", "attach"))
-        elif isinstance(event, (AccessGranted, AccessRevoked, AccessExpired)):
-            dirty.add("access")
-            if isinstance(event, AccessExpired):
-                self.notify(
-                    f"{event.address} can no longer reach the {' or '.join(event.what)}.",
-                    title="Remote access expired",
-                    severity="warning",
-                    markup=False,
-                )
-        elif isinstance(event, AccessRefused):
-            now = time.monotonic()
-            if now - self._last_refusal >= ANNOUNCE_INTERVAL:
-                self._last_refusal = now
-                self.notify(
-                    f"{display_text(event.peer, 80)} has no {event.what} grant (g grants one).",
-                    title="Access refused",
-                    severity="warning",
-                    markup=False,
-                )
-        elif isinstance(event, (AttachListening, AttachClient)):
-            dirty.add("attach")
-        elif isinstance(event, Notice):
-            severity = {"info": "information", "warning": "warning", "error": "error"}[event.level]
-            self.notify(display_text(event.message), severity=severity, timeout=8, markup=False)
-        elif not isinstance(event, Stats):
-            dirty.add("attach")
+        self._dirty.add("status")
+        if isinstance(event, Reload):
+            self.query_one(ReloadsPane).reloaded(event)
+        # Toggles (and anything else): the attach panel, and the reloads hint (reloader on?).
+        self._dirty.update(_REDRAWS.get(type(event), ("attach", "reloads")))
 
     def _render_dirty(self) -> None:
         dirty, self._dirty = self._dirty, set()
@@ -268,15 +217,18 @@ class DashboardApp(App[None]):
         if "status" in dirty:
             self._render_status()
         if "errors" in dirty:
-            self._render_errors()
+            self.query_one(ErrorsPane).show(self.state)
         if "reloads" in dirty:
-            self.query_one(ReloadList).show(self.state.reloads, self._root)
+            self.query_one(ReloadsPane).show(self.state)
         if "access" in dirty:
             self._render_access()
         if "attach" in dirty:
             self._render_attach()
         if "banner" in dirty:
-            self._render_banner()
+            self.query_one(Banner).show(self.state)
+
+    def on_resize(self) -> None:
+        self._mark("errors")  # the error messages are cut to the table's width
 
     def _tick(self) -> None:
         # Uptime, countdowns and "attached for" move with time, not with events;
@@ -296,24 +248,6 @@ class DashboardApp(App[None]):
         )
         self.query_one(ToggleBar).show(self.state, len(self.sup.access_entries()))
 
-    def _render_errors(self) -> None:
-        table = self.query_one(ErrorList)
-        groups = self.state.error_groups
-        table.display = bool(groups)
-        table.show(groups, self._root)
-        selected = table.selected_id
-        if selected is not None:
-            # The highlighted group may have a newer occurrence than the one shown.
-            group = next((g for g in groups if group_id(g.key) == selected), None)
-            if group is not None:
-                self.query_one(TracebackView).show_request_error(group.latest)
-        if not groups:
-            view = self.query_one(TracebackView)
-            if self.state.load_error is not None:
-                view.show_load_error(self.state.load_error)
-            else:
-                view.show_message(NO_ERRORS)
-
     def _render_access(self) -> None:
         self.query_one(AccessPanel).show(self.sup.access_entries(), self.sup.clock())
 
@@ -321,45 +255,6 @@ class DashboardApp(App[None]):
         enabled = self.state.toggles.attach if self.state.toggles else False
         help = self.sup.attach_help() if enabled else None
         self.query_one(AttachPanel).show(enabled, self.state.attach, help, self._wall())
-
-    def _render_banner(self) -> None:
-        state = self.state
-        if state.phase == "crashed" and state.last_exit is not None:
-            exit = state.last_exit
-            text = Text(f"The server exited (code {exit.returncode}).", "bold")
-            text.append(" It restarts when you save a file, or press r.\n", "")
-            for line in exit.last_lines[-8:]:
-                text.append(display_text(line) + "\n", "dim")
-            text.rstrip()
-            self._show_banner(text)
-        elif state.load_error is not None:
-            error = state.load_error
-            text = Text("The app could not be loaded: ", "bold")
-            text.append(load_error_line(error))
-            if error.filename:
-                text.append(f"  ({display_text(error.filename)}:{error.lineno or '?'})", "dim")
-            self._show_banner(text)
-        else:
-            self.query_one("#banner", Static).display = False
-
-    def _show_banner(self, text: Text) -> None:
-        banner = self.query_one("#banner", Static)
-        banner.update(text)
-        banner.display = True
-
-    @on(DataTable.RowHighlighted, "#errors-table")
-    def _error_highlighted(self, message: DataTable.RowHighlighted) -> None:
-        # The row highlighted now, not the message's: a rebuild of the rows posts
-        # messages for rows the cursor has already left, and they arrive later.
-        key = message.data_table.selected_id if isinstance(message.data_table, ErrorList) else None
-        group = next((g for g in self.state.error_groups if group_id(g.key) == key), None)
-        if group is None:
-            return
-        try:
-            view = self.query_one(TracebackView)
-        except NoMatches:  # a late message while the app closes
-            return
-        view.show_request_error(group.latest)
 
     # --- actions ------------------------------------------------------------
 
@@ -399,8 +294,7 @@ class DashboardApp(App[None]):
 
     def action_grant(self) -> None:
         def granted(entry: Any) -> None:
-            if entry is not None:
-                self.notify(f"{entry.network} may reach the {' and '.join(entry.what)}.", title="Access granted", markup=False)
+            if entry is not None:  # announced by its event, like a grant from another terminal
                 self._mark("access", "status")
                 self.action_show_tab("access")
 
@@ -417,52 +311,40 @@ class DashboardApp(App[None]):
         if network is None:
             self.notify("No remote access to revoke.", severity="warning")
             return
-        self._control(self.sup.revoke(network), f"Revoked {network}.")
+        self._control(self.sup.revoke(network))  # announced by its event
+
+    def action_new_pin(self) -> None:
+        pin = self.sup.rotate_pin()
+        self.notify(f"PIN {pin}: every browser must unlock the debugger again.", title="New debugger PIN", markup=False)
+
+    def action_clear_error(self) -> None:
+        key = self.query_one(ErrorsPane).highlighted_key()
+        if self.query_one(TabbedContent).active != "errors" or key is None:
+            self.action_show_tab("errors")
+            self.notify("No error group highlighted to clear." if key is None else "Highlight a group and press Delete again.")
+            return
+        self.state.clear_errors(key)
+        self.notify(f"Cleared {key[0]} at {fmt.short_path(key[1], self._root)}:{key[2]}.", markup=False)
+        self._mark("errors")
+
+    def action_clear_errors(self) -> None:
+        count = len(self.state.error_groups)
+        self.state.clear_errors()
+        self.notify(f"Cleared {count} error group{'s' if count != 1 else ''}.")
+        self._mark("errors")
+
+    def action_save_log(self) -> None:
+        self.query_one(LogPane).save_and_say(Path(self._root), self._wall())
 
     def action_revoke_all(self) -> None:
-        self._control(self.sup.revoke_all(), "Revoked all remote access.")
+        self._control(self.sup.revoke_all())  # each revocation is announced by its event
 
     def action_edit(self) -> None:
-        frame = self.query_one(TracebackView).selected_frame
-        if frame is None:
-            self.notify("Highlight a frame in a traceback first (Errors tab).", severity="warning")
-            return
-        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
-        if not editor:
-            self.notify("Set $EDITOR to open frames, e.g. export EDITOR=vim", severity="warning", timeout=8)
-            return
-        if not os.path.exists(frame.filename):
-            self.notify(f"{frame.filename} is not on this machine.", severity="warning", markup=False)
-            return
-        command = [*shlex.split(editor), f"+{frame.lineno}", frame.filename]
-        try:
-            with self.suspend():
-                result = subprocess.run(command, check=False)
-        except SuspendNotSupported:
-            result = subprocess.run(command, check=False, stdin=subprocess.DEVNULL)
-        except OSError as e:
-            self.notify(f"Could not run {editor}: {e.strerror}", severity="error", markup=False)
-            return
-        if result.returncode:
-            self.notify(f"{editor} exited with code {result.returncode}", severity="warning", markup=False)
+        open_in_editor(self, self.query_one(TracebackView).selected_frame)
 
     def action_copy(self) -> None:
-        tabs = self.query_one(TabbedContent)
-        if tabs.active == "attach":
-            text = attach_help_text(self.sup.attach_help())
-            if not text:
-                self.notify("External attach is off: nothing to copy. Press a to turn it on.", severity="warning")
-                return
-            self.copy_to_clipboard(text)
-            self.notify("Tunnel command and launch.json copied.")
-            return
-        view = self.query_one(TracebackView)
-        if not view.has_traceback:
-            self.notify("No traceback to copy yet.", severity="warning")
-            return
-        text = view.plain_text()
-        self.copy_to_clipboard(text)
-        self.notify(f"Traceback copied ({text.count(chr(10))} lines).")
+        tab = self.query_one(TabbedContent).active
+        copy_shown(self, tab, self.sup.attach_help() if tab == "attach" else None, self.query_one(TracebackView))
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -116,3 +116,12 @@ def on_hangup(callback: Callable[[], None]) -> Callable[[], None]:
             loop.remove_signal_handler(sig)
 
     return undo
+
+
+def pick_driver(default: type[Any]) -> type[Any]:
+    """The driver to run with: TEXTUAL_DRIVER, when set, is the user's choice; otherwise never the spinning one."""
+    from textual import constants
+
+    if default is LinuxDriver and constants.DRIVER is None:
+        return HangupSafeDriver
+    return default

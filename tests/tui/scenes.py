@@ -10,6 +10,8 @@ from textual.pilot import Pilot
 
 from debugdash.protocol.clock import ManualClock
 from debugdash.protocol.events import (
+    AttachClient,
+    AttachListening,
     ExceptionInfo,
     Exited,
     Frame,
@@ -135,6 +137,16 @@ def crashed() -> list:
                 "SyntaxError: invalid syntax",
             ],
         ),
+    ]
+
+
+def attached() -> list:
+    return [
+        Toggles(time=T0, debug=True, debugger=False, reloader=False, attach=True),
+        Started(time=T0, pid=4242, command=["python", "-m", "debugdash.agent", "flask", "run"]),
+        ready(),
+        AttachListening(time=T0 + 2, host="127.0.0.1", port=5678),
+        AttachClient(time=T0 + 600, state="connected", peer="127.0.0.1:53012"),
     ]
 
 

@@ -86,4 +86,4 @@ async def test_a_wider_error_drawn_before_the_table_settles_is_redrawn_in_full()
         state.apply_all([scenes.key_error(300), scenes.chained_error(600)])
         table.show(state.error_groups)
         rows_on_screen(table)  # a draw before the table is next idle
-        await until(pilot, lambda: "RuntimeError  shop/config.py:14" in rows_on_screen(table)[1], what=lambda: rows_on_screen(table)[:3])
+        await until(pilot, lambda: "RuntimeError the configured port is not a number  shop/config.py:14" in rows_on_screen(table)[1], what=lambda: rows_on_screen(table)[:3])

@@ -73,7 +73,7 @@ async def test_markup_escapes_and_invalid_utf8_show_literally(noisy_settings):
         await pilot.press("1")
         await until(pilot, lambda: traceback_lines(app)[-1].startswith("ValueError"))
         assert traceback_lines(app)[-1] == "ValueError: [red]boom[/] ␛]0;pwned␇ tail"
-        assert table_rows(app.query_one(ErrorList))[0][1] == "ValueError"
+        assert table_rows(app.query_one(ErrorList))[0][1].startswith("ValueError [red]boom[/]")
         await until(pilot, lambda: "New error ValueError in GET /raise/[b]loud[/b]" in toasts(app), what=lambda: toasts(app))
 
 

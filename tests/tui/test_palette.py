@@ -5,11 +5,13 @@ commands that only move around, and a real demo server for the rest."""
 from __future__ import annotations
 
 import asyncio
+import re
 import stat
 import time
 
 from textual.command import CommandList, CommandPalette
 
+from debugdash.tui.widgets.errors_pane import NO_ERRORS
 from debugdash.tui.commands import COMMANDS
 from debugdash.tui.screens.grant import GrantScreen
 from debugdash.tui.widgets.access import EMPTY_TEXT
@@ -31,6 +33,11 @@ from tests.tui.conftest import (
     traceback_lines,
     until,
 )
+
+
+def _pin(text: str) -> str | None:
+    match = re.search(r"PIN (\d{3}-\d{3}-\d{3})", text)
+    return match.group(1) if match else None
 
 
 def _first_line(prompt) -> str:
@@ -60,10 +67,12 @@ async def test_every_palette_command_that_moves_around_the_dashboard():
         app.clear_notifications()
         shows = [
             ("Show the server log", "/ search · f follow"),
-            ("Show reloads", "ready in"),
+            ("Show reloads", "served in"),
             ("Show remote access", EMPTY_TEXT),
             ("Show external attach", "External attach is off"),
             ("Show errors", "KeyError: 'B-12'"),
+            ("Clear the highlighted error group", "RuntimeError: the configured port is not a number"),
+            ("Clear all errors", NO_ERRORS[:40]),
             ("Help: every key", "debugdash keys"),
         ]
         for title, seen in shows:
@@ -71,7 +80,11 @@ async def test_every_palette_command_that_moves_around_the_dashboard():
             await run_command(pilot, title)
             await until(pilot, lambda seen=seen: seen in screen_text(app), what=f"{title}: {seen!r} on screen")
         await pilot.press("escape")
-        assert {title for title, _ in shows} | SERVER_COMMANDS == {title for title, _help, _action in COMMANDS}
+        assert {title for title, _ in shows} | SERVER_COMMANDS | TESTED_ELSEWHERE == {title for title, _help, _action in COMMANDS}
+
+
+#: Palette commands checked in the test of their own feature.
+TESTED_ELSEWHERE = {"Save the log to a file"}  # tests/tui/test_log_pane.py
 
 
 #: Palette commands checked against a running server in the test below.
@@ -83,6 +96,7 @@ SERVER_COMMANDS = {
     "Grant remote access",
     "Revoke the highlighted remote access",
     "Revoke all remote access",
+    "New debugger PIN",
     "Open the highlighted frame in $EDITOR",
     "Copy the traceback (or attach help)",
     "Toggle external attach (debugpy)",
@@ -100,6 +114,12 @@ async def test_every_palette_command_that_acts_on_the_server(demo_settings, tmp_
     async with running_dashboard(demo_settings) as (app, pilot, _sup):
         bar = app.query_one(ToggleBar)
         status = app.query_one("#status")
+
+        old_pin = _pin(plain(bar))
+        assert old_pin
+        await run_command(pilot, "New debugger PIN")
+        await until(pilot, lambda: _pin(plain(bar)) not in (None, old_pin), what=lambda: f"a new PIN in {plain(bar)!r}")
+        assert any(f"New debugger PIN PIN {_pin(plain(bar))}" in toast for toast in toasts(app)), toasts(app)
 
         await run_command(pilot, "Toggle the debugger")
         await until(pilot, lambda: "debugger ○ off" in plain(bar))

@@ -103,3 +103,27 @@ def test_help(snap_compare, size):
         await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_grant_modal(snap_compare, size):
+    app, _, _ = scenes.make_app()
+
+    async def run_before(pilot):
+        await scenes.publish(pilot, [*scenes.started(), scenes.ready()])
+        await pilot.press("g")
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_attach_panel(snap_compare, size):
+    app, _, _ = scenes.make_app()
+
+    async def run_before(pilot):
+        await scenes.publish(pilot, scenes.attached())
+        await pilot.press("5")
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

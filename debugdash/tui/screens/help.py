@@ -26,9 +26,10 @@ KEYS: list[tuple[str, str]] = [
     ("q", "quit: stop the server and leave"),
     ("ctrl+p", "command palette: every action by name"),
     ("1-5", "tabs: errors, log, reloads, access, attach"),
+    ("del, C", "errors: clear the highlighted group, clear all"),
     ("tab", "move between panels"),
     ("enter", "in a traceback: show or hide a frame's locals"),
-    ("/", "in the log: search (n older match, N newer, f follow, Esc close)"),
+    ("/, s", "log: search (n older match, N newer, f follow, Esc close); save"),
 ]
 
 

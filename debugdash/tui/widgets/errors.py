@@ -17,6 +17,21 @@ def group_id(key: tuple[str, str, int]) -> str:
     return f"{key[0]}\x00{key[1]}\x00{key[2]}"
 
 
+def group_key(row_id: str) -> tuple[str, str, int]:
+    type, filename, line = row_id.split("\x00")
+    return type, filename, int(line)
+
+
+def _message(group: ErrorGroup) -> str:
+    chain = group.latest.chain
+    message = chain[-1].message.strip().splitlines() if chain else []
+    return display_text(message[0], 200) if message else ""
+
+
+#: Cells beside the exception: count, "where" (measured), first, last, and the gaps.
+_OTHER_CELLS = 4 + 8 + 8 + 5 * 2
+
+
 class ErrorList(MeasuredTable):
     """Error groups, newest first; the highlighted row picks the traceback shown.
 
@@ -53,18 +68,38 @@ class ErrorList(MeasuredTable):
         if not self._placing and self.row_count:
             self._chosen = None if new.row == 0 else self.selected_id
 
-    def show(self, groups: list[ErrorGroup], root: str | None = None) -> None:
-        """Replace the rows; highlight the newest, or the group the user chose while it is there."""
+    def show(self, groups: list[ErrorGroup], root: str | None = None, code_since: float | None = None) -> None:
+        """Replace the rows; highlight the newest, or the group the user chose while it is there.
+
+        Groups last seen before ``code_since`` (the latest reload or start) were
+        raised by code that has changed since: their rows are dimmed and say so.
+        """
         self._placing = True
         try:
             self.clear()
-            for group in groups:
+            olds = [code_since is not None and g.last_seen < code_since for g in groups]
+            places = []
+            for group, old in zip(groups, olds):
+                place = Text(fmt.short_path(group.key[1], root) + (f":{group.key[2]}" if group.key[1] else ""), "dim" if old else "")
+                if old:
+                    place.append(" before reload", "dim italic")
+                places.append(place)
+            width = self.size.width or self.app.size.width
+            room = width - _OTHER_CELLS - max((place.cell_len for place in places), default=0)
+            for group, old, place in zip(groups, olds, places):
+                kind = Text()  # the style on the type only: the message beside it is plain
+                kind.append(display_text(group.type, 60), "dim red" if old else "bold red")
+                message = _message(group)
+                if message and room - kind.cell_len > 8:
+                    kind.append(" ")
+                    kind.append(message, "dim" if old else "")
+                    kind.truncate(room, overflow="ellipsis")
                 self.add_row(
-                    Text(str(group.count), "bold"),
-                    Text(display_text(group.type, 60), "bold red"),
-                    Text(fmt.short_path(group.key[1], root) + (f":{group.key[2]}" if group.key[1] else "")),
+                    Text(str(group.count), "dim" if old else "bold"),
+                    kind,
+                    place,
                     Text(fmt.clock_time(group.first_seen), "dim"),
-                    Text(fmt.clock_time(group.last_seen)),
+                    Text(fmt.clock_time(group.last_seen), "dim" if old else ""),
                     key=group_id(group.key),
                 )
             row = 0

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual import events
+from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
+
+#: Below this width the footer is compact and leaves out these keys (help and the
+#: palette still list them), so that ``? Help`` and ``q Quit`` always show.
+NARROW = 100
+SECONDARY = frozenset({"x", "e", "c"})
 
 
 class KeyFooter(Footer):
@@ -23,6 +31,17 @@ class KeyFooter(Footer):
         super().__init__(*args, **kwargs)
         self._rebuild_pending = False
         self._shown_keys: tuple[tuple[Any, ...], ...] | None = None
+
+    def compose(self) -> ComposeResult:
+        for widget in super().compose():
+            if isinstance(widget, FooterKey) and widget.key in SECONDARY:
+                widget.add_class("-secondary")
+            yield widget
+
+    def on_resize(self, event: events.Resize) -> None:
+        narrow = event.size.width < NARROW
+        self.compact = narrow
+        self.set_class(narrow, "-narrow")
 
     def bindings_changed(self, screen: Screen) -> None:
         self._bindings_ready = True

@@ -1,35 +1,20 @@
-"""The server's output: a bounded, virtual line view fed in batches, with search.
-
-The supervisor's LogBuffer tells us when lines arrive, possibly thousands of
-times a second. We only note that, and a timer hands what is new to the view:
-at once after a quiet spell, then at most ten times a second. The view keeps
-plain strings and renders only the lines on screen. While it follows the end, a
-flush hands over only the newest few screens of lines: in a flood everything
-older would scroll past unseen, and decoding it kept the event loop (which also
-drains the server's pipes) busy. The skipped lines stay in the LogBuffer; the
-view fetches them the moment the user scrolls back or searches.
-"""
+"""The server's output as a bounded, virtual line view: it keeps plain strings,
+renders only the lines on screen, follows the end, and finds matches.
+(``log_pane`` feeds it from the supervisor's LogBuffer.)"""
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 from rich.segment import Segment
 from rich.text import Text
-from textual import on
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
-from textual.css.query import NoMatches
 from textual.geometry import Region, Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.timer import Timer
-from textual.widgets import Input, Static
 
 #: Lines kept on screen (the supervisor keeps its own bounded buffer too).
 MAX_LINES = 10_000
@@ -37,8 +22,6 @@ MAX_LINES = 10_000
 #: newest lines (and at least FOLLOW_MIN_LINES); scrolling back fetches the rest.
 FOLLOW_SCREENS = 4
 FOLLOW_MIN_LINES = 500
-#: How often new output is handed to the view, in seconds.
-FLUSH_INTERVAL = 0.1
 _MATCH_STYLE = "bold black on yellow"
 _CURRENT_STYLE = "on grey30"
 
@@ -162,7 +145,8 @@ class LogView(ScrollView, can_focus=True):
         if self._follow:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
 
-    def _fetch_history(self) -> None:
+    def fetch_history(self) -> None:
+        """Have every line the buffer still holds (lines skipped while following included)."""
         if not self._complete and self.history is not None:
             self.history()
 
@@ -221,7 +205,7 @@ class LogView(ScrollView, can_focus=True):
         needle = self.search.casefold()
         if not needle:
             return False
-        self._fetch_history()
+        self.fetch_history()
         lines = list(self._lines)
         if self._match is not None and self._match >= self._first:
             start = self._match - self._first + (-1 if older else 1)
@@ -250,7 +234,7 @@ class LogView(ScrollView, can_focus=True):
 
     def _leave_end(self) -> None:
         self._follow = False
-        self._fetch_history()
+        self.fetch_history()
 
     def action_scroll_up(self) -> None:
         self._leave_end()
@@ -296,128 +280,3 @@ def _expand_tabs(lines: list[str]) -> list[str]:
     if any("\t" in line for line in lines):
         return [line.expandtabs() for line in lines]
     return lines
-
-
-class LogPane(Vertical):
-    """The log view, its status line, and the ``/`` search box."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("slash", "search", "Search", show=False)]  # see LogView
-
-    def __init__(self, max_lines: int = MAX_LINES, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._max_lines = max_lines
-        self._buffer: Any = None
-        self._unlisten = None
-        self._seq = 0
-        self._dirty = False
-        self._flush_timer: Timer | None = None
-        self._last_flush = float("-inf")
-        self._status: Text | None = None
-
-    def compose(self) -> ComposeResult:
-        view = LogView(self._max_lines, id="log-view")
-        view.history = self._load_history
-        yield view
-        yield Input(placeholder="search the log; Enter: find older, Escape: close", id="log-search")
-        yield Static(id="log-status")
-
-    def on_mount(self) -> None:
-        self.query_one("#log-search", Input).display = False
-        self._show_status()
-        if self._dirty:
-            self._mark_dirty()
-
-    def on_unmount(self) -> None:
-        if self._unlisten is not None:
-            self._unlisten()
-
-    def follow_buffer(self, buffer: Any) -> None:
-        """Show the lines of a LogBuffer (``since``/``batches_since``/``last_seq``/``listen``) as they arrive."""
-        self._buffer = buffer
-        self._seq = 0
-        self._unlisten = buffer.listen(self._mark_dirty)
-        self._mark_dirty()
-
-    def _mark_dirty(self) -> None:
-        # Lines arrive a chunk at a time, thousands a second in a flood: the first
-        # after a quiet spell is shown at once, then at most every FLUSH_INTERVAL,
-        # and nothing wakes up while none come.
-        self._dirty = True
-        if self._flush_timer is None and self.is_mounted:
-            wait = max(0.001, self._last_flush + FLUSH_INTERVAL - time.monotonic())  # Textual timers need > 0
-            self._flush_timer = self.set_timer(wait, self._flush)
-
-    def _flush(self) -> None:
-        self._flush_timer = None
-        if not self._dirty or self._buffer is None:
-            return
-        try:
-            view = self.query_one(LogView)
-        except NoMatches:  # the dashboard is closing: children unmount before their parent's timers stop
-            return
-        self._dirty = False
-        self._last_flush = time.monotonic()
-        limit = self._max_lines
-        if view.following:  # a search fetches what it skipped itself (LogView.find)
-            limit = min(limit, max(FOLLOW_SCREENS * view.size.height, FOLLOW_MIN_LINES))
-        lines = self._buffer.since(self._seq, limit=limit)
-        self._seq = self._buffer.last_seq
-        if lines:
-            view.append([line.text for line in lines], first=lines[0].seq)
-            self._show_status()
-
-    def _load_history(self) -> None:
-        """Give the view every line the buffer still holds (up to its size), newest included."""
-        if self._buffer is None:
-            return
-        lines = self._buffer.since(0, limit=self._max_lines)
-        self._seq = self._buffer.last_seq
-        if lines:
-            self.query_one(LogView).load(lines[0].seq, [line.text for line in lines])
-            self._show_status()
-
-    def _line_total(self, view: LogView) -> int:
-        """Lines the user can scroll through: those held, or those the buffer still has."""
-        if view.complete or self._buffer is None:
-            return view.line_count
-        last = self._buffer.last_seq
-        batches = self._buffer.batches_since(max(0, last - self._max_lines))
-        return last - batches[0][0] + 1 if batches else view.line_count
-
-    def _show_status(self) -> None:
-        view = self.query_one(LogView)
-        status = Text(f"{self._line_total(view)} lines", "dim")
-        if view.search:
-            status.append("  search: ", "dim")
-            status.append(view.search, "bold")
-            status.append("  n older · N newer", "dim")
-        else:
-            status.append("  / search · f follow", "dim")
-        if status != self._status:
-            self._status = status
-            # One line, whatever it says: no need to lay the screen out again.
-            self.query_one("#log-status", Static).update(status, layout=False)
-
-    def action_search(self) -> None:
-        search = self.query_one("#log-search", Input)
-        search.display = True
-        search.focus()
-
-    @on(Input.Changed, "#log-search")
-    def _search_changed(self, event: Input.Changed) -> None:
-        self.query_one(LogView).search = event.value
-        self._show_status()
-
-    @on(Input.Submitted, "#log-search")
-    def _search_submitted(self, event: Input.Submitted) -> None:
-        view = self.query_one(LogView)
-        if not view.find(older=True):
-            self.notify(f"No match for {event.value!r}", severity="warning", markup=False)
-        view.focus()
-
-    def key_escape(self) -> None:
-        search = self.query_one("#log-search", Input)
-        if search.display:
-            search.value = ""
-            search.display = False
-            self.query_one(LogView).focus()

@@ -31,14 +31,60 @@ def _update_if_changed(widget: Static, text: Text) -> None:
     if text == shown:
         return
     widget._shown = text  # type: ignore[attr-defined]
-    # These lines are one row high, or two when they wrap. Only a change of height
+    # These lines are one row high, or two when broken. Only a change of height
     # needs the screen laid out again; the uptime ticking every second does not.
-    width = widget.content_size.width
-    same_height = shown is not None and width > 0 and (shown.cell_len <= width) == (text.cell_len <= width)
+    same_height = shown is not None and shown.plain.count("\n") == text.plain.count("\n")
     widget.update(text, layout=not same_height)
 
 
-class StatusLine(Static):
+def _fit(parts: list[Text], width: int) -> Text:
+    """``parts`` joined by two spaces, a line broken only between parts (never inside a value)."""
+    line = Text(no_wrap=True, overflow="ellipsis")
+    column = 0
+    for part in parts:
+        if column and width > 0 and column + 2 + part.cell_len > width:
+            line.append("\n")
+            column = 0
+        elif column:
+            line.append("  ")
+            column += 2
+        line.append_text(part)
+        column += part.cell_len
+    return line
+
+
+class _FittedLine(Static):
+    """A Static whose parts are laid out again when its width changes."""
+
+    _parts: list[Text] | None = None
+
+    def _show_parts(self, parts: list[Text]) -> None:
+        self._parts = parts
+        _update_if_changed(self, _fit(parts, self.content_size.width))
+
+    def on_resize(self) -> None:
+        if self._parts is not None:
+            _update_if_changed(self, _fit(self._parts, self.content_size.width))
+
+
+def _debugger(state: SessionState) -> Text:
+    """What the server really serves: the debugger and its PIN, or off and why."""
+    toggles = state.toggles
+    if toggles is None:
+        return _on_off("debugger", None)
+    # Out of debug mode Flask mounts no debugger, whatever its own switch says.
+    served = toggles.debugger and toggles.debug
+    text = _on_off("debugger", served)
+    if served and state.pin:
+        text.append(f"  PIN {state.pin}", "yellow")
+    elif not toggles.debug:
+        text.append(" (debug mode off)", "dim")
+    elif toggles.attach:
+        text.append(" (external attach on)", "dim")
+    return text
+
+
+class StatusLine(_FittedLine):
     """App name, URL, phase, pid, uptime and the server's CPU, memory and threads."""
 
     def show(
@@ -46,38 +92,35 @@ class StatusLine(Static):
     ) -> None:
         """``exposed``: the bound address, when other machines can reach the server;
         ``url``: where it will listen, shown dimmed until it is ready."""
-        line = Text(no_wrap=False, overflow="fold")
-        line.append(display_text(label, 40), "bold")
-        line.append("  ")
-        line.append(state.url or url or "—", "underline" if state.url else "dim")
-        line.append("  ")
-        line.append(f" {state.phase} ", _PHASE_STYLE[state.phase])
+        parts = [
+            Text(display_text(label, 40), "bold"),
+            Text(state.url or url or "—", "underline" if state.url else "dim"),
+            Text(f" {state.phase} ", _PHASE_STYLE[state.phase]),
+        ]
         if state.load_error is not None:
-            line.append(" load error ", "bold white on dark_orange")
+            parts.append(Text(" load error ", "bold white on dark_orange"))
         if exposed:
-            line.append(f" network: {display_text(exposed, 60)} ", "bold black on yellow")
+            parts.append(Text(f" network: {display_text(exposed, 60)} ", "bold black on yellow"))
         if state.pid:
-            line.append(f"  pid {state.pid}")
+            parts.append(Text(f"pid {state.pid}"))
         uptime = state.uptime(now)
         if uptime is not None:
-            line.append(f"  up {fmt.duration(uptime)}")
+            parts.append(Text(f"up {fmt.duration(uptime)}"))
         stats = state.stats
         if stats is not None:
-            line.append(f"  cpu {stats.cpu_percent:.1f}%  {fmt.size(stats.rss)}  {stats.threads} thr")
-        _update_if_changed(self, line)
+            parts.append(Text(f"cpu {stats.cpu_percent:.1f}%"))
+            parts.append(Text(fmt.size(stats.rss)))
+            parts.append(Text(f"{stats.threads} thr"))
+        self._show_parts(parts)
 
 
-class ToggleBar(Static):
+class ToggleBar(_FittedLine):
     """Debug mode, the debugger (and PIN), the reloader (and backend), external attach."""
 
     def show(self, state: SessionState, access_count: int) -> None:
         toggles = state.toggles
-        sep = Text("  ")
         parts = [_on_off("debug", toggles.debug if toggles else None)]
-        debugger = _on_off("debugger", toggles.debugger if toggles else None)
-        if toggles and toggles.debugger and state.pin:
-            debugger.append(f"  PIN {state.pin}", "yellow")
-        parts.append(debugger)
+        parts.append(_debugger(state))
         reloader = _on_off("reloader", toggles.reloader if toggles else None)
         if toggles and toggles.reloader and state.reloader_type:
             reloader.append(f" ({state.reloader_type.removeprefix('debugdash-')})", "dim")
@@ -90,4 +133,4 @@ class ToggleBar(Static):
         parts.append(attach)
         if access_count:
             parts.append(Text(f"remote access: {access_count}", "bold yellow"))
-        _update_if_changed(self, sep.join(parts))
+        self._show_parts(parts)

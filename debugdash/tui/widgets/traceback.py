@@ -167,6 +167,12 @@ class TracebackView(OptionList):
             self.highlighted = self.get_option_index(focus_id)
         elif self._frames:
             self.highlighted = self.get_option_index(next(reversed(self._frames)))
+        # The exception's own line (last) in view too, unless that hides the raising frame.
+        self.call_after_refresh(self._end_in_view)
+
+    def _end_in_view(self) -> None:
+        self.scroll_end(animate=False, immediate=True)
+        self.scroll_to_highlight()
 
     def _add_exception(self, options: list[Option], exception: ExceptionInfo, path: str) -> None:
         """Options for ``exception``'s frames and its line; those of a group's members after it."""

@@ -119,6 +119,10 @@ class AttachHub:
                 await self._serve_session(reader, writer)
         except (OSError, asyncio.IncompleteReadError, ValueError):
             pass
+        except asyncio.CancelledError:
+            # close() cancels us: end quietly, or asyncio's stream callback logs the
+            # cancellation as an error on the user's terminal as debugdash quits.
+            pass
         finally:
             self._tasks.discard(task)
             writer.transport.abort()

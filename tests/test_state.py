@@ -176,3 +176,23 @@ def test_attach_listening_and_client():
 def test_state_module_does_not_import_textual():
     code = "import sys, debugdash.core.state; assert 'textual' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_uptime_is_the_serving_workers_even_under_the_apps_own_reloader() -> None:
+    from debugdash.protocol.events import Ready, Started
+
+    def ready(pid: int, at: float) -> Ready:
+        return Ready(time=at, url="http://127.0.0.1:6001", pid=pid, host="127.0.0.1", port=6001,
+                     debug=True, debugger=True, pin=None, reloader=True, reloader_type="stat")
+
+    state = SessionState()
+    state.apply(Started(time=100.0, pid=10, command=["python"], reason="start"))
+    state.apply(ready(10, 101.0))
+    assert state.uptime(150.0) == 50.0, "debugdash started the server that serves"
+
+    script = SessionState()
+    script.apply(Started(time=100.0, pid=10, command=["python"], reason="start"))
+    script.apply(ready(11, 102.0))  # a script's own reloader parent started worker 11
+    assert script.uptime(150.0) == 48.0
+    script.apply(ready(12, 140.0))  # a save: the parent starts worker 12
+    assert script.uptime(150.0) == 10.0

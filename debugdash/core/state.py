@@ -87,8 +87,11 @@ class SessionState:
     phase: Phase = "starting"
     url: str | None = None
     pid: int | None = None
-    #: Wall-clock time of the latest ``Started``, for the uptime.
+    #: Wall-clock time the serving process started, for the uptime: the latest
+    #: ``Started``, or the ``Ready`` of a worker that the app's own reloader started.
     started_at: float | None = None
+    #: The process debugdash started last (a script's reloader parent may serve through a worker).
+    started_pid: int | None = None
     host: str | None = None
     port: int | None = None
     pin: str | None = None
@@ -147,6 +150,7 @@ class SessionState:
     def _started(self, event: Started) -> None:
         self.phase = "starting"
         self.pid = event.pid
+        self.started_pid = event.pid
         self.started_at = event.time
         self.url = None
         self.pin = None
@@ -156,6 +160,8 @@ class SessionState:
     def _ready(self, event: Ready) -> None:
         self.phase = "running"
         self.url = event.url
+        if event.pid != self.started_pid and event.pid != self.pid:
+            self.started_at = event.time  # a new worker of the app's own reloader: its uptime
         self.pid = event.pid
         self.host = event.host
         self.port = event.port

@@ -7,6 +7,7 @@ import asyncio
 import html
 import http.client
 import re
+import stat
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
@@ -192,3 +193,15 @@ def _cmdline(proc: psutil.Process) -> list[str]:
         return proc.cmdline()
     except psutil.Error:
         return []
+
+
+@pytest.fixture
+def editor_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """$EDITOR set to a script that writes its arguments to the returned file (absent until it runs)."""
+    record = tmp_path / "editor-args"
+    editor = tmp_path / "fake-editor"
+    editor.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {record}\n')
+    editor.chmod(editor.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.setenv("EDITOR", str(editor))
+    return record

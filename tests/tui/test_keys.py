@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import stat
 import time
 from pathlib import Path
 
@@ -91,13 +90,8 @@ async def test_c_copies_the_traceback_as_plain_text(demo_settings):
         assert "\x1b" not in copied
 
 
-async def test_e_opens_the_highlighted_frame_in_the_editor_at_its_line(demo_settings, tmp_path, monkeypatch):
-    record = tmp_path / "editor-args"
-    editor = tmp_path / "fake-editor"
-    editor.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {record}\n')
-    editor.chmod(editor.stat().st_mode | stat.S_IXUSR)
-    monkeypatch.delenv("VISUAL", raising=False)
-    monkeypatch.setenv("EDITOR", str(editor))
+async def test_e_opens_the_highlighted_frame_in_the_editor_at_its_line(demo_settings, editor_record):
+    record = editor_record
     async with running_dashboard(demo_settings) as (app, pilot, _sup):
         await arequest(demo_settings.port, "/divide")
         await until(pilot, lambda: app.query_one(TracebackView).selected_frame is not None)

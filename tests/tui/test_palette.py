@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import stat
 import time
 
 from textual.command import CommandList, CommandPalette
@@ -104,13 +103,8 @@ SERVER_COMMANDS = {
 }
 
 
-async def test_every_palette_command_that_acts_on_the_server(demo_settings, tmp_path, monkeypatch):
-    record = tmp_path / "editor-args"
-    editor = tmp_path / "fake-editor"
-    editor.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {record}\n')
-    editor.chmod(editor.stat().st_mode | stat.S_IXUSR)
-    monkeypatch.delenv("VISUAL", raising=False)
-    monkeypatch.setenv("EDITOR", str(editor))
+async def test_every_palette_command_that_acts_on_the_server(demo_settings, editor_record):
+    record = editor_record
     async with running_dashboard(demo_settings) as (app, pilot, _sup):
         bar = app.query_one(ToggleBar)
         status = app.query_one("#status")

@@ -101,6 +101,8 @@ def _run_options(func: F, *, app: bool = True) -> F:
         click.option("--wide", is_flag=True, default=None, help="Allow granting networks wider than /24 or /64."),
         click.option("--trusted-host", "trusted_hosts", multiple=True, help="Extra Host names the debugger accepts."),
         click.option("--python", help="The app's interpreter (default: the active virtualenv's)."),
+        click.option("--mcp-allow-eval", is_flag=True, default=None, help="Let `debugdash mcp` evaluate code in kept frames (eval tool)."),
+        click.option("--mcp-allow-unsafe-replay", is_flag=True, default=None, help="Let `debugdash mcp` replay requests other than GET/HEAD."),
         click.option("--headless", is_flag=True, help="No dashboard: print events to stdout."),
         click.option("--json", "as_json", is_flag=True, help="With --headless: one JSON object per line."),
         _json_pin_option,
@@ -294,3 +296,17 @@ def _duration(seconds: float) -> str:
     if minutes:
         return f"{minutes}m{secs:02d}s"
     return f"{secs}s"
+
+
+@main.command("mcp")
+@_port_option
+@_user_errors
+def mcp_server(port: int | None) -> None:
+    """Serve the running session to a coding agent (Model Context Protocol over stdio).
+
+    Needs the extra: pip install 'debugdash[mcp]'. Register it in the agent's
+    client as the command `debugdash mcp`; see the README.
+    """
+    from debugdash.mcp.launch import serve
+
+    serve(port)

@@ -4,7 +4,9 @@ One line per record, appended, tab-separated so ``cut``/``awk`` read it:
 
     <ISO-8601 time>  <user>  <action>  <address>  <what>  <detail>
 
-Actions: grant, extend, revoke, expire, refuse. Only access events are
+Actions: grant, extend, revoke, expire, refuse; and for a coding agent's
+`debugdash mcp` (issue 17): mcp-connect, mcp (one per tool call: the tool, its
+arguments redacted, and how it went), mcp-disconnect. Only these events are
 written, and none of them carries the debugger PIN, so the PIN never reaches
 this file.
 
@@ -30,6 +32,7 @@ from debugdash.protocol.events import (
     AccessRefused,
     AccessRevoked,
     AttachClient,
+    CodingAgent,
     Event,
 )
 from debugdash.protocol.clock import Clock, system_clock
@@ -143,6 +146,15 @@ class AuditLog:
             if self._seen_refusal(event.address, event.what, event.time):
                 return None
             return (current_user(), "refuse", event.address, event.what, event.detail)
+        if isinstance(event, CodingAgent):
+            who = f"{event.client or 'mcp client'} pid {event.pid}"
+            if event.state != "call":
+                return (event.user or current_user(), f"mcp-{event.state.removesuffix('ed')}", who, "-", "")
+            if event.ok:
+                outcome = f"ok: {event.summary}" if event.summary else "ok"
+            else:
+                outcome = event.summary if event.summary == "refused" else f"failed: {event.summary}"
+            return (event.user or current_user(), "mcp", who, event.tool, f"{event.arguments or '{}'} -> {outcome}")
         if isinstance(event, AttachClient) and event.state == "refused":
             if self._seen_refusal(event.peer, "attach", event.time):
                 return None

@@ -23,7 +23,7 @@ import socket
 import struct
 from pathlib import Path
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from debugdash.core.allowlist import AccessEntry
 from debugdash.core.errors import UserInputError
@@ -50,6 +50,22 @@ from debugdash.protocol.control import (
     encode,
 )
 from debugdash.protocol.events import Toggles
+from debugdash.protocol.observe import (
+    CodingAgentReport,
+    ErrorDetail,
+    ErrorDetailAnswer,
+    LogLines,
+    Logs,
+    Noted,
+    ReloadInfo,
+    ReloadOutcome,
+    Reloads,
+    WaitForReload,
+)
+
+if TYPE_CHECKING:
+    from debugdash.core.coding_agents import CodingAgents
+    from debugdash.core.observe import SessionViews
 
 
 class Steerable(Protocol):
@@ -57,6 +73,8 @@ class Steerable(Protocol):
 
     clock: Clock
     toggles: Toggles
+    views: SessionViews
+    coding_agents: CodingAgents
 
     def status(self) -> SessionStatus: ...
     async def grant(self, address: str, *, what: str, ttl: str | float | None, wide: bool, user: str | None) -> AccessEntry: ...
@@ -86,6 +104,11 @@ class ControlServer:
             Restart: self._restart,
             NewPin: self._new_pin,
             Toggle: self._toggle,
+            Logs: self._logs,
+            Reloads: self._reloads,
+            WaitForReload: self._wait_for_reload,
+            ErrorDetail: self._error_detail,
+            CodingAgentReport: self._coding_agent,
         }
 
     async def start(self) -> None:
@@ -163,6 +186,24 @@ class ControlServer:
         on = request.state if request.state is not None else not getattr(self.session.toggles, name)
         await getattr(self.session, f"set_{name}")(on)
         return Switched(name=name, on=getattr(self.session.toggles, name))
+
+    # --- what a coding agent's `debugdash mcp` reads and reports (issue 17) ---------
+
+    async def _logs(self, request: Logs, user: str | None) -> LogLines:
+        return self.session.views.logs(request.tail, request.search, request.since)
+
+    async def _reloads(self, request: Reloads, user: str | None) -> list[ReloadInfo]:
+        return self.session.views.reloads()
+
+    async def _wait_for_reload(self, request: WaitForReload, user: str | None) -> ReloadOutcome:
+        return await self.session.views.wait_for_reload(request.timeout, request.since)
+
+    async def _error_detail(self, request: ErrorDetail, user: str | None) -> ErrorDetailAnswer:
+        return self.session.views.error_detail(request.group)
+
+    async def _coding_agent(self, request: CodingAgentReport, user: str | None) -> Noted:
+        self.session.coding_agents.report(request, user)
+        return Noted()
 
 
 def _peer_user(writer: asyncio.StreamWriter) -> str | None:

@@ -87,6 +87,10 @@ class Settings:
     env: dict[str, str] = field(default_factory=dict)
     #: True when the port came from the user (script mode otherwise keeps the script's own).
     port_given: bool = True
+    #: What a coding agent's `debugdash mcp` may do beyond reading (issue 17). Command line
+    #: only, never pyproject.toml: the agent edits the project's files.
+    mcp_allow_eval: bool = False
+    mcp_allow_unsafe_replay: bool = False
     #: Where each value that did not come from the defaults was set, for messages
     #: ("pyproject.toml [tool.debugdash] port", "FLASK_RUN_HOST", "--host").
     sources: dict[str, str] = field(default_factory=dict, repr=False)

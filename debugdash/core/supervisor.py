@@ -22,10 +22,12 @@ from debugdash.core.agent_hub import AgentHub
 from debugdash.core.allowlist import AccessEntry
 from debugdash.core.audit import AuditLog
 from debugdash.core.bus import EventBus, Subscriber
+from debugdash.core.coding_agents import CodingAgents
 from debugdash.core.control import ControlServer
 from debugdash.core.lifecycle import Lifecycle
 from debugdash.core.pins import SessionPin
 from debugdash.core.logbuffer import LogBuffer
+from debugdash.core.observe import SessionViews
 from debugdash.core.runtime import control_socket_path, runtime_base, sweep_stale
 from debugdash.core.server_process import server_command, server_environment
 from debugdash.core.session_dir import SessionDir
@@ -92,6 +94,9 @@ class Supervisor:
         )
         self.life.on_launch = self._forget_server
         self.life.on_exit = self._forget_ready
+        #: What `debugdash mcp` reads, and the coding agents it reports (issue 17).
+        self.views = SessionViews(logs=self.logs, state=lambda: self.state, subscribe=self.subscribe)
+        self.coding_agents = CodingAgents(publish=self.publish_one, spawn=self.life.spawn_task)
 
     # --- subscribing ---------------------------------------------------------
 

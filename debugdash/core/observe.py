@@ -1,0 +1,172 @@
+"""What other terminals may read of a session — its output, its reloads, an error
+group's newest occurrence — and the wait for its next reload (issue 17's
+`debugdash mcp`, through the same-uid control socket).
+
+Everything here reads what the session already keeps (the log ring, the state
+folded from published events); nothing asks the server process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable
+
+from debugdash.core.bus import Subscriber
+from debugdash.core.errors import UserInputError
+from debugdash.core.logbuffer import LogBuffer
+from debugdash.core.state import ErrorGroup, ReloadRecord, SessionState
+from debugdash.protocol.events import Event, Exited, LaunchFailed, LoadError, Ready, Reload, Started
+from debugdash.protocol.observe import (
+    ErrorDetailAnswer,
+    LogLineInfo,
+    LogLines,
+    ReloadInfo,
+    ReloadOutcome,
+)
+
+
+def group_id(key: tuple[str, str, int]) -> str:
+    """A short id for an error group, stable across sessions for the same type and place.
+
+    The same id `debugdash errors` lists (issue 13), so one id names a group everywhere.
+    """
+    return hashlib.sha1("\0".join(map(str, key)).encode("utf-8", "replace")).hexdigest()[:8]
+
+
+class SessionViews:
+    def __init__(
+        self,
+        *,
+        logs: LogBuffer,
+        state: Callable[[], SessionState],
+        subscribe: Callable[[Subscriber], Callable[[], None]],
+    ) -> None:
+        self._logs = logs
+        self._state = state
+        #: When the newest reload or restart ended (wall time), and how.
+        self._last_end: tuple[float, ReloadOutcome] | None = None
+        #: The reload record that end belonged to: a later end without a new one is a restart.
+        self._ended_record: ReloadRecord | None = None
+        self._waiters: list[asyncio.Future[ReloadOutcome]] = []
+        #: Whether the app failed to load in the newest server (its Ready is then no fix).
+        self._load_failed = False
+        subscribe(self._on_events)
+
+    def logs(self, tail: int, search: str | None = None, since: int = 0) -> LogLines:
+        """The newest ``tail`` lines above ``since``; with ``search``, the newest that contain it (any case)."""
+        if search:
+            lines = self._logs.since(since)
+            needle = search.casefold()
+            searched = len(lines)
+            lines = [line for line in lines if needle in line.text.casefold()]
+        else:
+            lines = self._logs.since(since, limit=tail)
+            searched = len(lines)
+        return LogLines(
+            lines=[LogLineInfo(seq=line.seq, stream=line.stream, text=line.text) for line in lines[-tail:] if tail],
+            last_seq=self._logs.last_seq,
+            searched=searched,
+        )
+
+    def reloads(self) -> list[ReloadInfo]:
+        """The reloads the session kept, the newest first."""
+        return [
+            ReloadInfo(
+                time=record.time,
+                filename=record.filename,
+                reloader=record.reloader,
+                ready_after=record.ready_after,
+                load_error=record.load_error.message if record.load_error else None,
+            )
+            for record in reversed(self._state().reloads)
+        ]
+
+    async def wait_for_reload(self, timeout: float, since: float | None = None) -> ReloadOutcome:
+        """How the next reload (or restart) ends: it serves, fails to load, or the server ends.
+
+        When one ended at or after ``since`` (wall time), that one answers at once.
+        """
+        if since is not None and self._last_end is not None and self._last_end[0] >= since:
+            return self._last_end[1]
+        ended: asyncio.Future[ReloadOutcome] = asyncio.get_running_loop().create_future()
+        self._waiters.append(ended)
+        try:
+            return await asyncio.wait_for(ended, timeout)
+        except asyncio.TimeoutError:
+            return ReloadOutcome(outcome="timeout", message=f"no reload within {timeout:g}s")
+        finally:
+            if ended in self._waiters:
+                self._waiters.remove(ended)
+
+    def _on_events(self, events: list[Event]) -> None:
+        for event in events:
+            if isinstance(event, (Started, Reload)):
+                self._load_failed = False
+            elif isinstance(event, LoadError):
+                self._load_failed = True
+            elif isinstance(event, Ready) and self._load_failed:
+                continue  # the worker that could not load the app serves its error page: not a fix
+            # The bus folds each event into the state before it tells subscribers,
+            # so the newest reload record already says how this event ended it.
+            reloads = self._state().reloads
+            newest = reloads[-1] if reloads else None
+            outcome = _outcome_of(event, newest if newest is not self._ended_record else None)
+            if outcome is None:
+                continue
+            self._ended_record = newest
+            self._last_end = (event.time, outcome)
+            waiters, self._waiters = self._waiters, []
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(outcome)
+
+    def error_detail(self, group: str | None) -> ErrorDetailAnswer:
+        """One error group's newest occurrence (the newest group's when ``group`` is None)."""
+        groups = self._state().error_groups
+        if not groups:
+            raise UserInputError("no errors yet: no request has failed since the session started")
+        if group is None:
+            found: ErrorGroup | None = groups[0]
+        else:
+            found = next((g for g in groups if group_id(g.key) == group.strip()), None)
+        if found is None:
+            known = ", ".join(group_id(g.key) for g in groups[:10])
+            raise UserInputError(f"no error group {group!r}; the session has: {known}")
+        latest = found.latest
+        return ErrorDetailAnswer(
+            group=group_id(found.key),
+            count=found.count,
+            first_seen=found.first_seen,
+            last_seen=found.last_seen,
+            method=latest.method,
+            path=latest.path,
+            remote_addr=latest.remote_addr,
+            streaming=latest.streaming,
+            chain=latest.chain,
+            occurrence=getattr(latest, "occurrence", ""),
+        )
+
+
+def _outcome_of(event: Event, record: ReloadRecord | None) -> ReloadOutcome | None:
+    """How ``event`` ends a wait, if it does; ``record`` is the reload it finishes (None: a restart)."""
+    filename = record.filename if record is not None else ""
+    if isinstance(event, Ready):
+        return ReloadOutcome(
+            outcome="ready", filename=filename, url=event.url,
+            ready_after=record.ready_after if record is not None else None,
+            time=record.time if record is not None else event.time,
+        )
+    if isinstance(event, LoadError):
+        return _load_error(event, filename)
+    if isinstance(event, Exited) and not event.restarting and not event.expected:
+        last = "\n".join(event.last_lines[-10:])
+        return ReloadOutcome(outcome="crashed", message=f"the server exited with code {event.returncode}\n{last}".strip(), time=event.time)
+    if isinstance(event, LaunchFailed):
+        return ReloadOutcome(outcome="crashed", message=event.message, time=event.time)
+    return None
+
+
+def _load_error(event: LoadError, filename: str) -> ReloadOutcome:
+    where = f" ({event.filename}:{event.lineno})" if event.filename else ""
+    return ReloadOutcome(outcome="load_error", filename=filename, message=f"{event.message}{where}", time=event.time)

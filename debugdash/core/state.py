@@ -17,6 +17,7 @@ from typing import Literal
 from debugdash.protocol.events import (
     AttachClient,
     AttachListening,
+    CodingAgent,
     Event,
     Exited,
     Gate,
@@ -107,6 +108,9 @@ class SessionState:
     _groups: OrderedDict[tuple[str, str, int], ErrorGroup] = field(default_factory=OrderedDict)
     #: Total request errors seen, including those of dropped groups.
     error_count: int = 0
+    #: Coding agents connected through `debugdash mcp` (pid -> client name), and the last tool one called.
+    coding_agents: dict[int, str] = field(default_factory=dict)
+    coding_agent_call: CodingAgent | None = None
 
     def apply_all(self, events: Iterable[Event]) -> None:
         for event in events:
@@ -241,6 +245,14 @@ class SessionState:
             self.attach.client = None
             self.attach.client_since = None
 
+    def _coding_agent(self, event: CodingAgent) -> None:
+        if event.state == "disconnected":
+            self.coding_agents.pop(event.pid, None)
+            return
+        self.coding_agents[event.pid] = event.client
+        if event.state == "call":
+            self.coding_agent_call = event
+
 
 def _group_key(event: RequestError) -> tuple[str, str, int]:
     if not event.chain:
@@ -265,4 +277,5 @@ _HANDLERS = {
     Stats: SessionState._stats,
     AttachListening: SessionState._attach_listening,
     AttachClient: SessionState._attach_client,
+    CodingAgent: SessionState._coding_agent,
 }

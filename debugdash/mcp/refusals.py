@@ -52,4 +52,5 @@ def toggle(name: str, on: bool) -> str | None:
     if (name, on) in ALLOWED_TOGGLES:
         return None
     state = "on" if on else "off"
-    return HUMAN + f"{_WHY.get(name, 'it widens access')}. Ask the human to run: debugdash toggle {name} {state}"
+    why = _WHY.get(name, "it widens access")
+    return HUMAN + f"{why[0].upper()}{why[1:]}. Ask the human to run: debugdash toggle {name} {state}"

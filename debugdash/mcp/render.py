@@ -106,6 +106,8 @@ def _exception(exception: ExceptionInfo, level: int) -> list[str]:
     lines = ["", f"{'#' * level} {exception.type}: {_first_line(exception.message)}"]
     if "\n" in exception.message.strip():
         lines += ["", *_fenced(exception.message.strip(), "text")]
+    if exception.frames:
+        lines.append("")
     for frame in exception.frames:
         lines += _frame(frame)
     for note in exception.notes:
@@ -118,7 +120,10 @@ def _exception(exception: ExceptionInfo, level: int) -> list[str]:
 
 def _frame(frame: Frame) -> list[str]:
     where = f"`{frame.filename}`, line {frame.lineno}, in `{frame.function}`"
-    lines = ["", f"- {where}" + ("" if frame.is_app else " (library)")]
+    if not frame.is_app:
+        # A library's frame in one line: the app's own frames are where a fix goes.
+        return [f"- {where} (library)"]
+    lines = ["", f"- {where}"]
     source = "\n".join(frame.statement) if frame.statement else frame.source
     if source:
         lines += _indent(_fenced(source, "python"))

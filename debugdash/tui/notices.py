@@ -15,6 +15,7 @@ from debugdash.protocol.events import (
     AccessRefused,
     AccessRevoked,
     AttachListening,
+    CodingAgent,
     Event,
     Notice,
     RequestError,
@@ -99,6 +100,10 @@ class Announcer:
         elif isinstance(event, AttachListening) and event.listening:
             # The relay's port: the one an IDE (or an SSH tunnel) connects to.
             say(f"Attach your debugger to {display_text(event.host, 60)}:{event.port}.", title="External attach", markup=False)
+        elif isinstance(event, CodingAgent) and event.state != "call":
+            # Each call shows in the status line; arriving and leaving get a toast.
+            verb = "is connected through `debugdash mcp`" if event.state == "connected" else "disconnected"
+            say(f"Coding agent {display_text(event.client, 60)} {verb}.", title="Coding agent", markup=False)
         elif isinstance(event, Notice):
             say(display_text(event.message), severity=_SEVERITY[event.level], timeout=8, markup=False)
 

@@ -111,7 +111,25 @@ class StatusLine(_FittedLine):
             parts.append(Text(f"cpu {stats.cpu_percent:.1f}%"))
             parts.append(Text(fmt.size(stats.rss)))
             parts.append(Text(f"{stats.threads} thr"))
+        agent = coding_agent(state, now)
+        if agent is not None:
+            parts.append(agent)
         self._show_parts(parts)
+
+
+def coding_agent(state: SessionState, now: float) -> Text | None:
+    """``agent claude-code: error ✓ 12s ago`` while a coding agent is connected through `debugdash mcp`."""
+    if not state.coding_agents:
+        return None
+    names = sorted(set(state.coding_agents.values()))
+    text = Text.assemble(("agent", "bold magenta"), " ", display_text(", ".join(names), 40))
+    call = state.coding_agent_call
+    if call is not None and call.pid in state.coding_agents:
+        mark = ("✓", "green") if call.ok else ("✗ refused" if call.summary == "refused" else "✗", "red")
+        text.append(f": {display_text(call.tool, 30)} ")
+        text.append(*mark)
+        text.append(f" {fmt.duration(max(0.0, now - call.time))} ago", "dim")
+    return text
 
 
 class ToggleBar(_FittedLine):

@@ -1,0 +1,143 @@
+"""`debugdash mcp` driven by the MCP SDK's own client over stdio, against a real
+session: an agent reads a failure, fixes the file, waits for the reload, and
+checks; it can narrow access and never widen it; and each thing it does is in the
+audit log and the session's events."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.mcp.mcpkit import CLIENT_NAME, agent, audit_lines, call, call_json, tool_names
+from tests.support import free_port, http, wait_for, write_app
+
+HIDDEN_ROUTE_APP = """
+    from flask import Flask
+
+    app = Flask(__name__)
+
+
+    @app.route("/")
+    def index():
+        return "home"
+
+
+    @app.route("/hidden/checkout")
+    def checkout():
+        cart = {"items": 3}
+        return f"total {cart['total']}"
+"""
+
+
+def _start(session_factory, tmp_path: Path, source: str = HIDDEN_ROUTE_APP, *args: str):
+    write_app(tmp_path, source)
+    port = free_port()
+    session = session_factory("--app", "app", "--port", str(port), *args)
+    session.wait_event("ready")
+    return session, port
+
+
+async def test_an_agent_reads_the_failure_fixes_the_file_and_sees_the_reload_serve(tmp_path: Path, session_factory) -> None:
+    session, port = _start(session_factory, tmp_path)
+    assert http(port, "/hidden/checkout")[0] == 500
+    session.wait_event("request_error")
+
+    async with agent(session) as client:
+        names = await tool_names(client)
+        assert {"status", "error", "logs", "reloads", "wait_for_reload", "restart"} <= names
+        assert "eval" not in names, "eval is listed only when the human started the session with --mcp-allow-eval"
+
+        failed, failure = await call(client, "error")
+        assert not failed, failure
+        assert failure.startswith("# KeyError: 'total'")
+        assert "`GET /hidden/checkout`" in failure
+        assert "return f\"total {cart['total']}\"" in failure, "the failing frame's source"
+        assert "cart = {'items': 3}" in failure, "the failing frame's locals"
+
+        failed, logs = await call(client, "logs", search="keyerror")
+        assert not failed and "KeyError: 'total'" in logs
+
+        status = await call_json(client, "status")
+        assert (status["phase"], status["url"]) == ("running", f"http://127.0.0.1:{port}")
+
+        # The fix, as an agent's edit would write it; the next call waits for the reload.
+        write_app(tmp_path, HIDDEN_ROUTE_APP.replace("cart['total']", "cart['items']"))
+        outcome = await call_json(client, "wait_for_reload", timeout=60)
+        assert outcome["outcome"] == "ready", outcome
+        assert outcome["file"] == str(tmp_path / "app.py")
+        assert http(port, "/hidden/checkout")[:2] == (200, "total 3")
+
+        reloads = await call_json(client, "reloads")
+        assert reloads[0]["file"] == str(tmp_path / "app.py") and reloads[0]["outcome"] == "ready"
+
+    # What the agent did is the session's to show and to keep.
+    def said_goodbye() -> list[dict] | None:
+        events = session.named("coding_agent")
+        return events if events and events[-1]["state"] == "disconnected" else None
+
+    done = wait_for(said_goodbye, what="the agent's goodbye")
+    calls = [(e["client"], e["tool"], e["ok"]) for e in done if e["state"] == "call"]
+    assert calls[:2] == [(CLIENT_NAME, "error", True), (CLIENT_NAME, "logs", True)]
+    records = [r for r in audit_lines(session) if r[2].startswith("mcp")]
+    assert [r[2] for r in records][0] == "mcp-connect" and records[-1][2] == "mcp-disconnect"
+    assert any(r[2] == "mcp" and r[4] == "logs" and '"search": "keyerror"' in r[5] for r in records)
+    assert all(CLIENT_NAME in r[3] for r in records)
+
+
+async def test_wait_for_reload_reports_a_load_error_even_when_it_came_before_the_call(tmp_path: Path, session_factory) -> None:
+    session, port = _start(session_factory, tmp_path)
+    async with agent(session) as client:
+        await call_json(client, "status")  # the agent's previous call: a reload after it counts
+        mark = session.mark()
+        write_app(tmp_path, HIDDEN_ROUTE_APP + "\n    def broken(:\n")
+        session.wait_event("load_error", since=mark)
+        session.wait_event("ready", since=mark)  # the worker serves the error page: no fix
+        outcome = await call_json(client, "wait_for_reload", timeout=60)
+        assert outcome["outcome"] == "load_error", outcome
+        assert "SyntaxError" in outcome["message"] or "invalid syntax" in outcome["message"]
+
+        write_app(tmp_path, HIDDEN_ROUTE_APP)
+        outcome = await call_json(client, "wait_for_reload", timeout=60)
+        assert outcome["outcome"] == "ready", outcome
+        assert http(port, "/")[:2] == (200, "home")
+
+
+async def test_no_tool_grants_revokes_reveals_the_pin_or_widens_access(tmp_path: Path, session_factory) -> None:
+    session, port = _start(session_factory, tmp_path, HIDDEN_ROUTE_APP, "--no-reload")
+    pin = session.pin()
+    async with agent(session) as client:
+        asked = {
+            ("grant_access", (("address", "203.0.113.7"), ("minutes", 30))): "debugdash allow 203.0.113.7 --for 30m",
+            ("revoke_access", ()): "debugdash revoke --all",
+            ("debugger_pin", ()): "debugdash status",
+            ("new_pin", ()): "debugdash new-pin",
+            ("toggle", (("name", "attach"), ("state", "on"))): "debugdash toggle attach on",
+            ("toggle", (("name", "debug"), ("state", "on"))): "debugdash toggle debug on",
+        }
+        for (tool, arguments), command in asked.items():
+            failed, text = await call(client, tool, **dict(arguments))
+            assert failed and "refused" in text and command in text, (tool, text)
+
+        failed, text = await call(client, "toggle", name="debugger", state="off")
+        assert (failed, text) == (False, "debugger off"), "narrowing access is the agent's to do"
+        failed, text = await call(client, "toggle", name="debugger", state="on")
+        assert failed and "debugdash toggle debugger on" in text
+
+        outputs = [await call(client, tool) for tool in ("status", "logs", "reloads")]
+        assert all(pin not in text for _, text in outputs)
+        status = json.loads(outputs[0][1])
+        assert status["grants"] == [] and status["toggles"]["attach"] is False
+        assert status["allowed_to_agents"] == {"eval": False, "unsafe_replay": False}
+
+    after = json.loads(session.cli("status", "--json").stdout)
+    assert after["grants"] == [] and after["toggles"]["debugger"] is False and after["toggles"]["attach"] is False
+    assert after["pin"] == pin, "the PIN did not change"
+    refused = [r for r in audit_lines(session) if r[2] == "mcp" and r[5].endswith("-> refused")]
+    assert {r[4] for r in refused} == {"grant_access", "revoke_access", "debugger_pin", "new_pin", "toggle"}
+
+
+async def test_the_human_grants_agents_more_on_the_command_line_and_status_says_so(tmp_path: Path, session_factory) -> None:
+    session, _ = _start(session_factory, tmp_path, HIDDEN_ROUTE_APP, "--no-reload", "--mcp-allow-unsafe-replay")
+    async with agent(session) as client:
+        status = await call_json(client, "status")
+        assert status["allowed_to_agents"] == {"eval": False, "unsafe_replay": True}

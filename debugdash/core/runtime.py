@@ -38,6 +38,13 @@ def runtime_base() -> Path:
     given = os.environ.get(RUNTIME_DIR_ENV)
     if given:
         base = Path(given)
+        try:
+            base.stat()
+        except PermissionError:
+            # Another user's directory: theirs, not ours to look into.
+            raise UserInputError(f"{RUNTIME_DIR_ENV}={given} is not yours to use; point it at a directory of yours (mode 0700) or unset it") from None
+        except OSError:
+            pass  # missing: said just below
         if not base.exists():
             raise UserInputError(f"{RUNTIME_DIR_ENV}={given}: no such directory; create it (mode 0700) or unset the variable")
         if not base.is_dir():

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from debugdash.core.bus import Subscriber
 from debugdash.core.errors import UserInputError
 from debugdash.core.logbuffer import LogBuffer
-from debugdash.core.state import ErrorGroup, ReloadRecord, SessionState
+from debugdash.core.state import ErrorGroup, SessionState
 from debugdash.protocol.events import Event, Exited, LaunchFailed, LoadError, Ready, Reload, Started
 from debugdash.protocol.observe import (
     ErrorDetailAnswer,
@@ -46,8 +46,8 @@ class SessionViews:
         self._state = state
         #: When the newest reload or restart ended (wall time), and how.
         self._last_end: tuple[float, ReloadOutcome] | None = None
-        #: The reload record that end belonged to: a later end without a new one is a restart.
-        self._ended_record: ReloadRecord | None = None
+        #: The reload whose new code has not served yet (None: the next end is a restart's).
+        self._pending: Reload | None = None
         self._waiters: list[asyncio.Future[ReloadOutcome]] = []
         #: Whether the app failed to load in the newest server (its Ready is then no fix).
         self._load_failed = False
@@ -100,21 +100,22 @@ class SessionViews:
                 self._waiters.remove(ended)
 
     def _on_events(self, events: list[Event]) -> None:
+        # Followed from the events themselves: a batch reaches subscribers after the
+        # state has folded in all of it, so the state may be ahead of the event at hand.
         for event in events:
-            if isinstance(event, (Started, Reload)):
+            if isinstance(event, Reload):
+                self._pending, self._load_failed = event, False
+                continue
+            if isinstance(event, Started):
                 self._load_failed = False
-            elif isinstance(event, LoadError):
-                self._load_failed = True
-            elif isinstance(event, Ready) and self._load_failed:
+                continue
+            if isinstance(event, Ready) and self._load_failed:
                 continue  # the worker that could not load the app serves its error page: not a fix
-            # The bus folds each event into the state before it tells subscribers,
-            # so the newest reload record already says how this event ended it.
-            reloads = self._state().reloads
-            newest = reloads[-1] if reloads else None
-            outcome = _outcome_of(event, newest if newest is not self._ended_record else None)
+            outcome = _outcome_of(event, self._pending)
             if outcome is None:
                 continue
-            self._ended_record = newest
+            self._load_failed = isinstance(event, LoadError)
+            self._pending = None
             self._last_end = (event.time, outcome)
             waiters, self._waiters = self._waiters, []
             for waiter in waiters:
@@ -148,14 +149,14 @@ class SessionViews:
         )
 
 
-def _outcome_of(event: Event, record: ReloadRecord | None) -> ReloadOutcome | None:
-    """How ``event`` ends a wait, if it does; ``record`` is the reload it finishes (None: a restart)."""
-    filename = record.filename if record is not None else ""
+def _outcome_of(event: Event, reload: Reload | None) -> ReloadOutcome | None:
+    """How ``event`` ends a wait, if it does; ``reload`` is the one it finishes (None: a restart)."""
+    filename = reload.filename if reload is not None else ""
     if isinstance(event, Ready):
         return ReloadOutcome(
             outcome="ready", filename=filename, url=event.url,
-            ready_after=record.ready_after if record is not None else None,
-            time=record.time if record is not None else event.time,
+            ready_after=max(0.0, event.time - reload.time) if reload is not None else None,
+            time=reload.time if reload is not None else event.time,
         )
     if isinstance(event, LoadError):
         return _load_error(event, filename)

@@ -384,6 +384,27 @@ MUTANTS: list[Mutant] = [
         '                if "pin" in data and self.json_pin:',
         ("tests/security/test_pin_files.py",),
     ),
+    Mutant(
+        "mcp-narrows-only", "a coding agent may turn the debugger off, never on",
+        "debugdash/mcp/refusals.py",
+        'ALLOWED_TOGGLES = {("debugger", False), ("reloader", True), ("reloader", False), ("debug", False)}',
+        'ALLOWED_TOGGLES = {("debugger", False), ("debugger", True), ("reloader", True), ("reloader", False), ("debug", False)}',
+        ("tests/mcp/test_agent_session.py::test_no_tool_grants_revokes_reveals_the_pin_or_widens_access",),
+    ),
+    Mutant(
+        "mcp-never-the-pin", "no tool of `debugdash mcp` shows the debugger PIN",
+        "debugdash/mcp/render.py",
+        '        "url": answer.url,',
+        '        "url": answer.url, "pin": answer.pin,',
+        ("tests/mcp/test_agent_session.py::test_no_tool_grants_revokes_reveals_the_pin_or_widens_access",),
+    ),
+    Mutant(
+        "mcp-load-error-no-fix", "wait_for_reload never reports the error page's server as a fix",
+        "debugdash/core/observe.py",
+        "                continue  # the worker that could not load the app serves its error page: not a fix",
+        "                pass",
+        ("tests/core/test_observe.py", "tests/mcp/test_agent_session.py::test_wait_for_reload_reports_a_load_error_even_when_it_came_before_the_call"),
+    ),
 ]
 
 

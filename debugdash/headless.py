@@ -22,6 +22,7 @@ from debugdash.protocol.events import (
     AccessRevoked,
     AttachClient,
     AttachListening,
+    CodingAgent,
     Event,
     Exited,
     Gate,
@@ -182,6 +183,13 @@ def describe(event: Event, *, show_pin: bool = False) -> str:
             return f"attach    {state} {event.host}:{event.port}"
         case AttachClient():
             return f"attach    client {event.peer} {event.state}"
+        case CodingAgent(state="call"):
+            outcome = ("ok" if event.ok else "failed") if event.summary != "refused" else "refused"
+            summary = f" ({event.summary})" if event.summary and event.summary != "refused" else ""
+            said = " ".join(part for part in (event.client, event.tool, event.arguments, outcome + summary) if part)
+            return f"agent     {said}"
+        case CodingAgent():
+            return f"agent     {event.client} (pid {event.pid}) {event.state}"
         case Notice():
             return f"{event.level:<9} {event.message}"
         case Toggles():

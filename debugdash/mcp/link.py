@@ -32,7 +32,11 @@ class SessionLink:
 
     async def ask(self, message: Request, timeout: float = 30.0) -> Any:
         """The session's answer to ``message``; UserInputError with its message when it refuses or is gone."""
-        return await anyio.to_thread.run_sync(functools.partial(control.request, message, self.port, timeout))
+        # A cancelled call (the client gave up on a long wait_for_reload) returns at once;
+        # the thread's socket ends by its own timeout.
+        return await anyio.to_thread.run_sync(
+            functools.partial(control.request, message, self.port, timeout), abandon_on_cancel=True
+        )
 
     async def connected(self) -> None:
         """Tell the session (and so the dashboard and the audit log) that an agent is here; once."""

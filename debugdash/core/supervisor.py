@@ -36,6 +36,13 @@ from debugdash.protocol import commands as wire
 from debugdash.protocol.addresses import is_local, parse_peer
 from debugdash.protocol.clock import Clock, system_clock
 from debugdash.protocol.events import AccessRefused, Event, Exited, Notice, Ready, Toggles
+from debugdash.core.replay import ReplayResult
+from debugdash.core.request_actions import RequestActions
+from debugdash.core.requests import RequestDetail, RequestStore
+from debugdash.core.verify import Verifier
+from debugdash.core.inbox import host_name
+from debugdash.protocol.events import Reload, RequestError, VerifyOnReload
+from debugdash.protocol.requests import RequestBatch
 
 
 
@@ -95,6 +102,19 @@ class Supervisor:
         )
         self.life.on_launch = self._forget_server
         self.life.on_exit = self._forget_ready
+        #: Requests: records and failed requests in memory, what faces do with them, verify on reload.
+        self.requests = RequestStore()
+        self.request_actions = RequestActions(self.requests, ready=lambda: self.ready)
+        self.verifier = Verifier(
+            groups=lambda: self.state.error_groups,
+            captured=self.requests.captured,
+            replay=self.request_actions.replay,
+            publish=self.publish_one,
+            on=settings.verify_on_reload,
+        )
+        self._verify_after_ready = False
+        #: Host names trusted for this session from the refused inbox (on top of the settings').
+        self._trusted_here: list[str] = []
 
     # --- subscribing ---------------------------------------------------------
 
@@ -150,6 +170,7 @@ class Supervisor:
         if self.settings.port_given:
             await self._open_control(self.settings.port)
         self.publish_one(self.toggles)
+        self.publish_one(VerifyOnReload(on=self.verifier.on))
         for address in self.settings.allow:
             await self.grant(address, ttl=self.settings.ttl, wide=self.settings.wide)
         self.life.spawn_task(self.access.expiry_loop())
@@ -227,6 +248,19 @@ class Supervisor:
         return configure
 
     def _on_agent_event(self, event: Event) -> None:
+        if isinstance(event, RequestBatch):
+            records = self.requests.take_batch(event)  # full requests stay here, never published
+            self.request_actions.on_records(records)
+            if records:
+                self.publish(list(records))
+            return
+        if isinstance(event, RequestError):
+            self.requests.take_error(event)
+        elif isinstance(event, Reload):
+            self._verify_after_ready = True
+        elif isinstance(event, Ready) and self._verify_after_ready:
+            self._verify_after_ready = False
+            self.life.spawn_task(self.verifier.after_reload())
         if isinstance(event, Ready):
             self.ready = event
             if self.life.sampler is not None:
@@ -240,7 +274,39 @@ class Supervisor:
 
     def trusted_hosts(self) -> list[str]:
         """The host names the debugger accepts (DNS-rebinding protection); never empty."""
-        return trusted_hosts(self.settings)
+        return list(dict.fromkeys(trusted_hosts(self.settings) + self._trusted_here))
+
+    async def trust_host(self, host: str) -> list[str]:
+        """Let the debugger accept Host name ``host`` for this session; the trusted names."""
+        host = host_name(host)
+        self._trusted_here.append(host)
+        self.state.inbox.forget_host(host)
+        configure = self.switches.configure(False, self.allowlist.wire_grants(), self.trusted_hosts())
+        self.hub.send(configure, roles=("worker", "server"))
+        return self.trusted_hosts()
+
+    # --- requests (see RequestActions): what the Requests tab, the CLI and verify-on-reload call
+
+    async def request_detail(self, request_id: int, *, reveal: bool = False) -> RequestDetail:
+        return await self.request_actions.detail(request_id, reveal=reveal)
+
+    async def curl(self, request_id: int, *, reveal: bool = False) -> str:
+        return await self.request_actions.curl(request_id, reveal=reveal)
+
+    async def replay(self, request_id: int, *, confirmed: bool = False) -> ReplayResult:
+        return await self.request_actions.replay(request_id, confirmed=confirmed)
+
+    def replay_needs_confirmation(self, request_id: int) -> bool:
+        return self.request_actions.needs_confirmation(request_id)
+
+    @property
+    def verify_on_reload(self) -> bool:
+        return self.verifier.on
+
+    def set_verify_on_reload(self, on: bool) -> None:
+        if on != self.verifier.on:
+            self.verifier.on = on
+            self.publish_one(VerifyOnReload(on=on))
 
     # --- toggles: the debugger gate is live; debug mode and the reloader restart (see Switches)
 

@@ -14,6 +14,7 @@ from debugdash.agent import attach, guard, output, reloader
 from debugdash.agent.gate import DebuggerGate
 from debugdash.agent.link import Link
 from debugdash.agent.request_errors import ErrorReporter
+from debugdash.agent.requests import RequestRecorder
 from debugdash.protocol.events import Event
 from debugdash.protocol.commands import Command, Configure, SetAttach, SetGate, SetGrants
 
@@ -34,6 +35,8 @@ class Agent:
             pin_cookie=configure.pin_cookie,
         )
         self.reporter = ErrorReporter(self.emit)
+        #: Every request's record; the batch thread starts with the first server.
+        self.recorder = RequestRecorder(self.emit)
         #: Files the reloader watches besides loaded modules (e.g. a module that failed to load).
         self.extra_watch: set[str] = set()
         #: The debugpy port the supervisor wants (None: off); applied once this process serves.

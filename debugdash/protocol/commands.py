@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 from debugdash.protocol import codec
 from debugdash.protocol.codec import MAX_LINE  # noqa: F401  (the socket's line limit)
 from debugdash.protocol.events import Event
+from debugdash.protocol import requests as _requests  # noqa: F401  (registers request_batch for decoding)
 
 
 @dataclass(slots=True)

@@ -12,6 +12,7 @@ Standard library only: the agent uses ``is_secret_name`` on traceback locals.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
@@ -42,6 +43,7 @@ _SECRET_NAME = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=4096)  # the same local and field names come again and again
 def is_secret_name(name: str) -> bool:
     """True when a field, key, header or variable called ``name`` holds a secret by its name."""
     return _SECRET_NAME.search(name) is not None

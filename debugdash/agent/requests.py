@@ -28,7 +28,7 @@ from typing import Any
 
 from debugdash.protocol.events import Event, RequestRecord
 from debugdash.protocol.redact import redact_query
-from debugdash.protocol.requests import MAX_BODY, REPLAY_ENVIRON, CapturedRequest, RequestBatch
+from debugdash.protocol.requests import MAX_BODY, REPLAY_ENVIRON, CapturedRequest, FetchedRequest, RequestBatch
 
 #: Environ keys the other parts of the agent read: this request's number, and "it raised".
 REQUEST_ID_KEY = "debugdash.request_id"
@@ -55,6 +55,7 @@ class RequestRecorder:
         self.ring = RequestRing()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._flushing = threading.Lock()  # the batch thread, and a fetch that must see the latest
         self.lost = 0
 
     def wrap(self, app: Callable) -> Callable:
@@ -78,6 +79,13 @@ class RequestRecorder:
         else:
             self.lost += 1
 
+    def fetch(self, query: Any) -> FetchedRequest:
+        """Answer ``FetchRequest``: the full request from the ring, when this process served it and still has it."""
+        if query.pid != self.pid:
+            return FetchedRequest(request=None)
+        self.flush()  # it may have ended a moment ago, its entry still queued
+        return FetchedRequest(request=self.ring.get(query.number))
+
     # --- the batch thread ----------------------------------------------------------
 
     def _loop(self) -> None:
@@ -90,6 +98,10 @@ class RequestRecorder:
         pending = self._pending
         if not pending:
             return
+        with self._flushing:
+            self._flush(pending)
+
+    def _flush(self, pending: collections.deque[tuple]) -> None:
         records: list[RequestRecord] = []
         captured: list[CapturedRequest] = []
         while pending:

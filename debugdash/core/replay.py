@@ -14,8 +14,8 @@ import secrets
 import shlex
 import ssl
 import time
-from dataclasses import dataclass
 
+from debugdash.protocol.control import ReplayResult  # noqa: F401  (what a replay gives: part of this module's API)
 from debugdash.protocol.requests import REPLAY_HEADER, CapturedRequest
 
 #: Headers that belong to one connection, not to the request: never copied.
@@ -24,34 +24,6 @@ _HOP_BY_HOP = frozenset(
      REPLAY_HEADER.lower()}
 )
 REPLAY_TIMEOUT = 30.0
-
-
-@dataclass(slots=True)
-class ReplayResult:
-    """What a replay got back."""
-
-    id: int  # the request replayed
-    status: int  # 0 when no response came
-    reason: str
-    duration: float
-    size: int
-    #: The replay's own record, once the agent reported it (0 when it never did).
-    replay_id: int = 0
-    #: True when the replayed request raised in the app (its traceback is a ``request_error``).
-    raised: bool = False
-    #: Why no response came, when none did.
-    message: str = ""
-
-    @property
-    def failed(self) -> bool:
-        """A 5xx, or no response at all: what makes `debugdash replay` exit 1."""
-        return self.status == 0 or self.status >= 500
-
-    def status_line(self) -> str:
-        if self.status == 0:
-            return f"replay of request {self.id}: no response ({self.message})"
-        shown = f" (request {self.replay_id})" if self.replay_id else ""
-        return f"HTTP {self.status} {self.reason} in {self.duration * 1000:.0f} ms, {self.size} bytes{shown}"
 
 
 def new_mark() -> str:
@@ -113,14 +85,14 @@ def curl_command(request: CapturedRequest, base_url: str) -> str:
     if request.method == "HEAD":
         parts.append("--head")
     elif request.method != "GET" or request.body:
-        parts += ["-X", shlex.quote(request.method)]
+        parts.append(f"-X {shlex.quote(request.method)}")
     parts.append(shlex.quote(url))
     netloc = base_url.split("://", 1)[-1].rstrip("/")
     for name, value in request.headers:
         lower = name.lower()
         if lower in _HOP_BY_HOP or (lower == "host" and value == netloc):
             continue
-        parts += ["-H", shlex.quote(f"{name}: {value}")]
+        parts.append(f"-H {shlex.quote(f'{name}: {value}')}")
     notes = []
     body = request.body
     if body:
@@ -129,7 +101,7 @@ def curl_command(request: CapturedRequest, base_url: str) -> str:
         except UnicodeDecodeError:
             notes.append(f"# the body is {len(body)} bytes of binary data, not shown")
         else:
-            parts += ["--data-binary", shlex.quote(text)]
+            parts.append(f"--data-binary {shlex.quote(text)}")
         if request.body_truncated:
             notes.append("# the body was cut at 64 KB")
     return " \\\n  ".join(parts) + "".join("\n" + note for note in notes)

@@ -16,8 +16,8 @@ from functools import partial
 from debugdash.core.errors import UserInputError
 from debugdash.core.replay import ReplayResult, curl_command, new_mark, send
 from debugdash.core.requests import SAFE_METHODS, RequestDetail, RequestStore
-from debugdash.protocol.events import Ready, RequestRecord
-from debugdash.protocol.requests import CapturedRequest
+from debugdash.protocol.events import Event, Ready, RequestError, RequestRecord
+from debugdash.protocol.requests import CapturedRequest, RequestBatch
 from debugdash.protocol.text import neutralise
 
 #: How long a replay waits for its own record after the response (records come in batches).
@@ -34,13 +34,20 @@ class RequestActions:
         self._fetch = fetch
         self._waiting: dict[str, asyncio.Future[RequestRecord]] = {}
 
-    def on_records(self, records: list[RequestRecord]) -> None:
-        """Hand each replay's record to the replay waiting for it."""
+    def take_batch(self, batch: RequestBatch) -> list[RequestRecord]:
+        """Keep what an agent's batch brings; its records, numbered for the session, to publish."""
+        records = self.store.take_batch(batch)
         for record in records:
             if record.replay:
                 future = self._waiting.pop(record.replay, None)
                 if future is not None and not future.done():
                     future.set_result(record)
+        return records
+
+    def take_event(self, event: Event) -> None:
+        """Before an agent's event is published: a traceback gets the session's number of its request."""
+        if isinstance(event, RequestError):
+            self.store.take_error(event)
 
     async def full_request(self, request_id: int) -> CapturedRequest:
         """The request with its real values; UserInputError naming why when it is not kept."""

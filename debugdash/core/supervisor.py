@@ -37,13 +37,14 @@ from debugdash.protocol.addresses import is_local, parse_peer
 from debugdash.protocol.clock import Clock, system_clock
 from debugdash.protocol.control import AttachInfo, SessionStatus
 from debugdash.protocol.events import AccessRefused, Event, Exited, Notice, Ready, Toggles
-from debugdash.core.replay import ReplayResult
+from debugdash.core.agent_hub import AgentQueryError
 from debugdash.core.request_actions import RequestActions
-from debugdash.core.requests import RequestDetail, RequestStore
+from debugdash.core.requests import RequestStore
 from debugdash.core.verify import Verifier
 from debugdash.core.inbox import host_name
-from debugdash.protocol.events import Reload, RequestError, VerifyOnReload
-from debugdash.protocol.requests import RequestBatch
+from debugdash.protocol.events import VerifyOnReload
+from debugdash.protocol.control import GroupCounts, RequestCounts
+from debugdash.protocol.requests import CapturedRequest, RequestBatch
 
 
 
@@ -105,7 +106,7 @@ class Supervisor:
         self.life.on_exit = self._forget_ready
         #: Requests: records and failed requests in memory, what faces do with them, verify on reload.
         self.requests = RequestStore()
-        self.request_actions = RequestActions(self.requests, ready=lambda: self.ready)
+        self.request_actions = RequestActions(self.requests, ready=lambda: self.ready, fetch=self._fetch_request)
         self.verifier = Verifier(
             groups=lambda: self.state.error_groups,
             captured=self.requests.captured,
@@ -113,7 +114,12 @@ class Supervisor:
             publish=self.publish_one,
             on=settings.verify_on_reload,
         )
-        self._verify_after_ready = False
+        # What the Requests tab and the control socket call (see RequestActions, Verifier).
+        self.request_detail = self.request_actions.detail
+        self.curl = self.request_actions.curl
+        self.replay = self.request_actions.replay
+        self.replay_needs_confirmation = self.request_actions.needs_confirmation
+        self.set_verify_on_reload = self.verifier.set
         #: Host names trusted for this session from the refused inbox (on top of the settings').
         self._trusted_here: list[str] = []
 
@@ -250,17 +256,11 @@ class Supervisor:
 
     def _on_agent_event(self, event: Event) -> None:
         if isinstance(event, RequestBatch):
-            records = self.requests.take_batch(event)  # full requests stay here, never published
-            self.request_actions.on_records(records)
-            if records:
-                self.publish(list(records))
+            # Its records are published; its full requests stay here, never published.
+            self.publish(list(self.request_actions.take_batch(event)))
             return
-        if isinstance(event, RequestError):
-            self.requests.take_error(event)
-        elif isinstance(event, Reload):
-            self._verify_after_ready = True
-        elif isinstance(event, Ready) and self._verify_after_ready:
-            self._verify_after_ready = False
+        self.request_actions.take_event(event)
+        if self.verifier.due(event):
             self.life.spawn_task(self.verifier.after_reload())
         if isinstance(event, Ready):
             self.ready = event
@@ -286,28 +286,16 @@ class Supervisor:
         self.hub.send(configure, roles=("worker", "server"))
         return self.trusted_hosts()
 
-    # --- requests (see RequestActions): what the Requests tab, the CLI and verify-on-reload call
-
-    async def request_detail(self, request_id: int, *, reveal: bool = False) -> RequestDetail:
-        return await self.request_actions.detail(request_id, reveal=reveal)
-
-    async def curl(self, request_id: int, *, reveal: bool = False) -> str:
-        return await self.request_actions.curl(request_id, reveal=reveal)
-
-    async def replay(self, request_id: int, *, confirmed: bool = False) -> ReplayResult:
-        return await self.request_actions.replay(request_id, confirmed=confirmed)
-
-    def replay_needs_confirmation(self, request_id: int) -> bool:
-        return self.request_actions.needs_confirmation(request_id)
-
     @property
     def verify_on_reload(self) -> bool:
         return self.verifier.on
 
-    def set_verify_on_reload(self, on: bool) -> None:
-        if on != self.verifier.on:
-            self.verifier.on = on
-            self.publish_one(VerifyOnReload(on=on))
+    async def _fetch_request(self, pid: int, number: int) -> CapturedRequest | None:
+        try:
+            reply = await self.hub.ask(wire.FetchRequest(pid=pid, number=number), timeout=5.0)
+        except AgentQueryError:
+            return None  # no server, or another one: the request is gone with its worker
+        return reply.request
 
     # --- toggles: the debugger gate is live; debug mode and the reloader restart (see Switches)
 
@@ -384,7 +372,7 @@ class Supervisor:
     def status(self) -> SessionStatus:
         """Everything `debugdash status` shows (the PIN too: only its user reaches the control socket)."""
         server = self.life.server
-        return session_status(
+        status = session_status(
             self.settings, self.ready, self.phase, self.toggles,
             pid=server.pid if server else None,
             pin=self.pin,
@@ -393,4 +381,8 @@ class Supervisor:
             attach=self.attach_help(),
             suggested_grant=self.suggested_grant,
         )
+        status.requests = RequestCounts(total=self.requests.total, failed=self.requests.failed)
+        fixed = sum(1 for group in self.state.error_groups if group.fixed)
+        status.error_groups = GroupCounts(open=len(self.state.error_groups) - fixed, fixed=fixed)
+        return status
 

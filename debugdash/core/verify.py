@@ -15,7 +15,7 @@ from debugdash.core.errors import UserInputError
 from debugdash.core.replay import ReplayResult
 from debugdash.core.state import ErrorGroup
 from debugdash.protocol.addresses import is_local, parse_peer
-from debugdash.protocol.events import Event, Verified
+from debugdash.protocol.events import Event, Ready, Reload, Verified, VerifyOnReload
 from debugdash.protocol.requests import CapturedRequest
 
 VERIFIED_METHODS = ("GET", "HEAD")
@@ -36,6 +36,16 @@ class Verifier:
         self._replay = replay
         self._publish = publish
         self.on = on
+        self._reloaded = False
+
+    def due(self, event: Event) -> bool:
+        """True when ``event`` is the first ``ready`` after a reload: time to verify."""
+        if isinstance(event, Reload):
+            self._reloaded = True
+        elif isinstance(event, Ready) and self._reloaded:
+            self._reloaded = False
+            return True
+        return False
 
     def candidates(self) -> list[tuple[ErrorGroup, int]]:
         """The open groups to replay now, each with the request to replay."""
@@ -51,6 +61,12 @@ class Verifier:
                 continue
             found.append((group, request_id))
         return found
+
+    def set(self, on: bool) -> None:
+        """Switch verify-on-reload (``v``); publishes ``verify_on_reload`` when it changes."""
+        if on != self.on:
+            self.on = on
+            self._publish(VerifyOnReload(on=on))
 
     async def after_reload(self) -> list[Verified]:
         """Replay the candidates, one at a time, and publish how each went."""

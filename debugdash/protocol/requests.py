@@ -14,7 +14,7 @@ import base64
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from debugdash.protocol.events import Event, RequestRecord
+from debugdash.protocol.events import Event, Reply, RequestRecord
 
 #: The header debugdash marks a replay with; the agent takes it out before the app sees the request.
 REPLAY_HEADER = "X-Debugdash-Replay"
@@ -61,3 +61,11 @@ class RequestBatch(Event):
     records: list[RequestRecord] = field(default_factory=list)
     captured: list[CapturedRequest] = field(default_factory=list)
     pid: int = 0
+
+
+@dataclass(slots=True, kw_only=True)
+class FetchedRequest(Reply):
+    """The answer to ``commands.FetchRequest``: the request, or None when the ring let it go."""
+
+    name: ClassVar[str] = "fetched_request"
+    request: CapturedRequest | None = None

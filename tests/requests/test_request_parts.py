@@ -237,7 +237,8 @@ def test_a_big_body_is_kept_up_to_64_kb_as_the_app_reads_it() -> None:
 def test_the_ring_is_bounded_in_count_and_bytes() -> None:
     ring = RequestRing(count=10, size=5_000)
     for n in range(1, 101):
-        ring.add(CapturedRequest(id=n, method="GET", target="/", body64="A" * 400))
-    assert len(ring) <= 10
-    assert ring.get(100) is not None and ring.get(1) is None
-    assert sum(ring.get(n).size for n in range(1, 101) if ring.get(n)) <= 5_000
+        ring.add((n, {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "HTTP_COOKIE": "c" * 300}, b"b" * 100, False))
+    kept = [n for n in range(1, 101) if ring.get(n) is not None]
+    assert kept and kept[-1] == 100 and len(kept) <= 10
+    assert len(kept) * 400 <= 5_000  # each entry is over 400 bytes: the byte bound decides here
+    assert ring.get(100).header("Cookie") == "c" * 300 and ring.get(100).body == b"b" * 100

@@ -69,3 +69,16 @@ def test_requests_without_a_session_is_one_line_and_exit_2(tmp_path) -> None:
         result = run_cli(*args, cwd=tmp_path)  # conftest gives each test a runtime directory of its own
         assert result.returncode == 2, (args, result.stdout, result.stderr)
         assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_escape_sequences_in_a_request_never_reach_the_terminal_raw(session_factory, tmp_path) -> None:
+    session, port = start(session_factory, tmp_path)
+
+    # A raw request line: the path carries ESC ] (OSC) and a bidi override, percent-encoded as a browser would.
+    assert send(port, "/%1B%5D52%3Bc%3BZXZpbA%3D%3D%07x%E2%80%AE?q=%1B[2J")[0] == 404
+    record = session.wait_event("request", lambda e: e["path"].startswith("/\u241b]52;c;ZXZpbA==\u2407x"))
+    listed = session.cli("requests")
+    curl = session.cli("curl", str(record["id"]))
+    for text in (listed.stdout, curl.stdout, "\n".join(session.stdout_lines)):
+        assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+    assert "␛]52" in listed.stdout

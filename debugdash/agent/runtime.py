@@ -11,11 +11,13 @@ import os
 from typing import Any
 
 from debugdash.agent import attach, guard, output, reloader
+from debugdash.agent.evaluation import Evaluations
+from debugdash.agent.frames import FrameStore
 from debugdash.agent.gate import DebuggerGate
 from debugdash.agent.link import Link
 from debugdash.agent.request_errors import ErrorReporter
 from debugdash.protocol.events import Event
-from debugdash.protocol.commands import Command, Configure, SetAttach, SetGate, SetGrants
+from debugdash.protocol.commands import Command, Configure, ReleaseFrames, SetAttach, SetGate, SetGrants
 
 LOST_EXIT_CODE = reloader.CLOSED_EXIT_CODE
 
@@ -33,7 +35,10 @@ class Agent:
             pin=configure.pin,
             pin_cookie=configure.pin_cookie,
         )
-        self.reporter = ErrorReporter(self.emit)
+        #: The live frames of the newest failing requests, and the consoles over them.
+        self.frames = FrameStore(configure.keep_frames)
+        self.evaluations = Evaluations(self.frames)
+        self.reporter = ErrorReporter(self.emit, self.frames.keep)
         #: Files the reloader watches besides loaded modules (e.g. a module that failed to load).
         self.extra_watch: set[str] = set()
         #: The debugpy port the supervisor wants (None: off); applied once this process serves.
@@ -69,6 +74,11 @@ class Agent:
             self._attach_port = command.port
             if self.serving:
                 attach.set_attach(command.port, self.emit)
+        elif isinstance(command, ReleaseFrames):
+            if command.all:
+                self.frames.release_all()
+            else:
+                self.frames.release_groups({(str(t), str(f), int(n)) for t, f, n in command.groups})
         elif isinstance(command, Configure):
             self.gate.set_trusted_hosts(command.trusted_hosts)
             self.gate.set_grants(command.grants)

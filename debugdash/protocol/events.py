@@ -153,6 +153,8 @@ class RequestError(Event):
     chain: list[ExceptionInfo]
     streaming: bool = False
     pid: int = 0
+    #: Names this failure for the console (``debugdash eval OCCURRENCE``): "<pid>-<n>".
+    occurrence: str = ""
 
     @property
     def exception(self) -> ExceptionInfo:

@@ -100,6 +100,7 @@ def _run_options(func: F, *, app: bool = True) -> F:
         click.option("--wide", is_flag=True, default=None, help="Allow granting networks wider than /24 or /64."),
         click.option("--trusted-host", "trusted_hosts", multiple=True, help="Extra Host names the debugger accepts."),
         click.option("--python", help="The app's interpreter (default: the active virtualenv's)."),
+        click.option("--keep-frames", help="Failing requests whose frames the console keeps (default 20; 0: none)."),
         click.option("--headless", is_flag=True, help="No dashboard: print events to stdout."),
         click.option("--json", "as_json", is_flag=True, help="With --headless: one JSON object per line."),
         _json_pin_option,

@@ -224,6 +224,7 @@ class Supervisor:
     def _configure_for(self, hello: wire.Hello) -> wire.Configure:
         configure = self.switches.configure(hello.role in ("worker", "server"), self.allowlist.wire_grants(), self.trusted_hosts())
         configure.pin, configure.pin_cookie = self.pin, self._pin_cookie
+        configure.keep_frames = self.settings.keep_frames
         return configure
 
     def _on_agent_event(self, event: Event) -> None:

@@ -4,7 +4,9 @@ One line per record, appended, tab-separated so ``cut``/``awk`` read it:
 
     <ISO-8601 time>  <user>  <action>  <address>  <what>  <detail>
 
-Actions: grant, extend, revoke, expire, refuse. Only access events are
+Actions: grant, extend, revoke, expire, refuse, and eval (code run in a kept
+frame by the console: the occurrence, the frame, the error and the code with
+secret-named values redacted). Only these events are
 written, and none of them carries the debugger PIN, so the PIN never reaches
 this file.
 
@@ -30,6 +32,7 @@ from debugdash.protocol.events import (
     AccessRefused,
     AccessRevoked,
     AttachClient,
+    Evaluated,
     Event,
 )
 from debugdash.protocol.clock import Clock, system_clock
@@ -143,6 +146,10 @@ class AuditLog:
             if self._seen_refusal(event.address, event.what, event.time):
                 return None
             return (current_user(), "refuse", event.address, event.what, event.detail)
+        if isinstance(event, Evaluated):
+            # The code is already redacted (``protocol.redaction``); its lines joined to keep one record a line.
+            code = " ⏎ ".join(event.code.splitlines())
+            return (event.user or current_user(), "eval", event.occurrence, event.frame or "-", f"{event.error} | {code}")
         if isinstance(event, AttachClient) and event.state == "refused":
             if self._seen_refusal(event.peer, "attach", event.time):
                 return None

@@ -302,3 +302,18 @@ class Notice(Event):
     name: ClassVar[str] = "notice"
     level: Literal["info", "warning", "error"]
     message: str
+
+
+@dataclass(slots=True, kw_only=True)
+class Evaluated(Event):
+    """Code was evaluated in a kept frame of a failing request (the console; issue 13)."""
+
+    name: ClassVar[str] = "evaluated"
+    user: str
+    occurrence: str
+    #: The error it belongs to, "KeyError: 'zone'", and the frame, "app.py:12 in checkout".
+    error: str = ""
+    frame: str = ""
+    #: The code as typed, with the values of secret-named names redacted.
+    code: str = field(default="", metadata=MULTILINE)
+    raised: bool = False

@@ -15,9 +15,10 @@ from debugdash.agent.evaluation import Evaluations
 from debugdash.agent.frames import FrameStore
 from debugdash.agent.gate import DebuggerGate
 from debugdash.agent.link import Link
+from debugdash.agent.queries import Queries
 from debugdash.agent.request_errors import ErrorReporter
-from debugdash.protocol.events import Event
-from debugdash.protocol.commands import Command, Configure, ReleaseFrames, SetAttach, SetGate, SetGrants
+from debugdash.protocol.events import Event, Pong
+from debugdash.protocol.commands import Command, Configure, Ping, Query, ReleaseFrames, SetAttach, SetGate, SetGrants
 
 LOST_EXIT_CODE = reloader.CLOSED_EXIT_CODE
 
@@ -39,6 +40,9 @@ class Agent:
         self.frames = FrameStore(configure.keep_frames)
         self.evaluations = Evaluations(self.frames)
         self.reporter = ErrorReporter(self.emit, self.frames.keep)
+        #: What the supervisor may ask this process (see ``protocol.commands.Query``).
+        self.queries = Queries(self.emit)
+        self.queries.register(Ping, lambda query: Pong(pid=os.getpid()))
         #: Files the reloader watches besides loaded modules (e.g. a module that failed to load).
         self.extra_watch: set[str] = set()
         #: The debugpy port the supervisor wants (None: off); applied once this process serves.
@@ -79,6 +83,8 @@ class Agent:
                 self.frames.release_all()
             else:
                 self.frames.release_groups({(str(t), str(f), int(n)) for t, f, n in command.groups})
+        elif isinstance(command, Query):
+            self.queries.answer(command)
         elif isinstance(command, Configure):
             self.gate.set_trusted_hosts(command.trusted_hosts)
             self.gate.set_grants(command.grants)

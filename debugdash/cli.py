@@ -295,3 +295,10 @@ def _duration(seconds: float) -> str:
     if minutes:
         return f"{minutes}m{secs:02d}s"
     return f"{secs}s"
+
+
+# `debugdash errors` and `debugdash eval` live beside this module (issue 13).
+from debugdash.cli_console import errors, eval_command  # noqa: E402  (they use the helpers above)
+
+main.add_command(errors)
+main.add_command(eval_command)

@@ -11,10 +11,23 @@ Standard library only: this runs inside someone else's server.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from debugdash.agent.console import Console, Outcome
-from debugdash.agent.frames import FrameStore
+from debugdash.agent.console import Console, ConsoleBusy, Outcome
+from debugdash.agent.frames import FrameStore, FramesGone
+from debugdash.agent.queries import Queries
+from debugdash.protocol.console import (
+    CompleteQuery,
+    Completions,
+    EvalQuery,
+    Evaluation,
+    FramesHeld,
+    FramesHeldQuery,
+    Interrupted,
+    InterruptQuery,
+)
+from debugdash.protocol.events import Reply
 
 ConsoleKey = tuple[str, int, int]
 
@@ -62,8 +75,35 @@ class Evaluations:
             consoles = [c for (o, l, f), c in self._consoles.items() if o == occurrence and (frame is None or (f == frame and link in (l, -1)))]
         return any([console.interrupt() for console in consoles])
 
+    def answer_queries(self, queries: Queries) -> None:
+        """Answer the session's console queries; the agent runs each on a thread of its own."""
+        queries.register(EvalQuery, _softly(self._eval))
+        queries.register(CompleteQuery, _softly(lambda q: Completions(matches=self.complete(q.occurrence, q.text, frame=q.frame, link=q.link))))
+        queries.register(InterruptQuery, _softly(lambda q: Interrupted(interrupted=self.interrupt(q.occurrence, q.frame, q.link))))
+        queries.register(FramesHeldQuery, lambda q: FramesHeld(occurrences=self.store.held()))
+
+    def _eval(self, query: EvalQuery) -> Evaluation:
+        place, outcome = self.evaluate(query.occurrence, query.code, frame=query.frame, link=query.link, timeout=query.timeout)
+        return Evaluation(
+            link=place.link, frame=place.frame, filename=place.filename, lineno=place.lineno, function=place.function,
+            exception=self.store.label(query.occurrence),
+            output=outcome.output, value=outcome.value, raised=outcome.raised, traceback=outcome.traceback,
+        )
+
     def _drop(self, occurrences: list[str]) -> None:
         gone = set(occurrences)
         with self._lock:
             for key in [k for k in self._consoles if k[0] in gone]:
                 del self._consoles[key]
+
+
+def _softly(handler: Callable[[object], Reply]) -> Callable[[object], Reply]:
+    """``handler``, with the user's kind of failure (frames gone, console busy) as a one-line failed reply."""
+
+    def answer(query: object) -> Reply:
+        try:
+            return handler(query)
+        except (FramesGone, ConsoleBusy) as e:
+            return Reply(ok=False, error=str(e))
+
+    return answer

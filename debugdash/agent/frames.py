@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType, TracebackType
 
-from debugdash.agent.capture import MAX_CHAIN, MAX_FRAMES, _is_debugdash_file, is_app_file, type_name
+from debugdash.agent.capture import MAX_CHAIN, MAX_FRAMES, _is_debugdash_file, is_app_file, message_of, type_name
 
 #: Occurrences kept with their frames unless the session says otherwise.
 DEFAULT_LIMIT = 20
@@ -122,6 +122,16 @@ class FrameStore:
         with self._lock:
             occurrences = list(self._kept)
         return self._release(occurrences, reason)
+
+    def label(self, occurrence: str) -> str:
+        """"KeyError: 'zone'": the occurrence's exception, short; "" when it is gone."""
+        with self._lock:
+            kept = self._kept.get(occurrence)
+        if kept is None:
+            return ""
+        message = message_of(kept.exception).strip().splitlines()
+        kind = type_name(kept.exception)
+        return f"{kind}: {message[0][:200]}" if message else kind
 
     def why_gone(self, occurrence: str) -> str:
         """One line saying why ``occurrence`` holds no frames."""

@@ -43,6 +43,7 @@ class Agent:
         #: What the supervisor may ask this process (see ``protocol.commands.Query``).
         self.queries = Queries(self.emit)
         self.queries.register(Ping, lambda query: Pong(pid=os.getpid()))
+        self.evaluations.answer_queries(self.queries)
         #: Files the reloader watches besides loaded modules (e.g. a module that failed to load).
         self.extra_watch: set[str] = set()
         #: The debugpy port the supervisor wants (None: off); applied once this process serves.

@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from debugdash.core.allowlist import AccessEntry
+from debugdash.core.console import ConsoleAccess
 from debugdash.core.errors import UserInputError
 from debugdash.core.runtime import runtime_base, session_sockets
 from debugdash.protocol.clock import Clock
@@ -49,6 +50,16 @@ from debugdash.protocol.control import (
     decode,
     encode,
 )
+from debugdash.protocol.console import (
+    Complete,
+    CompletionsResult,
+    ErrorGroupInfo,
+    Errors,
+    Eval,
+    EvalResult,
+    Interrupt,
+    InterruptResult,
+)
 from debugdash.protocol.events import Toggles
 
 
@@ -57,6 +68,7 @@ class Steerable(Protocol):
 
     clock: Clock
     toggles: Toggles
+    console: ConsoleAccess
 
     def status(self) -> SessionStatus: ...
     async def grant(self, address: str, *, what: str, ttl: str | float | None, wide: bool, user: str | None) -> AccessEntry: ...
@@ -86,6 +98,10 @@ class ControlServer:
             Restart: self._restart,
             NewPin: self._new_pin,
             Toggle: self._toggle,
+            Errors: self._errors,
+            Eval: self._eval,
+            Complete: self._complete,
+            Interrupt: self._interrupt,
         }
 
     async def start(self) -> None:
@@ -163,6 +179,25 @@ class ControlServer:
         on = request.state if request.state is not None else not getattr(self.session.toggles, name)
         await getattr(self.session, f"set_{name}")(on)
         return Switched(name=name, on=getattr(self.session.toggles, name))
+
+
+    # --- the console (issue 13): only this socket's same-uid peers reach it ------------
+
+    async def _errors(self, request: Errors, user: str | None) -> list[ErrorGroupInfo]:
+        return await self.session.console.error_groups()
+
+    async def _eval(self, request: Eval, user: str | None) -> EvalResult:
+        return await self.session.console.evaluate(
+            request.occurrence, request.code, frame=request.frame, link=request.link, timeout=request.timeout, user=user
+        )
+
+    async def _complete(self, request: Complete, user: str | None) -> CompletionsResult:
+        matches = await self.session.console.complete(request.occurrence, request.text, frame=request.frame, link=request.link)
+        return CompletionsResult(matches=matches)
+
+    async def _interrupt(self, request: Interrupt, user: str | None) -> InterruptResult:
+        interrupted = await self.session.console.interrupt(request.occurrence, frame=request.frame, link=request.link)
+        return InterruptResult(interrupted=interrupted)
 
 
 def _peer_user(writer: asyncio.StreamWriter) -> str | None:

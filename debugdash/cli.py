@@ -298,7 +298,6 @@ def _duration(seconds: float) -> str:
 
 
 # `debugdash errors` and `debugdash eval` live beside this module (issue 13).
-from debugdash.cli_console import errors, eval_command  # noqa: E402  (they use the helpers above)
+from debugdash import cli_console  # noqa: E402
 
-main.add_command(errors)
-main.add_command(eval_command)
+cli_console.register(main, user_errors=_user_errors, port_option=_port_option)

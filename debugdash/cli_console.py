@@ -76,6 +76,8 @@ def _echo_group(group: ErrorGroupInfo) -> None:
     seen = f"first {_clock(group.first_seen)}, last {_clock(group.last_seen)}"
     click.echo(f"    at {group.location or '?'}  ({group.request}; {seen})")
     click.echo(f"    newest occurrence {group.occurrence or '-'} ({frames})")
+    for frame in group.frames:
+        click.echo(f"      frame {frame}")
 
 
 def _eval(occurrence: str, source: str, frame: int | None, timeout: float, port: int | None) -> None:

@@ -133,4 +133,9 @@ def _info(group: ErrorGroup, held: set[str]) -> ErrorGroupInfo:
         occurrence=latest.occurrence,
         frames_held=bool(latest.occurrence) and latest.occurrence in held,
         request=f"{latest.method} {latest.path}",
+        frames=[
+            f"{number} {frame.filename}:{frame.lineno} in {frame.function}"
+            for number, frame in enumerate(latest.exception.frames if latest.chain else [])
+            if frame.is_app
+        ],
     )

@@ -43,6 +43,8 @@ class ErrorGroupInfo:
     occurrence: str  # the newest occurrence's id, for `debugdash eval`
     frames_held: bool  # whether the server still holds that occurrence's live frames
     request: str = ""  # "GET /checkout" of the newest occurrence
+    #: The app's own frames of the newest occurrence, "5 app.py:12 in charge", by the number `eval --frame` takes.
+    frames: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)

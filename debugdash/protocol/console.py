@@ -85,7 +85,7 @@ class Eval(Request):
     cmd: ClassVar[str] = "eval"
     Result: ClassVar[Any] = EvalResult
     occurrence: str
-    code: str
+    code: str = field(metadata=MULTILINE)  # several lines: a block, a paste
     frame: int | None = None
     link: int = -1
     #: Seconds after which the evaluation is interrupted; 0 for never.
@@ -190,7 +190,7 @@ class EvalQuery(Query):
     name: ClassVar[str] = "eval"
     Reply: ClassVar[type[Reply]] = Evaluation
     occurrence: str
-    code: str
+    code: str = field(metadata=MULTILINE)  # several lines: a block, a paste
     frame: int | None = None
     link: int = -1
     timeout: float = 0.0

@@ -44,6 +44,8 @@ class ConsoleCalls:
     evaluate: Callable[[str], Awaitable[Any]]
     complete: Callable[[str], Awaitable[list[str]]]
     interrupt: Callable[[], Awaitable[Any]]
+    #: Raises UserInputError saying why when the frame is gone ("frames released: ...").
+    check: Callable[[], Awaitable[Any]]
 
 
 class ConsoleInput(Input):
@@ -117,6 +119,14 @@ class FrameConsole(Vertical):
         self.query_one("#console-title", Static).update(Text.assemble(("console ", "bold"), (calls.title, "bold cyan")))
         self.display = True
         self.query_one(ConsoleInput).focus()
+        self._check(calls)
+
+    @work(group="console-check", exclusive=True)
+    async def _check(self, calls: ConsoleCalls) -> None:
+        try:
+            await calls.check()
+        except UserInputError as e:
+            self._say(Text(str(e), "yellow"))
 
     def action_close(self) -> None:
         self.display = False

@@ -16,6 +16,7 @@ from debugdash.tui.widgets.console import FrameConsole
 from debugdash.tui.widgets.traceback import TracebackView
 from tests.support import free_port
 from tests.tui.conftest import arequest, running_dashboard, screen_text, until
+from tests.tui.test_palette import run_command
 
 ORDERS_APP = """
     from flask import Flask, jsonify
@@ -46,12 +47,15 @@ def transcript(app) -> str:
     return "\n".join(line.text for line in app.query_one("#console-log").lines)
 
 
-async def open_console_on_charge(app, pilot, port: int) -> FrameConsole:
+async def open_console_on_charge(app, pilot, port: int, *, palette: bool = False) -> FrameConsole:
     status, _ = await arequest(port, "/orders")
     assert status == 500
     view = app.query_one(TracebackView)
     await until(pilot, lambda: view.selected_frame is not None and view.selected_frame.function == "charge", what="charge highlighted")
-    await pilot.press("i")
+    if palette:
+        await run_command(pilot, "Console in the highlighted frame")
+    else:
+        await pilot.press("i")
     console = app.query_one(FrameConsole)
     await until(pilot, lambda: console.display and app.focused is app.query_one("#console-input"), what="the console open")
     return console
@@ -132,7 +136,7 @@ async def test_a_cleared_group_releases_its_frames(tmp_path: Path) -> None:
         await pilot.press("C")
         await until(pilot, lambda: not app.state.error_groups, what="the groups cleared")
         # A new failure of the same kind: the old occurrence's frames are gone, and the console says why.
-        await open_console_on_charge(app, pilot, settings.port)
+        await open_console_on_charge(app, pilot, settings.port, palette=True)
         await type_line(pilot, "order['total']")
         await until(pilot, lambda: "\n42" in transcript(app), what="the new occurrence evaluates")
         gone = await _sup.console.error_groups()

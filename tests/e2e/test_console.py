@@ -79,6 +79,9 @@ def test_evaluate_in_the_failing_frame_of_a_json_route(tmp_path: Path, session_f
     assert evaluate("--", "x * 2").stdout == "10\n"  # the same frame's console kept x
     assert evaluate("--", "print('items:', len(order['items'])); amount").stdout == "items: 2\n4200\n"
 
+    block = "for item in order['items']:\n    print(item.upper())\nlen(order['items'])"
+    assert evaluate("--", block).stdout == "TEA\nCAKE\n2\n"  # several lines, as pasted
+
     frames = event["chain"][-1]["frames"]
     outer = next(n for n, f in enumerate(frames) if f["function"] == "create_order")
     shown = session.cli("errors").stdout

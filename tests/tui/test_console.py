@@ -147,3 +147,21 @@ async def test_a_cleared_group_releases_its_frames(tmp_path: Path) -> None:
             assert "frames released: the errors were cleared" in str(e)
         else:
             raise AssertionError("the cleared occurrence still evaluated")
+
+
+async def test_after_a_restart_the_console_says_the_frames_were_released(tmp_path: Path) -> None:
+    settings = orders_settings(tmp_path)
+    async with running_dashboard(settings) as (app, pilot, sup):
+        console = await open_console_on_charge(app, pilot, settings.port)
+        await type_line(pilot, "order['total']")
+        await until(pilot, lambda: "\n42" in transcript(app), what="the value")
+        await pilot.press("escape")
+        pid = app.state.pid
+        await sup.restart()
+        await until(pilot, lambda: app.state.phase == "running" and app.state.pid != pid, what="a new server")
+        view = app.query_one(TracebackView)
+        view.focus()
+        await until(pilot, lambda: view.selected_frame is not None and view.selected_frame.function == "charge", what="charge highlighted")
+        await pilot.press("i")
+        await until(pilot, lambda: console.display and "frames released" in transcript(app), what=lambda: repr(transcript(app)))
+        assert "the worker that raised it was replaced" in transcript(app)

@@ -129,6 +129,8 @@ class FrameConsole(Vertical):
             self._say(Text(str(e), "yellow"))
 
     def action_close(self) -> None:
+        if self.running and self.calls is not None:
+            self._interrupt(self.calls)  # a loop nobody watches any more must not run on in the server
         self.display = False
         self.post_message(self.Closed())
 

@@ -19,13 +19,17 @@ from debugdash.protocol.events import Event, RequestError
 
 
 class ErrorReporter:
-    def __init__(self, emit: Callable[[Event], None]) -> None:
+    def __init__(self, emit: Callable[[Event], None], keep: Callable[[BaseException], str] | None = None) -> None:
         self._emit = emit
+        #: Files the exception's live frames away for the console; returns the occurrence id.
+        self._keep = keep
 
     def report(self, environ: dict, exc: BaseException, streaming: bool = False) -> None:
         """Emit a ``request_error`` for ``exc`` unless it was reported already; never raises."""
         if not mark_reported(exc):
             return
+        # Every occurrence keeps its frames, whatever the event says of it (issue 13).
+        occurrence = self._keep(exc) if self._keep is not None else ""
         try:
             event = RequestError(
                 method=str(environ.get("REQUEST_METHOD", "")),
@@ -34,6 +38,7 @@ class ErrorReporter:
                 chain=exception_chain(exc),
                 streaming=streaming,
                 pid=os.getpid(),
+                occurrence=occurrence,
                 request_id=environ.get(REQUEST_ID_KEY, 0),
             )
             environ[RAISED_KEY] = True  # the request's record links to this event

@@ -155,6 +155,8 @@ class RequestError(Event):
     pid: int = 0
     #: The ``request`` record of the request that raised (its ``id``); 0 when unknown.
     request_id: int = 0
+    #: Names this failure for the console (``debugdash eval OCCURRENCE``): "<pid>-<n>".
+    occurrence: str = ""
 
     @property
     def exception(self) -> ExceptionInfo:
@@ -386,3 +388,15 @@ class VerifyOnReload(Event):
 
     name: ClassVar[str] = "verify_on_reload"
     on: bool
+class Evaluated(Event):
+    """Code was evaluated in a kept frame of a failing request (the console; issue 13)."""
+
+    name: ClassVar[str] = "evaluated"
+    user: str
+    occurrence: str
+    #: The error it belongs to, "KeyError: 'zone'", and the frame, "app.py:12 in checkout".
+    error: str = ""
+    frame: str = ""
+    #: The code as typed, with the values of secret-named names redacted.
+    code: str = field(default="", metadata=MULTILINE)
+    raised: bool = False

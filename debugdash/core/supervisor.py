@@ -35,6 +35,7 @@ from debugdash.core.switches import Switches
 from debugdash.protocol import commands as wire
 from debugdash.protocol.addresses import is_local, parse_peer
 from debugdash.protocol.clock import Clock, system_clock
+from debugdash.protocol.control import AttachInfo, SessionStatus
 from debugdash.protocol.events import AccessRefused, Event, Exited, Notice, Ready, Toggles
 
 
@@ -256,7 +257,7 @@ class Supervisor:
     async def set_attach(self, on: bool) -> None:
         await self.switches.set_attach(on)  # UserInputError when the attach port is taken
 
-    def attach_help(self) -> dict[str, Any] | None:
+    def attach_help(self) -> AttachInfo | None:
         """How to connect an IDE: the port, the SSH tunnel, a VS Code launch.json entry."""
         return self.switches.attach_help()
 
@@ -314,14 +315,14 @@ class Supervisor:
 
     # --- status ---------------------------------------------------------------------
 
-    def status(self) -> dict[str, Any]:
-        """Everything `debugdash status` shows, as JSON-able data (the PIN too: only its user reaches the control socket)."""
+    def status(self) -> SessionStatus:
+        """Everything `debugdash status` shows (the PIN too: only its user reaches the control socket)."""
         server = self.life.server
         return session_status(
             self.settings, self.ready, self.phase, self.toggles,
             pid=server.pid if server else None,
             pin=self.pin,
-            grants=[entry.to_dict(self.clock()) for entry in self.allowlist.entries()],
+            grants=[entry.info(self.clock()) for entry in self.allowlist.entries()],
             audit_log=str(self.audit.path) if self.audit.path else None,
             attach=self.attach_help(),
             suggested_grant=self.suggested_grant,

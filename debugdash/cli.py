@@ -18,6 +18,7 @@ from debugdash import __version__
 from debugdash.core.errors import UserInputError
 from debugdash.protocol import codec
 from debugdash.protocol.control import Allow, NewPin, Request, Restart, Revoke, SessionStatus, Status, Toggle
+from debugdash.cli_requests import add_commands as add_request_commands
 
 F = Callable[..., Any]
 
@@ -177,10 +178,10 @@ def _serve(settings: Any, *, headless: bool, as_json: bool, json_pin: bool = Fal
 _port_option = click.option("--port", type=int, help="The session's server port, when several run.")
 
 
-def _control(message: Request, port: int | None) -> Any:
+def _control(message: Request, port: int | None, timeout: float = 30.0) -> Any:
     from debugdash.core import control
 
-    return control.request(message, port)
+    return control.request(message, port, timeout=timeout)
 
 
 @main.command()
@@ -294,3 +295,6 @@ def _duration(seconds: float) -> str:
     if minutes:
         return f"{minutes}m{secs:02d}s"
     return f"{secs}s"
+
+
+add_request_commands(main, _control, _port_option, _user_errors)

@@ -83,7 +83,9 @@ def _wrap_run_simple(original: Any, agent: Agent) -> Any:
             "reloader": bool(options["use_reloader"]),
         }
         captured = CaptureMiddleware(app, agent.reporter)
-        options["application"] = agent.gate.wrap(captured, captured, str(options["hostname"]))
+        gated = agent.gate.wrap(captured, captured, str(options["hostname"]))
+        # Outermost: the record sees the status the client gets, the debugger's error page included.
+        options["application"] = agent.recorder.wrap(gated)
         return original(*bound.args, **bound.kwargs)
 
     run_simple.__debugdash__ = True  # type: ignore[attr-defined]

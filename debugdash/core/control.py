@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 from debugdash.core.allowlist import AccessEntry
 from debugdash.core.errors import UserInputError
+from debugdash.core.requests import RequestStore
 from debugdash.core.runtime import runtime_base, session_sockets
 from debugdash.protocol.clock import Clock
 from debugdash.protocol.control import (
@@ -49,7 +50,8 @@ from debugdash.protocol.control import (
     decode,
     encode,
 )
-from debugdash.protocol.events import Toggles
+from debugdash.protocol.control import Curl, CurlCommand, Replay, ReplayResult, Requests, TrustedHosts, TrustHost
+from debugdash.protocol.events import RequestRecord, Toggles
 
 
 class Steerable(Protocol):
@@ -57,6 +59,7 @@ class Steerable(Protocol):
 
     clock: Clock
     toggles: Toggles
+    requests: RequestStore
 
     def status(self) -> SessionStatus: ...
     async def grant(self, address: str, *, what: str, ttl: str | float | None, wide: bool, user: str | None) -> AccessEntry: ...
@@ -68,6 +71,9 @@ class Steerable(Protocol):
     async def set_reloader(self, on: bool) -> None: ...
     async def set_attach(self, on: bool) -> None: ...
     async def set_debug(self, on: bool) -> None: ...
+    async def curl(self, request_id: int, *, reveal: bool = False) -> str: ...
+    async def replay(self, request_id: int, *, confirmed: bool = False) -> ReplayResult: ...
+    async def trust_host(self, host: str) -> list[str]: ...
 
 
 NO_SESSION = "no debugdash session is running; start one with `debugdash --app yourapp`"
@@ -86,6 +92,10 @@ class ControlServer:
             Restart: self._restart,
             NewPin: self._new_pin,
             Toggle: self._toggle,
+            Requests: self._requests,
+            Curl: self._curl,
+            Replay: self._replay,
+            TrustHost: self._trust_host,
         }
 
     async def start(self) -> None:
@@ -163,6 +173,18 @@ class ControlServer:
         on = request.state if request.state is not None else not getattr(self.session.toggles, name)
         await getattr(self.session, f"set_{name}")(on)
         return Switched(name=name, on=getattr(self.session.toggles, name))
+
+    async def _requests(self, request: Requests, user: str | None) -> list[RequestRecord]:
+        return self.session.requests.records(errors=request.errors, limit=request.limit)
+
+    async def _curl(self, request: Curl, user: str | None) -> CurlCommand:
+        return CurlCommand(text=await self.session.curl(request.id))
+
+    async def _replay(self, request: Replay, user: str | None) -> ReplayResult:
+        return await self.session.replay(request.id, confirmed=request.yes)
+
+    async def _trust_host(self, request: TrustHost, user: str | None) -> TrustedHosts:
+        return TrustedHosts(hosts=await self.session.trust_host(request.host))
 
 
 def _peer_user(writer: asyncio.StreamWriter) -> str | None:

@@ -44,11 +44,13 @@ from debugdash.protocol.events import (
     Started,
     Stats,
 )
+from debugdash.protocol.events import RequestRecord, Verified, VerifyOnReload
 from debugdash.core.state import SessionState
 from debugdash.tui import format as fmt
-from debugdash.tui.commands import KEYS, DashboardCommands
+from debugdash.tui.commands import KEYS, TAB_FOCUS, DashboardCommands
 from debugdash.tui.handoff import copy_shown, open_in_editor
 from debugdash.tui.notices import NEW_ERROR_TIMEOUT, Announcer
+from debugdash.tui.request_keys import RequestKeys
 from debugdash.tui.screens.grant import GrantScreen
 from debugdash.tui.screens.help import HelpScreen
 from debugdash.tui.terminal import on_hangup
@@ -60,6 +62,7 @@ from debugdash.tui.widgets.errors_pane import ErrorsPane
 from debugdash.tui.widgets.footer import KeyFooter
 from debugdash.tui.widgets.log_pane import LogPane
 from debugdash.tui.widgets.reloads import ReloadsPane
+from debugdash.tui.widgets.requests_pane import RequestsPane
 from debugdash.tui.widgets.status import StatusLine, ToggleBar
 from debugdash.tui.widgets.traceback import TracebackView
 
@@ -67,7 +70,6 @@ from debugdash.tui.widgets.traceback import TracebackView
 RENDER_INTERVAL = 0.1
 #: Longest wait for the server tree to stop before killing it outright.
 STOP_TIMEOUT = 5.0
-
 
 
 #: What each kind of event changes on screen, besides the status lines.
@@ -78,11 +80,13 @@ _REDRAWS: dict[type[Event], tuple[str, ...]] = {
     **dict.fromkeys((Started, Exited), ("banner", "attach")),
     **dict.fromkeys((AccessGranted, AccessRevoked, AccessExpired), ("access",)),
     **dict.fromkeys((AttachListening, AttachClient), ("attach",)),
-    **dict.fromkeys((Stats, AccessRefused, Notice), ()),
+    **dict.fromkeys((Stats, Notice), ()),
+    AccessRefused: ("access",), RequestRecord: ("requests",),  # the refused inbox; the Requests tab
+    **dict.fromkeys((Verified, VerifyOnReload), ("errors",)),
 }
 
 
-class DashboardApp(App[None]):
+class DashboardApp(RequestKeys, App[None]):
     """The debugdash dashboard for one Supervisor."""
 
     CSS_PATH = "dashboard.tcss"
@@ -142,6 +146,8 @@ class DashboardApp(App[None]):
                 yield AccessPanel(id="access-panel")
             with TabPane("Attach", id="attach"):
                 yield AttachPanel(id="attach-panel")
+            with TabPane("Requests", id="requests"):
+                yield RequestsPane(self.sup.requests, self.sup.request_detail, id="requests-pane")
         yield KeyFooter()
 
     def on_mount(self) -> None:
@@ -226,6 +232,8 @@ class DashboardApp(App[None]):
             self._render_attach()
         if "banner" in dirty:
             self.query_one(Banner).show(self.state)
+        if "requests" in dirty:
+            self.query_one(RequestsPane).changed()
 
     def on_resize(self) -> None:
         self._mark("errors")  # the error messages are cut to the table's width
@@ -249,7 +257,7 @@ class DashboardApp(App[None]):
         self.query_one(ToggleBar).show(self.state, len(self.sup.access_entries()))
 
     def _render_access(self) -> None:
-        self.query_one(AccessPanel).show(self.sup.access_entries(), self.sup.clock())
+        self.query_one(AccessPanel).show(self.sup.access_entries(), self.sup.clock(), self.state.inbox.rows())
 
     def _render_attach(self) -> None:
         enabled = self.state.toggles.attach if self.state.toggles else False
@@ -352,17 +360,8 @@ class DashboardApp(App[None]):
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
-        target = {
-            "errors": "#errors-table",
-            "log": "#log-view",
-            "reloads": "#reloads-table",
-            "access": "#access-table",
-            "attach": "#attach-panel",
-        }[tab]
-        widget = self.query_one(target)
-        if tab == "errors" and not widget.display:
-            widget = self.query_one(TracebackView)
-        widget.focus()
+        candidates = [self.query_one(selector) for selector in TAB_FOCUS[tab]]
+        next((widget for widget in candidates if widget.display), candidates[0]).focus()
 
     async def action_quit(self) -> None:
         await self.shutdown()

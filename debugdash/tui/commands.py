@@ -8,6 +8,15 @@ from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 TABS = ("errors", "log", "reloads", "access", "attach", "requests")
+#: What a tab's key focuses: the first of these on display (an empty table is hidden).
+TAB_FOCUS = {
+    "errors": ("#errors-table", "#traceback"),
+    "log": ("#log-view",),
+    "reloads": ("#reloads-table",),
+    "access": ("#access-table", "#refused-table"),
+    "attach": ("#attach-panel",),
+    "requests": ("#requests-table",),
+}
 
 #: The footer shows those with show=True (the narrow footer leaves out x, e, c).
 KEYS: list[BindingType] = [

@@ -11,7 +11,8 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from debugdash.tui import format as fmt
-from debugdash.tui.widgets.refused import RefusedInbox, Refusal
+from debugdash.core.inbox import RefusedRow
+from debugdash.tui.widgets.refused import RefusedInbox
 from debugdash.tui.widgets.table import MeasuredTable
 
 #: Entries with less than this many seconds left are highlighted.
@@ -41,7 +42,7 @@ class AccessPanel(Vertical):
         self.query_one("#access-hint", Static).display = False
         self.show_refused([])
 
-    def show_refused(self, rows: list[Refusal]) -> None:
+    def show_refused(self, rows: list[RefusedRow]) -> None:
         """The refused-requests inbox, most recent first; hidden while empty."""
         inbox = self.query_one(RefusedInbox)
         inbox.show(rows)
@@ -55,8 +56,11 @@ class AccessPanel(Vertical):
             return None
         return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
 
-    def show(self, entries: Sequence[Any], now: float) -> None:
-        """Render entries (``.network``, ``.what``, ``.remaining(now)``); soonest to expire first."""
+    def show(self, entries: Sequence[Any], now: float, refused: list[RefusedRow] | None = None) -> None:
+        """Render entries (``.network``, ``.what``, ``.remaining(now)``); soonest to expire first;
+        and the refused-requests inbox."""
+        if refused is not None:
+            self.show_refused(refused)
         table = self.query_one("#access-table", DataTable)
         selected = self.selected_network
         live = [(entry, entry.remaining(now)) for entry in entries]

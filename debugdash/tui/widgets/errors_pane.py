@@ -50,6 +50,9 @@ class ErrorsPane(Vertical):
         selected = self.query_one(ErrorList).selected_id
         return group_key(selected) if selected is not None else None
 
+    def highlighted_group(self) -> ErrorGroup | None:
+        return self._group(self.query_one(ErrorList).selected_id)
+
     def keep_clear_of_toast(self, seconds: float) -> None:
         """For ``seconds``, keep the traceback's text above the bottom-right toast,
         where its last line (the exception and its message) would be."""

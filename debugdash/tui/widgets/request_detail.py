@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from debugdash.protocol.events import RequestError
+from debugdash.protocol.events import RequestError, RequestRecord
 from debugdash.protocol.text import display_text
 from debugdash.tui import format as fmt
 from debugdash.tui.widgets.requests import millis, status_text, target
@@ -84,36 +84,39 @@ def body_text(body: str, content_type: str) -> Text:
     return out
 
 
-def render_detail(record: Any, full: Any | None, error: RequestError | None, *, revealed: bool = False, root: str | None = None) -> Text:
+def render_detail(record: RequestRecord, detail: Any | None, error: RequestError | None, note: Text | None = None) -> Text:
     """Everything known about one request.
 
-    ``record`` is the request event; ``full`` the kept request (headers, body) or
-    None when the agent kept none; ``error`` the traceback it raised.
+    ``record`` is the request event; ``detail`` the supervisor's ``RequestDetail``
+    (headers and body, redacted unless revealed) or None while it is not at hand;
+    ``error`` the traceback the request raised; ``note`` says why there is no detail.
     """
     out = Text()
+    out.append(f"#{record.id}  ", "dim")
     out.append(f"{display_text(record.method, 16)} ", "bold")
     out.append(display_text(target(record), 2000))
     out.append("\n")
     out.append_text(status_text(record.status))
-    out.append(f"  {millis(record.duration)}", "dim")
-    out.append(f"  {fmt.size(record.size)}", "dim")
+    out.append(f"  {millis(record.duration)}  {fmt.size(record.size)}", "dim")
     out.append(f"  at {fmt.clock_time(record.time)}  from {display_text(record.remote_addr, 60)}", "dim")
     if record.replay:
-        out.append(f"  ↻ replay ({display_text(record.replay, 40)})", "bold cyan")
-    if revealed:
+        out.append("  ↻ replay", "bold cyan")
+    if detail is not None and detail.revealed:
         out.append("  secrets shown", "bold black on yellow")
     out.append("\n")
     out.append_text(_pairs("Query", parse_qsl(record.query, keep_blank_values=True) if record.query else []))
-    if full is None:
-        out.append("\nHeaders and body were not kept for this request (only failed or selected ones are).\n", "dim")
+    if detail is None:
+        if note is not None:
+            out.append("\n").append_text(note).append("\n")
     else:
-        out.append_text(_pairs("Headers", full.headers))
-        if full.body:
+        out.append_text(_pairs("Headers", [(name, value) for name, value in detail.request.headers]))
+        text = detail.body_text(pretty=False)
+        if text:
             out.append("\nBody", "bold underline")
-            if getattr(full, "truncated", False):
-                out.append(" (first 64 KB)", "dim")
+            if detail.request.body_truncated:
+                out.append(" (the first 64 KB)", "dim")
             out.append("\n")
-            out.append_text(body_text(full.body, full.content_type or ""))
+            out.append_text(body_text(text, detail.content_type))
     if error is not None:
         out.append("\nTraceback\n", "bold underline")
         out.append(traceback_text(error.chain), "red")

@@ -3,8 +3,8 @@ and a ``/`` filter by status class and path text."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, ClassVar
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar, Protocol
 
 from rich.text import Text
 from textual import on, work
@@ -14,15 +14,24 @@ from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.widgets import DataTable, Input, Static
 
-from debugdash.protocol.events import RequestError
+from debugdash.protocol.events import RequestError, RequestRecord
 from debugdash.tui.widgets.request_detail import RequestDetail, render_detail
-from debugdash.tui.widgets.requests import RequestFilter, RequestList
+from debugdash.tui.widgets.requests import MAX_ROWS, RequestFilter, RequestList
 
 NO_REQUESTS = "No requests yet. Every request the server answers shows up here, newest first."
 FILTER_HINT = "5xx 4xx … and/or path text; Enter: apply, Escape: clear"
 
-#: ``load(request_id, reveal)``: the kept request (headers, body) or None.
-Loader = Callable[[str, bool], Awaitable[Any]]
+
+class RequestSource(Protocol):
+    """What the pane reads (the supervisor's RequestStore)."""
+
+    def records(self, *, limit: int | None = None) -> list[RequestRecord]: ...  # newest first
+    def error(self, request_id: int) -> RequestError | None: ...
+    def counts(self) -> dict[str, int]: ...  # "kept": how many records it holds
+
+
+#: ``load(request_id, reveal=...)``: the supervisor's RequestDetail; raises when the request is not kept.
+Loader = Callable[..., Awaitable[Any]]
 
 
 class RequestsPane(Vertical):
@@ -30,17 +39,17 @@ class RequestsPane(Vertical):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("slash", "filter", "Filter", show=False)]
 
-    def __init__(self, load: Loader, *, root: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, source: RequestSource, load: Loader, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self._source = source
         self._load = load
-        self._root = root
         self._filter = RequestFilter()
-        self._records: Sequence[Any] = ()
-        self._shown: list[Any] = []
-        self._errors: dict[str, RequestError] = {}
+        self._total = 0
+        self._shown: list[RequestRecord] = []
         #: The one request whose secrets are on screen (the palette's reveal), else None.
-        self.revealed: str | None = None
-        self._detail_for: tuple[str, bool] | None = None
+        self.revealed: int | None = None
+        self._detail_for: tuple[int, bool] | None = None
+        self._stale = False
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder=FILTER_HINT, id="requests-filter")
@@ -50,37 +59,53 @@ class RequestsPane(Vertical):
 
     def on_mount(self) -> None:
         self.query_one("#requests-filter", Input).display = False
-        self._show_status()
+        self.show()
 
     # --- what to show -------------------------------------------------------------
 
-    def show(self, records: Sequence[Any], errors: dict[str, RequestError]) -> None:
-        """``records`` newest first; ``errors`` the traceback of each request that raised, by id."""
-        self._records, self._errors = records, errors
-        self._shown = [record for record in records if self._filter.matches(record)] if self._filter else list(records)
+    def changed(self) -> None:
+        """New records arrived: shown now when the tab is in view, else when it comes into view."""
+        if self.parent is not None and getattr(self.parent, "display", True) and self.is_attached:
+            self.show()
+        else:
+            self._stale = True
+
+    def on_show(self) -> None:
+        if self._stale:
+            self.show()
+
+    def show(self) -> None:
+        """Read the records again (newest first) and show those the filter lets through."""
+        self._stale = False
+        if self._filter:
+            records = self._source.records()
+            self._shown = [record for record in records if self._filter.matches(record)][:MAX_ROWS]
+        else:
+            self._shown = self._source.records(limit=MAX_ROWS)
+        self._total = self._source.counts()["kept"]
         table = self.query_one(RequestList)
-        table.show(self._shown, errors.keys())
+        table.show(self._shown)
         table.display = bool(self._shown)
         self._show_status()
         self._show_selected()
 
     @property
-    def selected(self) -> Any | None:
+    def selected(self) -> RequestRecord | None:
         selected = self.query_one(RequestList).selected_id
         return next((record for record in self._shown if str(record.id) == selected), None)
 
-    def reveal(self, request_id: str | None) -> None:
+    def reveal(self, request_id: int | None) -> None:
         """Show the real values of one request's secrets (None: hide them again)."""
         self.revealed = request_id
         self._detail_for = None
         self._show_selected()
 
     def _show_status(self) -> None:
-        total, shown = len(self._records), len(self._shown)
+        total, shown = self._total, len(self._shown)
         if not total:
             status = Text(NO_REQUESTS, "dim")
         elif self._filter:
-            status = Text(f"{shown:,} of {total:,} requests match ", "dim")
+            status = Text(f"{shown:,} of {total:,} match ", "dim")
             status.append(self._filter.describe(), "bold")
             status.append(" · / change · Esc clear", "dim")
         else:
@@ -94,22 +119,22 @@ class RequestsPane(Vertical):
         if record is None:
             self._detail_for = None
             return
-        key = (str(record.id), self.revealed == str(record.id))
+        key = (record.id, self.revealed == record.id)
         if key != self._detail_for:
             self._detail_for = key
             self._fill_detail(record, key[1])
 
     @work(exclusive=True, group="request-detail")
-    async def _fill_detail(self, record: Any, reveal: bool) -> None:
-        error = self._errors.get(str(record.id))
+    async def _fill_detail(self, record: RequestRecord, reveal: bool) -> None:
         view = self.query_one(RequestDetail)
-        view.show(render_detail(record, None, error, root=self._root).append("\nloading headers and body…", "dim"))
+        error = self._source.error(record.id)
+        view.show(render_detail(record, None, error, Text("loading headers and body…", "dim")))
         try:
-            full = await self._load(str(record.id), reveal)
-        except Exception as e:  # noqa: BLE001  the worker went away, a timeout: say so in place
-            view.show(render_detail(record, None, error, root=self._root).append(f"\nCould not load the request: {e}", "yellow"))
+            detail = await self._load(record.id, reveal=reveal)
+        except Exception as e:  # noqa: BLE001  not kept any more, the worker went away: say so in place
+            view.show(render_detail(record, None, error, Text(str(e), "yellow")))
             return
-        view.show(render_detail(record, full, error, revealed=reveal and full is not None, root=self._root))
+        view.show(render_detail(record, detail, detail.error or error))
 
     @on(DataTable.RowHighlighted, "#requests-table")
     def _highlighted(self) -> None:
@@ -128,7 +153,7 @@ class RequestsPane(Vertical):
     @on(Input.Changed, "#requests-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         self._filter = RequestFilter.parse(event.value)
-        self.show(self._records, self._errors)
+        self.show()
 
     @on(Input.Submitted, "#requests-filter")
     def _filter_submitted(self) -> None:
@@ -140,5 +165,5 @@ class RequestsPane(Vertical):
             box.value = ""
             box.display = False
             self._filter = RequestFilter()
-            self.show(self._records, self._errors)
+            self.show()
             self.query_one(RequestList).focus()

@@ -159,7 +159,7 @@ class DebuggerGate:
                 address=str(environ.get("REMOTE_ADDR", "")),
                 what="debugger",
                 detail=str(environ.get("PATH_INFO", "")),
-                host=str(environ.get("HTTP_HOST", "")),
+                host=_host_name(str(environ.get("HTTP_HOST", ""))),
             )
         )
 
@@ -178,6 +178,13 @@ class DebuggerGate:
                 uid=uid if uid != self.owner else None,
             )
         )
+
+
+def _host_name(header: str) -> str:
+    """The name in a Host header, without its port (what a user trusts): ``[::1]:5000`` is ``[::1]``."""
+    if header.startswith("["):
+        return header.partition("]")[0] + "]"
+    return header.partition(":")[0]
 
 
 #: A Host header naming an IPv6 literal, as browsers send it: ``[::1]:5000``.

@@ -82,7 +82,7 @@ _REDRAWS: dict[type[Event], tuple[str, ...]] = {
     **dict.fromkeys((AttachListening, AttachClient), ("attach",)),
     **dict.fromkeys((Stats, Notice), ()),
     AccessRefused: ("access",), RequestRecord: ("requests",),  # the refused inbox; the Requests tab
-    **dict.fromkeys((Verified, VerifyOnReload), ("errors",)),
+    Verified: ("errors",), VerifyOnReload: ("requests",),  # "fixed ✓"; the Requests tab says whether it is on
 }
 
 
@@ -147,7 +147,7 @@ class DashboardApp(RequestKeys, App[None]):
             with TabPane("Attach", id="attach"):
                 yield AttachPanel(id="attach-panel")
             with TabPane("Requests", id="requests"):
-                yield RequestsPane(self.sup.requests, self.sup.request_detail, id="requests-pane")
+                yield RequestsPane(self.sup.requests, self.sup.request_detail, lambda: self.sup.verify_on_reload, id="requests-pane")
         yield KeyFooter()
 
     def on_mount(self) -> None:
@@ -257,7 +257,7 @@ class DashboardApp(RequestKeys, App[None]):
         self.query_one(ToggleBar).show(self.state, len(self.sup.access_entries()))
 
     def _render_access(self) -> None:
-        self.query_one(AccessPanel).show(self.sup.access_entries(), self.sup.clock(), self.state.inbox.rows())
+        self.query_one(AccessPanel).show(self.sup.access_entries(), self.sup.clock(), self.sup.state.inbox.rows())
 
     def _render_attach(self) -> None:
         enabled = self.state.toggles.attach if self.state.toggles else False

@@ -91,7 +91,6 @@ class RequestKeys:
             if on else "Verify fixes on reload: off.",
             markup=False,
         )
-        self._mark("errors", "status")
 
     def action_reveal_request(self) -> None:
         pane = self.query_one(RequestsPane)  # type: ignore[attr-defined]

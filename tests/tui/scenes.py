@@ -193,7 +193,8 @@ def request_traffic(supervisor: Supervisor) -> list:
         records=[
             _record(1, 690, "GET", "/", 200, size=3_481),
             _record(2, 691.5, "GET", "/static/app.css", 304, size=0, duration=0.0012),
-            _record(3, 693, "GET", "/api/orders", 200, query="page=2&token=" + SECRET_TOKEN, duration=0.0213, size=18_210),
+            # The agent redacts secret query values before the record leaves the server.
+            _record(3, 693, "GET", "/api/orders", 200, query="page=2&token=[redacted]", duration=0.0213, size=18_210),
             _record(4, 695, "POST", "/login", 302, size=219, remote_addr="127.0.0.2"),
             _record(5, 697, "GET", "/missing", 404, size=207),
             _record(6, 700, "POST", "/checkout", 500, error=True, duration=0.0381, size=13_902),
@@ -218,3 +219,11 @@ def refusals() -> list:
         AccessRefused(time=T0 + 640, address="127.0.0.3", what="debugger", detail="/console"),
         AccessRefused(time=T0 + 650, address="127.0.0.1", what="debugger", detail="/console", host="myhost.test"),
     ]
+
+
+def verified(fixed: bool, at: float = 760) -> list:
+    """The /checkout KeyError group replayed after a reload: fixed, or still failing."""
+    from debugdash.protocol.events import Verified
+
+    return [Verified(time=T0 + at, error_type="KeyError", filename="/srv/shop/shop/views.py", lineno=41,
+                     request_id=1, replay_id=99, fixed=fixed, status=200 if fixed else 500)]

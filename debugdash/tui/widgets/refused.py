@@ -35,7 +35,7 @@ class RefusedInbox(MeasuredTable):
     """The inbox rows; ``g`` opens the grant form for the highlighted address, ``t`` trusts its host name."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("g", "grant_row", "Grant this address", show=False),
+        Binding("g", "grant_row", "Grant"),  # the same key as elsewhere, pre-filled with the row
         Binding("t", "trust_row", "Trust this host name", show=False),
     ]
 

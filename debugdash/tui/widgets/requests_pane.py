@@ -18,7 +18,7 @@ from debugdash.protocol.events import RequestError, RequestRecord
 from debugdash.tui.widgets.request_detail import RequestDetail, render_detail
 from debugdash.tui.widgets.requests import MAX_ROWS, RequestFilter, RequestList
 
-NO_REQUESTS = "No requests yet. Every request the server answers shows up here, newest first."
+NO_REQUESTS = "No requests yet: each one the server answers shows here."
 FILTER_HINT = "5xx 4xx … and/or path text; Enter: apply, Escape: clear"
 
 
@@ -39,8 +39,10 @@ class RequestsPane(Vertical):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("slash", "filter", "Filter", show=False)]
 
-    def __init__(self, source: RequestSource, load: Loader, **kwargs: Any) -> None:
+    def __init__(self, source: RequestSource, load: Loader, verify: Callable[[], bool], **kwargs: Any) -> None:
+        """``verify()``: whether verify-on-reload is on (shown on the status line)."""
         super().__init__(**kwargs)
+        self._verify = verify
         self._source = source
         self._load = load
         self._filter = RequestFilter()
@@ -86,7 +88,7 @@ class RequestsPane(Vertical):
         table = self.query_one(RequestList)
         table.show(self._shown)
         table.display = bool(self._shown)
-        self._show_status()
+        self.show_status()
         self._show_selected()
 
     @property
@@ -100,7 +102,7 @@ class RequestsPane(Vertical):
         self._detail_for = None
         self._show_selected()
 
-    def _show_status(self) -> None:
+    def show_status(self) -> None:
         total, shown = self._total, len(self._shown)
         if not total:
             status = Text(NO_REQUESTS, "dim")
@@ -109,7 +111,8 @@ class RequestsPane(Vertical):
             status.append(self._filter.describe(), "bold")
             status.append(" · / change · Esc clear", "dim")
         else:
-            status = Text(f"{total:,} requests · / filter · R replay · C copy as curl", "dim")
+            status = Text(f"{total:,} requests · / filter · R replay · C curl", "dim")
+        status.append(f" · v verify fixes: {'on' if self._verify() else 'off'}", "dim")
         self.query_one("#requests-status", Static).update(status)
 
     def _show_selected(self) -> None:

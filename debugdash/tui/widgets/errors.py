@@ -84,7 +84,7 @@ class ErrorList(MeasuredTable):
         """
         self._placing = True
         try:
-            self.clear()
+            self.clear_rows()
             olds = [code_since is not None and g.last_seen < code_since for g in groups]
             places = []
             for group, old in zip(groups, olds):

@@ -110,7 +110,7 @@ class RequestList(MeasuredTable):
         """Replace the rows with ``records`` (newest first); those that raised stand out."""
         self._placing = True
         try:
-            self.clear()
+            self.clear_rows()
             width = self.size.width or self.app.size.width
             room = max(12, width - _OTHER_CELLS)
             for record in records[:MAX_ROWS]:

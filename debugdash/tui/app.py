@@ -44,12 +44,14 @@ from debugdash.protocol.events import (
     Started,
     Stats,
 )
+from debugdash.protocol.events import RequestRecord, Verified, VerifyOnReload
 from debugdash.core.state import SessionState
 from debugdash.tui import format as fmt
-from debugdash.tui.commands import KEYS, DashboardCommands
+from debugdash.tui.commands import KEYS, TAB_FOCUS, DashboardCommands
 from debugdash.tui.console_keys import ConsoleKeys, clear_errors
 from debugdash.tui.handoff import copy_shown, open_in_editor
 from debugdash.tui.notices import NEW_ERROR_TIMEOUT, Announcer
+from debugdash.tui.request_keys import RequestKeys
 from debugdash.tui.screens.grant import GrantScreen
 from debugdash.tui.screens.help import HelpScreen
 from debugdash.tui.terminal import on_hangup
@@ -61,6 +63,7 @@ from debugdash.tui.widgets.errors_pane import ErrorsPane
 from debugdash.tui.widgets.footer import KeyFooter
 from debugdash.tui.widgets.log_pane import LogPane
 from debugdash.tui.widgets.reloads import ReloadsPane
+from debugdash.tui.widgets.requests_pane import RequestsPane
 from debugdash.tui.widgets.status import StatusLine, ToggleBar
 from debugdash.tui.widgets.traceback import TracebackView
 
@@ -68,7 +71,6 @@ from debugdash.tui.widgets.traceback import TracebackView
 RENDER_INTERVAL = 0.1
 #: Longest wait for the server tree to stop before killing it outright.
 STOP_TIMEOUT = 5.0
-
 
 
 #: What each kind of event changes on screen, besides the status lines.
@@ -79,11 +81,13 @@ _REDRAWS: dict[type[Event], tuple[str, ...]] = {
     **dict.fromkeys((Started, Exited), ("banner", "attach")),
     **dict.fromkeys((AccessGranted, AccessRevoked, AccessExpired), ("access",)),
     **dict.fromkeys((AttachListening, AttachClient), ("attach",)),
-    **dict.fromkeys((Stats, AccessRefused, Notice), ()),
+    **dict.fromkeys((Stats, Notice), ()),
+    AccessRefused: ("access",), RequestRecord: ("requests",),  # the refused inbox; the Requests tab
+    Verified: ("errors",), VerifyOnReload: ("requests",),  # "fixed ✓"; the Requests tab says whether it is on
 }
 
 
-class DashboardApp(ConsoleKeys, App[None]):
+class DashboardApp(ConsoleKeys, RequestKeys, App[None]):
     """The debugdash dashboard for one Supervisor."""
 
     CSS_PATH = "dashboard.tcss"
@@ -143,6 +147,8 @@ class DashboardApp(ConsoleKeys, App[None]):
                 yield AccessPanel(id="access-panel")
             with TabPane("Attach", id="attach"):
                 yield AttachPanel(id="attach-panel")
+            with TabPane("Requests", id="requests"):
+                yield RequestsPane(self.sup.requests, self.sup.request_detail, lambda: self.sup.verify_on_reload, id="requests-pane")
         yield KeyFooter()
 
     def on_mount(self) -> None:
@@ -227,6 +233,8 @@ class DashboardApp(ConsoleKeys, App[None]):
             self._render_attach()
         if "banner" in dirty:
             self.query_one(Banner).show(self.state)
+        if "requests" in dirty:
+            self.query_one(RequestsPane).changed()
 
     def on_resize(self) -> None:
         self._mark("errors")  # the error messages are cut to the table's width
@@ -250,7 +258,7 @@ class DashboardApp(ConsoleKeys, App[None]):
         self.query_one(ToggleBar).show(self.state, len(self.sup.access_entries()))
 
     def _render_access(self) -> None:
-        self.query_one(AccessPanel).show(self.sup.access_entries(), self.sup.clock())
+        self.query_one(AccessPanel).show(self.sup.access_entries(), self.sup.clock(), self.sup.state.inbox.rows())
 
     def _render_attach(self) -> None:
         enabled = self.state.toggles.attach if self.state.toggles else False
@@ -353,17 +361,8 @@ class DashboardApp(ConsoleKeys, App[None]):
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
-        target = {
-            "errors": "#errors-table",
-            "log": "#log-view",
-            "reloads": "#reloads-table",
-            "access": "#access-table",
-            "attach": "#attach-panel",
-        }[tab]
-        widget = self.query_one(target)
-        if tab == "errors" and not widget.display:
-            widget = self.query_one(TracebackView)
-        widget.focus()
+        candidates = [self.query_one(selector) for selector in TAB_FOCUS[tab]]
+        next((widget for widget in candidates if widget.display), candidates[0]).focus()
 
     async def action_quit(self) -> None:
         await self.shutdown()

@@ -7,7 +7,16 @@ from functools import partial
 from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-TABS = ("errors", "log", "reloads", "access", "attach")
+TABS = ("errors", "log", "reloads", "access", "attach", "requests")
+#: What a tab's key focuses: the first of these on display (an empty table is hidden).
+TAB_FOCUS = {
+    "errors": ("#errors-table", "#traceback"),
+    "log": ("#log-view",),
+    "reloads": ("#reloads-table",),
+    "access": ("#access-table", "#refused-table"),
+    "attach": ("#attach-panel",),
+    "requests": ("#requests-table",),
+}
 
 #: The footer shows those with show=True (the narrow footer leaves out x, e, c).
 KEYS: list[BindingType] = [
@@ -21,7 +30,11 @@ KEYS: list[BindingType] = [
     Binding("c", "copy", "Copy"),
     Binding("i", "console", "Console", show=False),
     Binding("delete", "clear_error", "Clear error", show=False),
-    Binding("C", "clear_errors", "Clear all errors", show=False),
+    # C is "copy as curl" in the key contract (DESIGN.md); clearing every group moved here.
+    Binding("shift+delete", "clear_errors", "Clear all errors", show=False),
+    Binding("R", "replay", "Replay", show=False),
+    Binding("C", "copy_curl", "Copy as curl", show=False),
+    Binding("v", "toggle_verify", "Verify fixes", show=False),
     Binding("s", "save_log", "Save log", show=False),
     Binding("question_mark", "help", "Help", key_display="?"),
     Binding("q", "quit", "Quit"),
@@ -42,7 +55,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("Revoke all remote access", "ends every grant now", "revoke_all"),
     ("New debugger PIN", "browsers unlocked with the old PIN must unlock again", "new_pin"),
     ("Clear the highlighted error group", "Delete", "clear_error"),
-    ("Clear all errors", "C", "clear_errors"),
+    ("Clear all errors", "shift+Delete", "clear_errors"),
     ("Open the highlighted frame in $EDITOR", "e", "edit"),
     ("Copy the traceback (or attach help)", "c · OSC 52, works over SSH", "copy"),
     ("Console in the highlighted frame", "i · Python in the failing request's frame", "console"),
@@ -52,6 +65,13 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("Show reloads", "3", "show_tab('reloads')"),
     ("Show remote access", "4", "show_tab('access')"),
     ("Show external attach", "5", "show_tab('attach')"),
+    ("Show requests", "6", "show_tab('requests')"),
+    ("Filter requests by status class and path", "/ on the Requests tab · e.g. 5xx /api", "filter_requests"),
+    ("Replay the highlighted request", "R · GET/HEAD/OPTIONS at once, others after a question", "replay"),
+    ("Copy the highlighted request as curl", "C · OSC 52; secrets redacted unless revealed", "copy_curl"),
+    ("Toggle verify fixes on reload", "v · replays failing GET/HEAD groups after each reload", "toggle_verify"),
+    ("Reveal secrets of the highlighted request", "on screen, for that request only; again hides them", "reveal_request"),
+    ("Trust the highlighted refused host name", "t on the Access tab's refused list", "trust_host"),
     ("Help: every key", "?", "help"),
     ("Quit", "q · stops the server", "quit"),
 ]

@@ -22,6 +22,8 @@ from debugdash.protocol.events import (
     Stats,
     Toggles,
 )
+from debugdash.protocol.events import AccessRefused, RequestRecord
+from debugdash.protocol.requests import CapturedRequest, RequestBatch
 from debugdash.core.settings import Settings
 from debugdash.core.supervisor import Supervisor
 from debugdash.tui.app import DashboardApp
@@ -156,3 +158,72 @@ async def publish(pilot: Pilot, events: list) -> None:
     assert isinstance(app, DashboardApp)
     app.sup.publish(events)
     await pilot.pause(0.3)
+
+
+# --- requests -------------------------------------------------------------------
+
+SECRET_TOKEN = "abc123-bearer-secret"
+SECRET_PASSWORD = "hunter2-password"
+SECRET_KEY = "sk-live-4242-apikey"
+
+
+def _captured(number: int, method: str, target: str, headers: list[list[str]], body: str = "") -> CapturedRequest:
+    import base64
+
+    return CapturedRequest(
+        id=number, method=method, target=target, headers=headers,
+        body64=base64.b64encode(body.encode()).decode() if body else "", remote_addr="127.0.0.1",
+    )
+
+
+def _record(number: int, at: float, method: str, path: str, status: int, *, query: str = "", error: bool = False,
+            replay: str = "", duration: float = 0.004, size: int = 512, remote_addr: str = "127.0.0.1") -> RequestRecord:
+    return RequestRecord(time=T0 + at, id=number, method=method, path=path, query=query, status=status,
+                         duration=duration, size=size, remote_addr=remote_addr, pid=4243, error=error, replay=replay)
+
+
+def request_traffic(supervisor: Supervisor) -> list:
+    """A session's requests, as the agent hands them over: records, the failed
+    ones in full (with secrets to redact), and the traceback one of them raised."""
+    checkout = key_error(700)
+    checkout.request_id = 6
+    supervisor.request_actions.take_event(checkout)
+    batch = RequestBatch(
+        pid=4243,
+        records=[
+            _record(1, 690, "GET", "/", 200, size=3_481),
+            _record(2, 691.5, "GET", "/static/app.css", 304, size=0, duration=0.0012),
+            # The agent redacts secret query values before the record leaves the server.
+            _record(3, 693, "GET", "/api/orders", 200, query="page=2&token=[redacted]", duration=0.0213, size=18_210),
+            _record(4, 695, "POST", "/login", 302, size=219, remote_addr="127.0.0.2"),
+            _record(5, 697, "GET", "/missing", 404, size=207),
+            _record(6, 700, "POST", "/checkout", 500, error=True, duration=0.0381, size=13_902),
+            _record(7, 702, "PUT", "/api/keys", 201, duration=0.0094, size=88),
+        ],
+        captured=[
+            _captured(6, "POST", "/checkout", [
+                ["Host", "127.0.0.1:5000"], ["Authorization", "Bearer " + SECRET_TOKEN],
+                ["Cookie", "session=" + SECRET_PASSWORD], ["Content-Type", "application/x-www-form-urlencoded"],
+            ], "sku=B-12&qty=2&password=" + SECRET_PASSWORD),
+            _captured(7, "PUT", "/api/keys", [
+                ["Host", "127.0.0.1:5000"], ["Content-Type", "application/json"], ["X-Api-Key", SECRET_KEY],
+            ], '{"name": "deploy", "api_key": "' + SECRET_KEY + '", "scopes": ["read", "write"]}'),
+        ],
+    )
+    return [checkout, *supervisor.request_actions.take_batch(batch)]
+
+
+def refusals() -> list:
+    return [
+        AccessRefused(time=T0 + 600, address="127.0.0.3", what="debugger", detail="/console"),
+        AccessRefused(time=T0 + 640, address="127.0.0.3", what="debugger", detail="/console"),
+        AccessRefused(time=T0 + 650, address="127.0.0.1", what="debugger", detail="/console", host="myhost.test"),
+    ]
+
+
+def verified(fixed: bool, at: float = 760) -> list:
+    """The /checkout KeyError group replayed after a reload: fixed, or still failing."""
+    from debugdash.protocol.events import Verified
+
+    return [Verified(time=T0 + at, error_type="KeyError", filename="/srv/shop/shop/views.py", lineno=41,
+                     request_id=1, replay_id=99, fixed=fixed, status=200 if fixed else 500)]

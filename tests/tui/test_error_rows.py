@@ -35,7 +35,7 @@ async def test_clear_one_group_then_all_with_keys():
         assert "RuntimeError" in _rows(app)[0]
         assert "Cleared KeyError at shop/views.py:41." in toasts(app)
         assert "RuntimeError: the configured port is not a number" in screen_text(app)
-        await pilot.press("C")
+        await pilot.press("shift+delete")
         await until(pilot, lambda: NO_ERRORS in screen_text(app).replace("\n", " ") or NO_ERRORS[:40] in screen_text(app), what=lambda: screen_text(app))
         assert "Cleared 1 error group." in toasts(app)
         # A new occurrence brings its group back, counted afresh.

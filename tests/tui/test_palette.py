@@ -14,6 +14,7 @@ from debugdash.tui.widgets.errors_pane import NO_ERRORS
 from debugdash.tui.commands import COMMANDS
 from debugdash.tui.screens.grant import GrantScreen
 from debugdash.tui.widgets.access import EMPTY_TEXT
+from debugdash.tui.widgets.requests_pane import NO_REQUESTS
 from debugdash.tui.widgets.status import ToggleBar
 from tests.support import alive
 from tests.tui import scenes
@@ -69,6 +70,7 @@ async def test_every_palette_command_that_moves_around_the_dashboard():
             ("Show reloads", "served in"),
             ("Show remote access", EMPTY_TEXT),
             ("Show external attach", "External attach is off"),
+            ("Show requests", NO_REQUESTS),
             ("Show errors", "KeyError: 'B-12'"),
             ("Clear the highlighted error group", "RuntimeError: the configured port is not a number"),
             ("Clear all errors", NO_ERRORS[:40]),
@@ -86,6 +88,14 @@ async def test_every_palette_command_that_moves_around_the_dashboard():
 TESTED_ELSEWHERE = {
     "Save the log to a file",  # tests/tui/test_log_pane.py
     "Console in the highlighted frame",  # tests/tui/test_console.py
+    # tests/tui/test_requests_tab.py
+    "Filter requests by status class and path",
+    "Reveal secrets of the highlighted request",
+    "Toggle verify fixes on reload",
+    # tests/tui/test_requests_live.py
+    "Replay the highlighted request",
+    "Copy the highlighted request as curl",
+    "Trust the highlighted refused host name",
 }
 
 

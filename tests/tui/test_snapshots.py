@@ -127,3 +127,77 @@ def test_attach_panel(snap_compare, size):
         await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+async def _requests_scene(pilot):
+    app = pilot.app
+    await scenes.publish(pilot, [*scenes.running_with_errors(), *scenes.request_traffic(app.sup), *scenes.refusals()])
+    app.clear_notifications()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_requests_tab(snap_compare, size):
+    """The failed POST highlighted: its headers and form with every secret redacted."""
+    app, _, _ = scenes.make_app()
+
+    async def run_before(pilot):
+        await _requests_scene(pilot)
+        await pilot.press("6", "down")
+        await until(pilot, lambda: "Authorization: [redacted]" in screen_text(pilot.app) or "#1  POST /checkout" in screen_text(pilot.app))
+        pilot.app.query_one("#request-detail").focus()
+        await pilot.press("pagedown")  # down to the form and the traceback
+        await pilot.pause(0.2)
+        shown = screen_text(pilot.app)
+        assert "[redacted]" in shown and not any(secret in shown for secret in (scenes.SECRET_TOKEN, scenes.SECRET_PASSWORD, scenes.SECRET_KEY))
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_requests_filtered(snap_compare, size):
+    app, _, _ = scenes.make_app()
+
+    async def run_before(pilot):
+        await _requests_scene(pilot)
+        await pilot.press("6", "slash", *"4xx 5xx")
+        await until(pilot, lambda: "2 of 7 match" in screen_text(pilot.app))
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_replay_question(snap_compare, size):
+    app, _, _ = scenes.make_app()
+
+    async def run_before(pilot):
+        await _requests_scene(pilot)
+        await pilot.press("6", "down", "R")
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_errors_verified_after_reload(snap_compare, size):
+    app, _, _ = scenes.make_app()
+
+    async def run_before(pilot):
+        await _requests_scene(pilot)
+        await scenes.publish(pilot, scenes.verified(fixed=True))
+        pilot.app.clear_notifications()
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_refused_inbox(snap_compare, size):
+    app, _, _ = scenes.make_app()
+
+    async def run_before(pilot):
+        await _requests_scene(pilot)
+        await pilot.press("4")
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

@@ -11,6 +11,8 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from debugdash.tui import format as fmt
+from debugdash.core.inbox import RefusedRow
+from debugdash.tui.widgets.refused import RefusedInbox
 from debugdash.tui.widgets.table import MeasuredTable
 
 #: Entries with less than this many seconds left are highlighted.
@@ -18,6 +20,7 @@ LAST_MINUTE = 60.0
 
 EMPTY_TEXT = "No remote access. Press g to grant an address."
 HINT_TEXT = "x: revoke the highlighted entry · g: grant another · each ends by itself at 0:00"
+INBOX_TITLE = "Refused — g: grant the highlighted address · t: trust its host name"
 
 
 class AccessPanel(Vertical):
@@ -27,25 +30,38 @@ class AccessPanel(Vertical):
         yield Static(EMPTY_TEXT, id="access-empty")
         yield MeasuredTable(id="access-table", cursor_type="row")
         yield Static(HINT_TEXT, id="access-hint")
+        yield Static(INBOX_TITLE, id="refused-title")
+        yield RefusedInbox(id="refused-table")
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
+        table = self.query_one("#access-table", DataTable)
         table.add_column("address", key="address")
         table.add_column("grants", key="what")
         table.add_column("left", key="left", width=9)
         table.display = False
         self.query_one("#access-hint", Static).display = False
+        self.show_refused([])
+
+    def show_refused(self, rows: list[RefusedRow]) -> None:
+        """The refused-requests inbox, most recent first; hidden while empty."""
+        inbox = self.query_one(RefusedInbox)
+        inbox.show(rows)
+        inbox.display = bool(rows)
+        self.query_one("#refused-title", Static).display = bool(rows)
 
     @property
     def selected_network(self) -> str | None:
-        table = self.query_one(DataTable)
+        table = self.query_one("#access-table", DataTable)
         if not table.row_count:
             return None
         return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
 
-    def show(self, entries: Sequence[Any], now: float) -> None:
-        """Render entries (``.network``, ``.what``, ``.remaining(now)``); soonest to expire first."""
-        table = self.query_one(DataTable)
+    def show(self, entries: Sequence[Any], now: float, refused: list[RefusedRow] | None = None) -> None:
+        """Render entries (``.network``, ``.what``, ``.remaining(now)``); soonest to expire first;
+        and the refused-requests inbox."""
+        if refused is not None:
+            self.show_refused(refused)
+        table = self.query_one("#access-table", DataTable)
         selected = self.selected_network
         live = [(entry, entry.remaining(now)) for entry in entries]
         live = sorted((pair for pair in live if pair[1] > 0), key=lambda pair: pair[1])

@@ -7,6 +7,7 @@ from textual.coordinate import Coordinate
 from textual.widgets.data_table import RowDoesNotExist
 
 from debugdash.core.state import ErrorGroup
+from debugdash.protocol.events import Verified
 from debugdash.protocol.text import display_text
 from debugdash.tui import format as fmt
 from debugdash.tui.widgets.table import MeasuredTable
@@ -26,6 +27,13 @@ def _message(group: ErrorGroup) -> str:
     chain = group.latest.chain
     message = chain[-1].message.strip().splitlines() if chain else []
     return display_text(message[0], 200) if message else ""
+
+
+def verdict(verified: Verified) -> Text:
+    """`` fixed ✓ 12:03:44`` or `` still failing``: how the replay after a reload went."""
+    if verified.fixed:
+        return Text(f" fixed ✓ {fmt.clock_time(verified.time)}", "bold green")
+    return Text(" still failing", "bold red")
 
 
 #: Cells beside the exception: count, "where" (measured), first, last, and the gaps.
@@ -76,12 +84,15 @@ class ErrorList(MeasuredTable):
         """
         self._placing = True
         try:
-            self.clear()
+            self.clear_rows()
             olds = [code_since is not None and g.last_seen < code_since for g in groups]
             places = []
             for group, old in zip(groups, olds):
                 place = Text(fmt.short_path(group.key[1], root) + (f":{group.key[2]}" if group.key[1] else ""), "dim" if old else "")
-                if old:
+                verified = group.verified  # a replay after the latest reload says more than "before reload"
+                if verified is not None:
+                    place.append_text(verdict(verified))
+                elif old:
                     place.append(" before reload", "dim italic")
                 places.append(place)
             width = self.size.width or self.app.size.width

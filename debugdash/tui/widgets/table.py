@@ -13,3 +13,12 @@ class MeasuredTable(DataTable):
 
     def watch_virtual_size(self) -> None:
         self.notify_style_update()  # the public way to drop the table's cached lines
+
+    def clear_rows(self) -> None:
+        """``clear()``, and auto-width columns measured afresh from the rows added next:
+        DataTable only ever widens them, so one long cell kept a column (and the
+        table, past the screen's edge) wide after that row was gone."""
+        self.clear()
+        for column in self.columns.values():
+            if column.auto_width:
+                column.content_width = column.label.cell_len

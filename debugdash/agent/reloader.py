@@ -38,7 +38,7 @@ from typing import Any
 from werkzeug import _reloader
 
 from debugdash.agent.drain import drain
-from debugdash.protocol.events import Event, Reload
+from debugdash.protocol.events import Event, Reload, ReloadHeld
 
 NAME = "debugdash"
 DISPLAY_NAME = "debugdash-stat"
@@ -60,6 +60,8 @@ class AgentHooks:
     worker_lock = threading.Lock()
     #: Set when failing closed: the parent must not outlive (or restart) its worker.
     closing = False
+    #: True while a reload must wait (the IDE holds a thread of this worker stopped).
+    held: Callable[[], bool] = staticmethod(lambda: False)
 
 
 #: When this process started; a watched file modified later may not be what was loaded.
@@ -127,6 +129,12 @@ class DebugdashStatLoop(_reloader.ReloaderLoop):
 
     def trigger_reload(self, filename: str) -> None:
         filename = os.path.abspath(filename)
+        if AgentHooks.held():
+            # Ending this worker would kill the paused request under the developer.
+            AgentHooks.emit(ReloadHeld(filename=filename, pid=os.getpid()))
+            AgentHooks.flush()
+            while AgentHooks.held():
+                time.sleep(self.interval)
         AgentHooks.emit(Reload(filename=filename, reloader=DISPLAY_NAME, pid=os.getpid()))
         AgentHooks.flush()
         self.log_reload(filename)

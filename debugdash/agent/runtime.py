@@ -15,7 +15,7 @@ from debugdash.agent.gate import DebuggerGate
 from debugdash.agent.link import Link
 from debugdash.agent.request_errors import ErrorReporter
 from debugdash.protocol.events import Event
-from debugdash.protocol.commands import Command, Configure, SetAttach, SetGate, SetGrants
+from debugdash.protocol.commands import AttachConfigured, Command, Configure, SetAttach, SetGate, SetGrants
 
 LOST_EXIT_CODE = reloader.CLOSED_EXIT_CODE
 
@@ -49,6 +49,8 @@ class Agent:
     def start(self) -> None:
         self.link.start(self.apply, self.fail_closed)
         reloader.register(self.emit, self.link.flush, self.extra_watch)
+        # A file saved while the IDE holds a thread stopped waits until it runs on.
+        reloader.AgentHooks.held = staticmethod(attach.paused)
 
     def started_serving(self) -> None:
         """Called when a server of this process starts serving: debugpy belongs only there."""
@@ -58,6 +60,8 @@ class Agent:
         guard.keep_listener_private()
         if self._attach_port is not None:
             attach.set_attach(self._attach_port, self.emit)
+            # Requests wait in the listen backlog until the IDE's breakpoints are set.
+            attach.configured.wait(attach.CONFIGURE_WAIT)
 
     def apply(self, command: Command) -> None:
         """Apply one command from the supervisor (called on the reader thread)."""
@@ -69,6 +73,8 @@ class Agent:
             self._attach_port = command.port
             if self.serving:
                 attach.set_attach(command.port, self.emit)
+        elif isinstance(command, AttachConfigured):
+            attach.configured.set()
         elif isinstance(command, Configure):
             self.gate.set_trusted_hosts(command.trusted_hosts)
             self.gate.set_grants(command.grants)

@@ -28,6 +28,7 @@ class AttachSession:
         allowed: Callable[[str], bool],
         granted: Callable[[str], bool],
         publish: Callable[[Event], None],
+        on_configured: Callable[[], None] = lambda: None,
     ) -> None:
         self.settings = settings
         self._publish = publish
@@ -36,6 +37,7 @@ class AttachSession:
             debuggee_pids=server_pids,
             publish=publish,
             on_debuggee=self._debuggee_arrived,
+            on_configured=on_configured,
         )
         self.relay = AttachRelay(
             settings.host,
@@ -98,11 +100,15 @@ class AttachSession:
             "pathMappings": [{"localRoot": "${workspaceFolder}", "remoteRoot": str(settings.cwd)}],
             "justMyCode": True,
         }
+        paused = self.hub.paused
         return {
             "port": port,
             "internal_port": self.internal_port,
             "host": settings.host,
             "clients": [{"peer": peer, "since": since} for peer, since in self.relay.clients],
+            "paused": None
+            if paused is None
+            else {"thread_id": paused.thread_id, "thread": paused.thread, "file": paused.filename, "line": paused.line, "function": paused.function, "reason": paused.reason},
             "tunnel": tunnel,
             "launch_json": json.dumps(launch, indent=2),
         }

@@ -116,3 +116,11 @@ def encode(message: Event | Command) -> bytes:
 def decode(line: bytes) -> Event | Command:
     """Parse one line into an event or a command; raise EventFormatError if neither."""
     return codec.decode(line, codec.COMMANDS, codec.EVENTS)
+
+
+@dataclass(slots=True, kw_only=True)
+class AttachConfigured(Command):
+    """The attach hub has given the worker's debugger the IDE's breakpoints (or there is no IDE):
+    the worker may serve. Sent to every serving process; one still waiting goes on."""
+
+    name: ClassVar[str] = "attach_configured"

@@ -300,3 +300,26 @@ class Notice(Event):
     name: ClassVar[str] = "notice"
     level: Literal["info", "warning", "error"]
     message: str
+
+
+@dataclass(slots=True, kw_only=True)
+class DebugPaused(Event):
+    """The attached IDE's debuggee stopped in a thread (``paused``), or runs on again."""
+
+    name: ClassVar[str] = "debug_paused"
+    paused: bool
+    thread_id: int = 0
+    thread: str = ""
+    filename: str = ""
+    line: int = 0
+    function: str = ""
+    reason: str = ""  # DAP's: breakpoint, step, exception, pause, ...
+
+
+@dataclass(slots=True, kw_only=True)
+class ReloadHeld(Event):
+    """A watched file changed while the debuggee is stopped: the reload waits until it runs on."""
+
+    name: ClassVar[str] = "reload_held"
+    filename: str
+    pid: int = 0

@@ -96,6 +96,7 @@ def _apply_locked(port: int | None, emit: Callable[[Event], None]) -> None:
             return
         try:
             debugpy, pydevd = _import_pydevd()
+            _keep_ours_running()
             pydevd.settrace(
                 host="127.0.0.1",
                 port=port,
@@ -118,6 +119,15 @@ def _apply_locked(port: int | None, emit: Callable[[Event], None]) -> None:
         _connected = port
         # No port here: this one is internal; the dashboard names the relay's, the one to connect to.
         emit(Notice(level="info", message=f"debugpy listening through the attach relay (pid {os.getpid()})"))
+
+
+def _keep_ours_running() -> None:
+    """The agent's own threads are not the app's: a stop in the IDE must not stop
+    them (pydevd stops every traced thread), or a revoked grant or a save would
+    wait for the developer to press continue."""
+    for thread in threading.enumerate():
+        if thread.name.startswith("debugdash-"):
+            thread.pydev_do_not_trace = True  # type: ignore[attr-defined]
 
 
 def _disconnect() -> None:

@@ -98,6 +98,9 @@ class DebugdashStatLoop(_reloader.ReloaderLoop):
     def __init__(self, extra_files=None, exclude_patterns=None, interval: float = INTERVAL) -> None:
         # Werkzeug passes its 1 s default; latency matters more here, the pass is cheap.
         super().__init__(extra_files, exclude_patterns, interval=min(interval, INTERVAL))
+        # When the IDE stops the app, pydevd stops every traced thread (VS Code's
+        # default for debugpy): this one must run on, to see a save and hold it.
+        threading.current_thread().pydev_do_not_trace = True  # type: ignore[attr-defined]
         self.mtimes: dict[str, int] = {}
         self._module_count = -1
         self._paths: list[str] = []

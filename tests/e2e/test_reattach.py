@@ -137,3 +137,42 @@ def test_breakpoints_survive_a_reload_on_the_same_connection(attached) -> None:
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs), "one unbroken sequence"
     assert not any("frozen modules" in line for line in session.log_lines())
     assert "frozen_modules=off" in " ".join(session.named("started")[-1]["command"])
+
+
+def test_a_save_while_stopped_waits_for_continue_and_for_disconnect(attached) -> None:
+    session, port, app, dap = attached
+    dap.attach(breakpoints={str(app): [BREAKPOINT_LINE]})
+    request = Request(port, "/answer")
+    thread, frame = stopped_at(dap)
+    pid = session.named("ready")[-1]["pid"]
+    paused = session.wait_event("debug_paused", lambda e: e["paused"])
+    assert (paused["filename"], paused["line"], paused["function"]) == (str(app), BREAKPOINT_LINE, "answer")
+
+    mark = session.mark()
+    rewrite(app, APP_EDITED)
+    held = session.wait_event("reload_held", since=mark, timeout=30)
+    assert held["filename"] == str(app) and held["pid"] == pid
+    status = session.cli("status", "--json")
+    assert '"reload_pending"' in status.stdout and str(app) in status.stdout
+    # The paused worker is still the one serving, and still answers the IDE.
+    assert dap.evaluate("value", frame["id"]) == "42"
+    assert not session.named("reload", since=mark) and session.named("ready")[-1]["pid"] == pid
+
+    dap.request("continue", {"threadId": thread})
+    assert request.reply()[:2] == (200, "42"), "the paused request completes first"
+    reloaded(session, mark)
+    assert session.named("ready")[-1]["pid"] != pid
+    session.wait_event("debug_paused", lambda e: not e["paused"], since=mark)
+
+    # Stopped in the new code; a save held again; the IDE leaves: the reload happens.
+    request = Request(port, "/answer")
+    thread, frame = stopped_at(dap)
+    assert dap.evaluate("fresh", frame["id"]) == "'new code'"
+    pid = session.named("ready")[-1]["pid"]
+    mark = session.mark()
+    rewrite(app, APP)
+    session.wait_event("reload_held", since=mark, timeout=30)
+    dap.request("disconnect", {"restart": False, "terminateDebuggee": False})
+    assert request.reply()[:2] == (200, "42")
+    reloaded(session, mark)
+    assert session.named("ready")[-1]["pid"] != pid

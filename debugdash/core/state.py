@@ -17,6 +17,7 @@ from typing import Literal
 from debugdash.protocol.events import (
     AttachClient,
     AttachListening,
+    DebugPaused,
     Event,
     Exited,
     Gate,
@@ -24,6 +25,7 @@ from debugdash.protocol.events import (
     LoadError,
     Ready,
     Reload,
+    ReloadHeld,
     RequestError,
     Started,
     Stats,
@@ -78,6 +80,10 @@ class AttachState:
     port: int | None = None
     client: str | None = None
     client_since: float | None = None  # wall-clock seconds, from the event
+    #: Where the attached IDE holds the app stopped, while it does.
+    paused: DebugPaused | None = None
+    #: The file whose save waits for the IDE to let the app run on.
+    reload_pending: str | None = None
 
 
 @dataclass(slots=True)
@@ -172,6 +178,7 @@ class SessionState:
             self.reloads[-1].ready_after = max(0.0, event.time - self.reloads[-1].time)
 
     def _reload(self, event: Reload) -> None:
+        self.attach.reload_pending = None
         self.phase = "reloading"
         self.load_error = None
         self.reloads.append(ReloadRecord(time=event.time, filename=event.filename, reloader=event.reloader))
@@ -195,6 +202,8 @@ class SessionState:
         self.stats = None
         self.attach.client = None
         self.attach.client_since = None
+        self.attach.paused = None
+        self.attach.reload_pending = None
 
     def _launch_failed(self, event: LaunchFailed) -> None:
         # Nothing runs: the same as a crash, restarted on the next file change or r.
@@ -242,6 +251,13 @@ class SessionState:
             self.attach.client_since = None
 
 
+    def _debug_paused(self, event: DebugPaused) -> None:
+        self.attach.paused = event if event.paused else None
+
+    def _reload_held(self, event: ReloadHeld) -> None:
+        self.attach.reload_pending = event.filename
+
+
 def _group_key(event: RequestError) -> tuple[str, str, int]:
     if not event.chain:
         return ("(unknown exception)", "", 0)
@@ -265,4 +281,6 @@ _HANDLERS = {
     Stats: SessionState._stats,
     AttachListening: SessionState._attach_listening,
     AttachClient: SessionState._attach_client,
+    DebugPaused: SessionState._debug_paused,
+    ReloadHeld: SessionState._reload_held,
 }

@@ -257,8 +257,12 @@ class Supervisor:
         await self.switches.set_attach(on)  # UserInputError when the attach port is taken
 
     def attach_help(self) -> dict[str, Any] | None:
-        """How to connect an IDE: the port, the SSH tunnel, a VS Code launch.json entry."""
-        return self.switches.attach_help()
+        """How to connect an IDE: the port, the SSH tunnel, a VS Code launch.json entry;
+        and the debug session: where it is paused, which saved file waits for it."""
+        help = self.switches.attach_help()
+        if help is not None:
+            help["reload_pending"] = self.state.attach.reload_pending
+        return help
 
     @property
     def suggested_grant(self) -> str | None:

@@ -29,7 +29,7 @@ APP = """
     def lazy():
         import helpers
 
-        return helpers.total([1, 2, 3])
+        return str(helpers.total([1, 2, 3]))
 
     @app.route("/raise")
     def fail():
@@ -176,3 +176,48 @@ def test_a_save_while_stopped_waits_for_continue_and_for_disconnect(attached) ->
     assert request.reply()[:2] == (200, "42")
     reloaded(session, mark)
     assert session.named("ready")[-1]["pid"] != pid
+
+
+def _stops_and_completes(dap: DapClient, port: int, path: str, expect: tuple, **where) -> dict:
+    request = Request(port, path)
+    stopped = dap.wait_event("stopped", timeout=60)
+    thread = stopped["body"]["threadId"]
+    frame = dap.top_frame(thread)
+    for key, value in where.items():
+        assert (stopped["body"] | frame)[key] == value, (key, stopped, frame)
+    dap.request("continue", {"threadId": thread})
+    assert request.reply()[:2] == expect
+    return frame
+
+
+def test_a_lazily_imported_module_and_an_exception_breakpoint_bind_before_and_after_a_reload(attached) -> None:
+    session, port, app, dap = attached
+    helpers = app.parent / "helpers.py"
+    dap.attach(breakpoints={str(helpers): [HELPERS_LINE]}, exception_filters=["raised"])
+    for round in range(2):
+        frame = _stops_and_completes(dap, port, "/lazy", (200, "6"), line=HELPERS_LINE)
+        assert frame["source"]["path"] == str(helpers) and frame["name"] == "total"
+        _stops_and_completes(dap, port, "/raise", (200, "handled"), reason="exception")
+        if round == 0:
+            mark = session.mark()
+            rewrite(app, APP_EDITED)
+            reloaded(session, mark)
+
+
+def test_restart_and_a_crash_and_restart_keep_the_client_attached(attached) -> None:
+    session, port, app, dap = attached
+    dap.attach(breakpoints={str(app): [BREAKPOINT_LINE]})
+    _stops_and_completes(dap, port, "/answer", (200, "42"), line=BREAKPOINT_LINE)
+
+    mark = session.mark()
+    assert session.cli("restart").returncode == 0
+    session.wait_event("ready", since=mark, timeout=60)
+    _stops_and_completes(dap, port, "/answer", (200, "42"), line=BREAKPOINT_LINE)
+
+    mark = session.mark()
+    os.kill(session.named("ready")[-1]["pid"], 9)
+    session.wait_event("exited", lambda e: not e["expected"], since=mark, timeout=60)
+    rewrite(app, APP_EDITED)  # a crashed server starts again on the next save
+    session.wait_event("ready", since=mark, timeout=60)
+    frame = _stops_and_completes(dap, port, "/answer", (200, "42"), line=BREAKPOINT_LINE)
+    assert frame["source"]["path"] == str(app)

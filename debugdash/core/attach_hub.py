@@ -204,6 +204,10 @@ class AttachHub:
             return
         if debuggee.replaying and message.get("event") in ("initialized", "process"):
             return  # the IDE had these from the first worker
+        if message.get("event") in ("terminated", "exited"):
+            # A worker ending is a reload to the IDE, which would end its debug
+            # session on these; the connection closing says when it really ends.
+            return
         # Events (and pydevd's rare requests) belong to the attached IDE; before
         # anyone attached, every connected one may see them.
         for session in [self._owner] if self._owner is not None else list(self._sessions):

@@ -120,9 +120,8 @@ def test_breakpoints_survive_a_reload_on_the_same_connection(attached) -> None:
 
     mark = session.mark()
     rewrite(app, APP_EDITED)
-    reloaded(session, mark)
-    assert session.named("ready")[-1]["pid"] != old_pid
-
+    session.wait_event("reload", since=mark, timeout=60)
+    # Sent at once: it waits for the next worker, the first request that worker serves.
     # No new initialize or attach: the relay replayed them to the new worker.
     request = Request(port, "/answer")
     thread, frame = stopped_at(dap)
@@ -130,9 +129,11 @@ def test_breakpoints_survive_a_reload_on_the_same_connection(attached) -> None:
     assert dap.evaluate("fresh", frame["id"]) == "'new code'", "the new code, on the same connection"
     dap.request("continue", {"threadId": thread})
     assert request.reply()[:2] == (200, "42")
+    assert session.named("ready")[-1]["pid"] != old_pid
     output = dap.wait_event("output", predicate=lambda e: "breakpoints re-applied" in e["body"]["output"])
     assert output["body"]["output"] == "server reloaded \u2014 breakpoints re-applied\n"
     assert any(e["event"] == "thread" and e["body"]["reason"] == "exited" for e in dap.events)
+    assert not [e for e in dap.events if e["event"] in ("terminated", "exited")], "VS Code would end the session"
     seqs = [e["seq"] for e in dap.events]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs), "one unbroken sequence"
     assert not any("frozen modules" in line for line in session.log_lines())

@@ -9,11 +9,11 @@ import getpass
 import json
 import socket
 from collections.abc import Callable
-from typing import Any
 
 from debugdash.core.attach_hub import AttachHub
 from debugdash.core.attach_relay import AttachRelay
 from debugdash.core.settings import Settings
+from debugdash.protocol.control import AttachClientInfo, AttachInfo, PausedInfo
 from debugdash.protocol.events import AttachListening, Event
 
 
@@ -79,7 +79,7 @@ class AttachSession:
         """Close open connections whose peer no longer may attach (grant expired or revoked)."""
         return self.relay.close_unallowed()
 
-    def help(self) -> dict[str, Any]:
+    def help(self) -> AttachInfo:
         settings = self.settings
         port = self.relay.port
         host = socket.gethostname()
@@ -101,14 +101,17 @@ class AttachSession:
             "justMyCode": True,
         }
         paused = self.hub.paused
-        return {
-            "port": port,
-            "internal_port": self.internal_port,
-            "host": settings.host,
-            "clients": [{"peer": peer, "since": since} for peer, since in self.relay.clients],
-            "paused": None
+        return AttachInfo(
+            port=port,
+            internal_port=self.internal_port,
+            host=settings.host,
+            clients=[AttachClientInfo(peer=peer, since=since) for peer, since in self.relay.clients],
+            tunnel=tunnel,
+            launch_json=json.dumps(launch, indent=2),
+            paused=None
             if paused is None
-            else {"thread_id": paused.thread_id, "thread": paused.thread, "file": paused.filename, "line": paused.line, "function": paused.function, "reason": paused.reason},
-            "tunnel": tunnel,
-            "launch_json": json.dumps(launch, indent=2),
-        }
+            else PausedInfo(
+                thread_id=paused.thread_id, thread=paused.thread, file=paused.filename, line=paused.line,
+                function=paused.function, reason=paused.reason,
+            ),
+        )

@@ -155,6 +155,8 @@ class SessionState:
 
     def _started(self, event: Started) -> None:
         self.phase = "starting"
+        self.attach.paused = None  # a new server's debugger has stopped nothing yet
+        self.attach.reload_pending = None
         self.pid = event.pid
         self.started_pid = event.pid
         self.started_at = event.time

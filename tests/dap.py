@@ -8,11 +8,18 @@ debugpy answers ``attach`` only after ``configurationDone``, so attaching is:
 send ``attach`` without waiting, wait for ``initialized``, set breakpoints, send
 ``configurationDone``, then collect the ``attach`` response. ``attach()`` does
 exactly that.
+
+The requests have the shapes VS Code sends (Python Debugger extension, an
+``attach`` configuration with ``connect``): ``initialize`` with VS Code's client
+arguments; ``attach`` with ``connect``, ``pathMappings`` and ``justMyCode``; then
+``setBreakpoints`` per file, ``setFunctionBreakpoints`` and
+``setExceptionBreakpoints`` even when empty, and ``configurationDone``.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import socket
 import time
 from collections.abc import Callable
@@ -103,27 +110,55 @@ class DapClient:
         return self.request(
             "initialize",
             {
-                "clientID": "debugdash-tests",
+                "clientID": "vscode",
+                "clientName": "Visual Studio Code",
                 "adapterID": "debugpy",
                 "pathFormat": "path",
                 "linesStartAt1": True,
                 "columnsStartAt1": True,
-                "supportsRunInTerminalRequest": False,
+                "supportsVariableType": True,
+                "supportsVariablePaging": True,
+                "supportsRunInTerminalRequest": True,
+                "locale": "en",
+                "supportsProgressReporting": True,
+                "supportsInvalidatedEvent": True,
+                "supportsMemoryReferences": True,
+                "supportsArgsCanBeInterpretedByShell": True,
+                "supportsMemoryEvent": True,
+                "supportsStartDebuggingRequest": True,
             },
             timeout,
         )
+
+    def attach_arguments(self, root: str, **extra: Any) -> dict[str, Any]:
+        """What VS Code sends for the launch.json entry debugdash suggests (``root`` is the workspace)."""
+        host, port = self.sock.getpeername()[:2]
+        return {
+            "name": "Attach to app (debugdash)",
+            "type": "debugpy",
+            "request": "attach",
+            "connect": {"host": host, "port": port},
+            "pathMappings": [{"localRoot": root, "remoteRoot": root}],
+            "justMyCode": True,
+            "clientOS": "unix",
+            "workspaceFolder": root,
+            "__sessionId": "0c6d8a4e-debugdash-tests",
+            **extra,
+        }
 
     def attach(
         self,
         breakpoints: dict[str, list[int]] | None = None,
         arguments: dict[str, Any] | None = None,
         timeout: float = 20.0,
+        exception_filters: list[str] | None = None,
     ) -> dict[str, list[Message]]:
         """Attach, set ``breakpoints`` ({file: [lines]}) and finish configuration.
 
         Returns the breakpoints as the adapter reported them, per file.
         """
-        attach_seq = self.send_request("attach", {"justMyCode": False, **(arguments or {})})
+        root = os.path.dirname(next(iter(breakpoints))) if breakpoints else os.getcwd()
+        attach_seq = self.send_request("attach", {**self.attach_arguments(root), **(arguments or {})})
         # An early attach response is a refusal (e.g. "already being debugged"): raise it, do not hang.
         early = self._wait(
             lambda m: (m.get("type") == "event" and m.get("event") == "initialized")
@@ -142,9 +177,15 @@ class DapClient:
                 timeout,
             )
             reported[path] = body.get("breakpoints", [])
+        self.request("setFunctionBreakpoints", {"breakpoints": []}, timeout)
+        self.request("setExceptionBreakpoints", {"filters": exception_filters or []}, timeout)
         self.request("configurationDone", None, timeout)
         self.wait_response(attach_seq, timeout)
         return reported
+
+    def evaluate(self, expression: str, frame_id: int, timeout: float = 20.0) -> str:
+        """``expression`` evaluated in a stopped frame, as the debug console shows it."""
+        return self.request("evaluate", {"expression": expression, "frameId": frame_id, "context": "repl"}, timeout)["result"]
 
     def top_frame(self, thread_id: int, timeout: float = 20.0) -> Message:
         """The innermost stack frame of a stopped thread."""

@@ -27,6 +27,24 @@ from debugdash.protocol.env import DEBUGPY_PATH_ENV
 _lock = threading.Lock()
 _connected: int | None = None
 _stopped = False
+#: Set when the supervisor's attach hub has configured our debugger (or it could not start):
+#: the first request must not run before the IDE's breakpoints are in place.
+configured = threading.Event()
+#: How long a new worker waits for that before it serves anyway.
+CONFIGURE_WAIT = 15.0
+#: pydevd's PyDBAdditionalThreadInfo.pydev_state of a thread stopped for the IDE (STATE_SUSPEND).
+_SUSPENDED = 2
+
+
+def paused() -> bool:
+    """Whether the IDE holds a thread of this process stopped (at a breakpoint, a step, an exception)."""
+    if _connected is None:
+        return False
+    for thread in threading.enumerate():
+        info = getattr(thread, "additional_info", None)
+        if info is not None and getattr(info, "pydev_state", None) == _SUSPENDED:
+            return True
+    return False
 
 
 def _import_pydevd():
@@ -53,6 +71,14 @@ def set_attach(port: int | None, emit: Callable[[Event], None]) -> None:
 
 
 def _apply(port: int | None, emit: Callable[[Event], None]) -> None:
+    try:
+        _apply_locked(port, emit)
+    finally:
+        if _connected is None:
+            configured.set()  # nothing to configure: serve
+
+
+def _apply_locked(port: int | None, emit: Callable[[Event], None]) -> None:
     global _connected, _stopped
     with _lock:
         if port is None:
@@ -70,6 +96,7 @@ def _apply(port: int | None, emit: Callable[[Event], None]) -> None:
             return
         try:
             debugpy, pydevd = _import_pydevd()
+            _keep_ours_running()
             pydevd.settrace(
                 host="127.0.0.1",
                 port=port,
@@ -92,6 +119,15 @@ def _apply(port: int | None, emit: Callable[[Event], None]) -> None:
         _connected = port
         # No port here: this one is internal; the dashboard names the relay's, the one to connect to.
         emit(Notice(level="info", message=f"debugpy listening through the attach relay (pid {os.getpid()})"))
+
+
+def _keep_ours_running() -> None:
+    """The agent's own threads are not the app's: a stop in the IDE must not stop
+    them (pydevd stops every traced thread), or a revoked grant or a save would
+    wait for the developer to press continue."""
+    for thread in threading.enumerate():
+        if thread.name.startswith("debugdash-"):
+            thread.pydev_do_not_trace = True  # type: ignore[attr-defined]
 
 
 def _disconnect() -> None:

@@ -38,7 +38,7 @@ from typing import Any
 from werkzeug import _reloader
 
 from debugdash.agent.drain import drain
-from debugdash.protocol.events import Event, Reload
+from debugdash.protocol.events import Event, Reload, ReloadHeld
 
 NAME = "debugdash"
 DISPLAY_NAME = "debugdash-stat"
@@ -60,6 +60,8 @@ class AgentHooks:
     worker_lock = threading.Lock()
     #: Set when failing closed: the parent must not outlive (or restart) its worker.
     closing = False
+    #: True while a reload must wait (the IDE holds a thread of this worker stopped).
+    held: Callable[[], bool] = staticmethod(lambda: False)
 
 
 #: When this process started; a watched file modified later may not be what was loaded.
@@ -96,6 +98,9 @@ class DebugdashStatLoop(_reloader.ReloaderLoop):
     def __init__(self, extra_files=None, exclude_patterns=None, interval: float = INTERVAL) -> None:
         # Werkzeug passes its 1 s default; latency matters more here, the pass is cheap.
         super().__init__(extra_files, exclude_patterns, interval=min(interval, INTERVAL))
+        # When the IDE stops the app, pydevd stops every traced thread (VS Code's
+        # default for debugpy): this one must run on, to see a save and hold it.
+        threading.current_thread().pydev_do_not_trace = True  # type: ignore[attr-defined]
         self.mtimes: dict[str, int] = {}
         self._module_count = -1
         self._paths: list[str] = []
@@ -127,6 +132,12 @@ class DebugdashStatLoop(_reloader.ReloaderLoop):
 
     def trigger_reload(self, filename: str) -> None:
         filename = os.path.abspath(filename)
+        if AgentHooks.held():
+            # Ending this worker would kill the paused request under the developer.
+            AgentHooks.emit(ReloadHeld(filename=filename, pid=os.getpid()))
+            AgentHooks.flush()
+            while AgentHooks.held():
+                time.sleep(self.interval)
         AgentHooks.emit(Reload(filename=filename, reloader=DISPLAY_NAME, pid=os.getpid()))
         AgentHooks.flush()
         self.log_reload(filename)

@@ -20,7 +20,7 @@ from debugdash.agent.request_errors import ErrorReporter
 from debugdash.agent.requests import RequestRecorder
 from debugdash.protocol.events import Event, Pong
 from debugdash.protocol.commands import (
-    Command, Configure, FetchRequest, Ping, Query, ReleaseFrames, SetAttach, SetGate, SetGrants,
+    AttachConfigured, Command, Configure, FetchRequest, Ping, Query, ReleaseFrames, SetAttach, SetGate, SetGrants,
 )
 
 LOST_EXIT_CODE = reloader.CLOSED_EXIT_CODE
@@ -65,6 +65,8 @@ class Agent:
     def start(self) -> None:
         self.link.start(self.apply, self.fail_closed)
         reloader.register(self.emit, self.link.flush, self.extra_watch)
+        # A file saved while the IDE holds a thread stopped waits until it runs on.
+        reloader.AgentHooks.held = staticmethod(attach.paused)
 
     def started_serving(self) -> None:
         """Called when a server of this process starts serving: debugpy belongs only there."""
@@ -74,6 +76,8 @@ class Agent:
         guard.keep_listener_private()
         if self._attach_port is not None:
             attach.set_attach(self._attach_port, self.emit)
+            # Requests wait in the listen backlog until the IDE's breakpoints are set.
+            attach.configured.wait(attach.CONFIGURE_WAIT)
 
     def apply(self, command: Command) -> None:
         """Apply one command from the supervisor (called on the reader thread)."""
@@ -90,6 +94,8 @@ class Agent:
                 self.frames.release_all()
             else:
                 self.frames.release_groups({(str(t), str(f), int(n)) for t, f, n in command.groups})
+        elif isinstance(command, AttachConfigured):
+            attach.configured.set()
         elif isinstance(command, Query):
             self.queries.answer(command)
         elif isinstance(command, Configure):

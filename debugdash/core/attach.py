@@ -13,7 +13,7 @@ from collections.abc import Callable
 from debugdash.core.attach_hub import AttachHub
 from debugdash.core.attach_relay import AttachRelay
 from debugdash.core.settings import Settings
-from debugdash.protocol.control import AttachClientInfo, AttachInfo
+from debugdash.protocol.control import AttachClientInfo, AttachInfo, PausedInfo
 from debugdash.protocol.events import AttachListening, Event
 
 
@@ -28,6 +28,7 @@ class AttachSession:
         allowed: Callable[[str], bool],
         granted: Callable[[str], bool],
         publish: Callable[[Event], None],
+        on_configured: Callable[[], None] = lambda: None,
     ) -> None:
         self.settings = settings
         self._publish = publish
@@ -36,6 +37,7 @@ class AttachSession:
             debuggee_pids=server_pids,
             publish=publish,
             on_debuggee=self._debuggee_arrived,
+            on_configured=on_configured,
         )
         self.relay = AttachRelay(
             settings.host,
@@ -98,6 +100,7 @@ class AttachSession:
             "pathMappings": [{"localRoot": "${workspaceFolder}", "remoteRoot": str(settings.cwd)}],
             "justMyCode": True,
         }
+        paused = self.hub.paused
         return AttachInfo(
             port=port,
             internal_port=self.internal_port,
@@ -105,4 +108,10 @@ class AttachSession:
             clients=[AttachClientInfo(peer=peer, since=since) for peer, since in self.relay.clients],
             tunnel=tunnel,
             launch_json=json.dumps(launch, indent=2),
+            paused=None
+            if paused is None
+            else PausedInfo(
+                thread_id=paused.thread_id, thread=paused.thread, file=paused.filename, line=paused.line,
+                function=paused.function, reason=paused.reason,
+            ),
         )

@@ -21,6 +21,7 @@ from collections.abc import Callable
 import psutil
 
 from debugdash.protocol.addresses import is_local, parse_peer
+from debugdash.core.dap import DapFramingError, frame, read_message
 from debugdash.core.errors import UserInputError
 from debugdash.protocol.events import AccessRefused, AttachClient, AttachListening, Event, Notice
 from debugdash.protocol.peers import owner_uid, socket_peer_uid
@@ -50,6 +51,7 @@ class _Connection:
         self.client = client
         self.upstream: asyncio.StreamWriter | None = None
         self.kicked = False
+        self.malformed = ""  # why the client's bytes could not be read as DAP
         self.ended = False  # the relaying stopped; closing may still be under way
         self.task: asyncio.Task | None = asyncio.current_task()
 
@@ -249,7 +251,7 @@ class AttachRelay:
         self._publish(AttachClient(state="connected", peer=connection.peer))
         try:
             pipes = [
-                asyncio.create_task(_pipe(reader, up_writer)),
+                asyncio.create_task(_forward_messages(connection, reader, up_writer)),
                 asyncio.create_task(_pipe(up_reader, connection.client)),
             ]
             try:
@@ -260,6 +262,11 @@ class AttachRelay:
                 for pipe in pipes:
                     pipe.cancel()
                 await asyncio.gather(*pipes, return_exceptions=True)
+            if connection.malformed:
+                connection.kick()
+                self._publish(
+                    AccessRefused(address=connection.peer, what="attach", detail=f"{connection.malformed}; connection closed")
+                )
             if not connection.kicked:
                 # A normal end: let what was already relayed reach the other side.
                 for stream in (connection.client, up_writer):
@@ -274,6 +281,18 @@ class AttachRelay:
 def _loopback_uid(writer: asyncio.StreamWriter) -> int | None:
     sock = writer.get_extra_info("socket")
     return socket_peer_uid(sock) if sock is not None else None
+
+
+async def _forward_messages(connection: _Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """The IDE's side, read as DAP messages: what is not one ends the connection (and is said)."""
+    try:
+        while (message := await read_message(reader)) is not None:
+            writer.write(frame(message))
+            await writer.drain()
+    except DapFramingError as e:
+        connection.malformed = f"not a DAP message from the IDE: {e}"
+    except OSError:
+        pass
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -36,9 +36,11 @@ OutputSink = Callable[[str, list[bytes]], None]
 def server_command(settings: Settings, toggles: Toggles) -> list[str]:
     """The command line that runs the server under the agent."""
     s = settings
+    # debugpy's advice on 3.11+: frozen stdlib modules hide their frames from breakpoints.
+    python = [s.python, "-X", "frozen_modules=off"] if toggles.attach else [s.python]
     if s.script is not None:
-        return [s.python, "-m", "debugdash.agent", "script", str(s.script), *s.extra_args]
-    cmd = [s.python, "-m", "debugdash.agent", "flask"]
+        return [*python, "-m", "debugdash.agent", "script", str(s.script), *s.extra_args]
+    cmd = [*python, "-m", "debugdash.agent", "flask"]
     if s.app:
         cmd += ["--app", s.app]
     cmd += ["--debug" if toggles.debug else "--no-debug", "run"]

@@ -18,6 +18,7 @@ from debugdash.protocol.events import (
     AttachClient,
     AttachListening,
     CodingAgent,
+    DebugPaused,
     Event,
     Exited,
     Gate,
@@ -25,6 +26,7 @@ from debugdash.protocol.events import (
     LoadError,
     Ready,
     Reload,
+    ReloadHeld,
     RequestError,
     Started,
     Stats,
@@ -89,6 +91,10 @@ class AttachState:
     port: int | None = None
     client: str | None = None
     client_since: float | None = None  # wall-clock seconds, from the event
+    #: Where the attached IDE holds the app stopped, while it does.
+    paused: DebugPaused | None = None
+    #: The file whose save waits for the IDE to let the app run on.
+    reload_pending: str | None = None
 
 
 @dataclass(slots=True)
@@ -170,6 +176,8 @@ class SessionState:
 
     def _started(self, event: Started) -> None:
         self.phase = "starting"
+        self.attach.paused = None  # a new server's debugger has stopped nothing yet
+        self.attach.reload_pending = None
         self.pid = event.pid
         self.started_pid = event.pid
         self.started_at = event.time
@@ -193,6 +201,7 @@ class SessionState:
             self.reloads[-1].ready_after = max(0.0, event.time - self.reloads[-1].time)
 
     def _reload(self, event: Reload) -> None:
+        self.attach.reload_pending = None
         self.phase = "reloading"
         self.load_error = None
         self.reloads.append(ReloadRecord(time=event.time, filename=event.filename, reloader=event.reloader))
@@ -216,6 +225,8 @@ class SessionState:
         self.stats = None
         self.attach.client = None
         self.attach.client_since = None
+        self.attach.paused = None
+        self.attach.reload_pending = None
 
     def _launch_failed(self, event: LaunchFailed) -> None:
         # Nothing runs: the same as a crash, restarted on the next file change or r.
@@ -292,6 +303,13 @@ class SessionState:
         return [g for g in self.error_groups if not g.fixed]
 
 
+    def _debug_paused(self, event: DebugPaused) -> None:
+        self.attach.paused = event if event.paused else None
+
+    def _reload_held(self, event: ReloadHeld) -> None:
+        self.attach.reload_pending = event.filename
+
+
 def _group_key(event: RequestError) -> tuple[str, str, int]:
     if not event.chain:
         return ("(unknown exception)", "", 0)
@@ -320,4 +338,6 @@ _HANDLERS = {
     Verified: SessionState._verified,
     VerifyOnReload: SessionState._verify_on_reload,
     AccessRefused: SessionState._access_refused,
+    DebugPaused: SessionState._debug_paused,
+    ReloadHeld: SessionState._reload_held,
 }

@@ -323,8 +323,12 @@ class Supervisor:
         await self.switches.set_attach(on)  # UserInputError when the attach port is taken
 
     def attach_help(self) -> AttachInfo | None:
-        """How to connect an IDE: the port, the SSH tunnel, a VS Code launch.json entry."""
-        return self.switches.attach_help()
+        """How to connect an IDE: the port, the SSH tunnel, a VS Code launch.json entry;
+        and the debug session: where it is paused, which saved file waits for it."""
+        info = self.switches.attach_help()
+        if info is not None:
+            info.reload_pending = self.state.attach.reload_pending
+        return info
 
     @property
     def suggested_grant(self) -> str | None:

@@ -94,7 +94,9 @@ class Switches:
 
     async def set_attach(self, on: bool) -> None:
         """As the Flask docs advise for external debuggers, attach also turns the
-        built-in debugger and the reloader off, and turning it off restores them."""
+        built-in debugger off, and turning it off restores it. The reloader stays
+        on: the attach hub keeps the IDE attached across reloads and holds a
+        reload while the debuggee is stopped (``--attach-keep-reloader`` is moot)."""
         if on == self.toggles.attach:
             return
         if on:
@@ -120,7 +122,9 @@ class Switches:
     async def open_attach(self) -> None:
         """Open the attach port (UserInputError when taken) and switch to external-debugger mode."""
         session = AttachSession(
-            self.settings, server_pids=self._server_pids, allowed=self._allowed, granted=self._granted, publish=self._publish
+            self.settings, server_pids=self._server_pids, allowed=self._allowed, granted=self._granted, publish=self._publish,
+            # The new worker waits for this before it serves: the IDE's breakpoints are in place.
+            on_configured=lambda: self._send(wire.AttachConfigured(), roles=("worker", "server")),
         )
         await session.open()
         self.attach = session
@@ -128,8 +132,6 @@ class Switches:
         changes = {"attach": True}
         if not self.settings.attach_keep_debugger:
             changes["debugger"] = False
-        if not self.settings.attach_keep_reloader:
-            changes["reloader"] = False
         if self.toggles.debugger and not changes.get("debugger", True):
             self._send(wire.SetGate(debugger=False))
         self._set(**changes)

@@ -158,3 +158,11 @@ class ReleaseFrames(Command):
     #: Group keys as the dashboard groups errors: [exception type, file, line].
     groups: list[list[str | int]] = field(default_factory=list)
     all: bool = False
+
+
+@dataclass(slots=True, kw_only=True)
+class AttachConfigured(Command):
+    """The attach hub has given the worker's debugger the IDE's breakpoints (or there is no IDE):
+    the worker may serve. Sent to every serving process; one still waiting goes on."""
+
+    name: ClassVar[str] = "attach_configured"

@@ -52,6 +52,18 @@ class AttachClientInfo:
 
 
 @dataclass(slots=True)
+class PausedInfo:
+    """Where the attached IDE holds the app stopped."""
+
+    thread_id: int
+    thread: str
+    file: str
+    line: int
+    function: str
+    reason: str  # DAP's: breakpoint, step, exception, pause
+
+
+@dataclass(slots=True)
 class AttachInfo:
     """How to connect an IDE to the session's attach port."""
 
@@ -61,6 +73,10 @@ class AttachInfo:
     tunnel: str  # the SSH command that forwards the port
     launch_json: str = field(metadata=codec.MULTILINE)  # a VS Code launch.json entry
     clients: list[AttachClientInfo] = field(default_factory=list)
+    #: Where the attached IDE holds the app stopped, while it does.
+    paused: PausedInfo | None = None
+    #: A saved file whose reload waits until the IDE lets the app run on.
+    reload_pending: str | None = None
 
 
 @dataclass(slots=True)

@@ -342,6 +342,9 @@ class CodingAgent(Event):
     arguments: str = ""  # redacted, one line
     ok: bool = True
     summary: str = ""  # the result in a few words, e.g. "200 OK" or "refused"
+
+
+@dataclass(slots=True, kw_only=True)
 class RequestRecord(Event):
     """One request the server answered: the cheap record every request gets.
 
@@ -388,6 +391,9 @@ class VerifyOnReload(Event):
 
     name: ClassVar[str] = "verify_on_reload"
     on: bool
+
+
+@dataclass(slots=True, kw_only=True)
 class Evaluated(Event):
     """Code was evaluated in a kept frame of a failing request (the console; issue 13)."""
 
@@ -400,3 +406,26 @@ class Evaluated(Event):
     #: The code as typed, with the values of secret-named names redacted.
     code: str = field(default="", metadata=MULTILINE)
     raised: bool = False
+
+
+@dataclass(slots=True, kw_only=True)
+class DebugPaused(Event):
+    """The attached IDE's debuggee stopped in a thread (``paused``), or runs on again."""
+
+    name: ClassVar[str] = "debug_paused"
+    paused: bool
+    thread_id: int = 0
+    thread: str = ""
+    filename: str = ""
+    line: int = 0
+    function: str = ""
+    reason: str = ""  # DAP's: breakpoint, step, exception, pause, ...
+
+
+@dataclass(slots=True, kw_only=True)
+class ReloadHeld(Event):
+    """A watched file changed while the debuggee is stopped: the reload waits until it runs on."""
+
+    name: ClassVar[str] = "reload_held"
+    filename: str
+    pid: int = 0

@@ -56,6 +56,7 @@ from debugdash.tui.screens.grant import GrantScreen
 from debugdash.tui.screens.help import HelpScreen
 from debugdash.tui.terminal import on_hangup
 from debugdash.tui.widgets.access import AccessPanel
+from debugdash.tui.widgets import debug_session
 from debugdash.tui.widgets.attach import AttachPanel
 from debugdash.tui.widgets.banner import Banner
 from debugdash.tui.widgets.errors import ErrorList
@@ -207,8 +208,8 @@ class DashboardApp(ConsoleKeys, RequestKeys, App[None]):
         self._dirty.add("status")
         if isinstance(event, Reload):
             self.query_one(ReloadsPane).reloaded(event)
-        # Toggles (and anything else): the attach panel, and the reloads hint (reloader on?).
-        self._dirty.update(_REDRAWS.get(type(event), ("attach", "reloads")))
+        # Toggles (and anything else, e.g. the debug session): the attach panel, the banner, the reloads hint.
+        self._dirty.update(_REDRAWS.get(type(event), ("attach", "reloads", "banner")))
 
     def _render_dirty(self) -> None:
         dirty, self._dirty = self._dirty, set()
@@ -286,8 +287,11 @@ class DashboardApp(ConsoleKeys, RequestKeys, App[None]):
         self.run_worker(run(), group="control")
 
     def action_restart(self) -> None:
-        self.notify("Restarting the server…")
-        self._control(self.sup.restart())
+        def restart() -> None:
+            self.notify("Restarting the server…")
+            self._control(self.sup.restart())
+
+        debug_session.ask_before_restart(self.push_screen, self.state.attach, restart)
 
     def action_toggle_debugger(self) -> None:
         self._control(self.sup.set_debugger(not self.sup.toggles.debugger))

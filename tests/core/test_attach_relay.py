@@ -16,6 +16,7 @@ import pytest
 from debugdash.protocol.addresses import is_local, parse_peer
 from debugdash.core.allowlist import Allowlist
 from debugdash.core.attach_relay import AttachRelay
+from debugdash.core.dap import frame
 from debugdash.protocol.clock import ManualClock
 from debugdash.core.errors import UserInputError
 from debugdash.protocol.events import AccessRefused, AttachClient, AttachListening, Notice
@@ -96,7 +97,11 @@ async def connect(relay, source="127.0.0.1", host="127.0.0.1"):
     return await asyncio.open_connection(host, relay.port, local_addr=(source, 0))
 
 
-async def round_trip(reader, writer, payload=b"hello debugpy\n"):
+#: The relay reads what the IDE sends as DAP messages: the payloads are framed.
+HELLO = frame({"seq": 1, "type": "request", "command": "initialize", "arguments": {"adapterID": "debugpy"}})
+
+
+async def round_trip(reader, writer, payload=HELLO):
     writer.write(payload)
     await writer.drain()
     return await asyncio.wait_for(reader.readexactly(len(payload)), 15)
@@ -116,8 +121,8 @@ async def test_local_client_is_relayed_both_ways(make_relay, echo, events):
     assert relay.port != 0
     assert events.of(AttachListening, host="127.0.0.1", port=relay.port, listening=True)
     reader, writer = await connect(relay)
-    assert await round_trip(reader, writer) == b"hello debugpy\n"
-    big = os.urandom(1024 * 1024)
+    assert await round_trip(reader, writer) == HELLO
+    big = frame({"seq": 2, "type": "request", "command": "evaluate", "arguments": {"expression": os.urandom(512 * 1024).hex()}})
     assert await round_trip(reader, writer, big) == big
     [(peer, since)] = relay.clients
     assert peer == "127.0.0.1" and abs(since - time.time()) < 60
@@ -131,7 +136,7 @@ async def test_allowed_remote_client_is_relayed(make_relay, echo, events):
     seen = []
     relay = await make_relay(lambda: echo.port, allowed=lambda peer: seen.append(peer) or peer == "127.0.0.2")
     reader, writer = await connect(relay, source="127.0.0.2")
-    assert await round_trip(reader, writer) == b"hello debugpy\n"
+    assert await round_trip(reader, writer) == HELLO
     assert seen == ["127.0.0.2"]
     assert [p for p, _ in relay.clients] == ["127.0.0.2"]
     writer.close()
@@ -174,19 +179,19 @@ async def test_grants_decide_with_the_allowlist(make_relay, echo, events):
 
     relay = await make_relay(lambda: echo.port, allowed=allowed)
     r2, w2 = await connect(relay, source="127.0.0.2")
-    assert await round_trip(r2, w2) == b"hello debugpy\n"
+    assert await round_trip(r2, w2) == HELLO
     r3, w3 = await connect(relay, source="127.0.0.3")
     await assert_closed_by_peer(r3)
     await wait_until(lambda: events.of(AccessRefused, address="127.0.0.3", what="attach"))
     r1, w1 = await connect(relay, source="127.0.0.1")
-    assert await round_trip(r1, w1) == b"hello debugpy\n"
+    assert await round_trip(r1, w1) == HELLO
 
     # The grant runs out: the supervisor closes what is no longer allowed.
     clock.advance(900)
     assert relay.close_where(lambda peer: not allowed(peer)) == 1
     await assert_closed_by_peer(r2)
     await wait_until(lambda: events.of(AttachClient, state="disconnected", peer="127.0.0.2"))
-    assert await round_trip(r1, w1) == b"hello debugpy\n"
+    assert await round_trip(r1, w1) == HELLO
     assert [p for p, _ in relay.clients] == ["127.0.0.1"]
     # ... and a new connection from there is refused.
     r2b, w2b = await connect(relay, source="127.0.0.2")
@@ -212,7 +217,7 @@ async def test_a_grant_that_ends_while_waiting_for_debugpy_is_refused(make_relay
 
     relay = await make_relay(lambda: echo.port, allowed=allowed)
     r1, w1 = await connect(relay)
-    assert await round_trip(r1, w1) == b"hello debugpy\n"
+    assert await round_trip(r1, w1) == HELLO
     assert relay.close_where(lambda peer: True) == 1  # debugpy now needs time to settle
     await assert_closed_by_peer(r1)
 
@@ -231,11 +236,11 @@ async def test_close_where_touches_only_matching_peers(make_relay, echo, events)
     b = await connect(relay, source="127.0.0.3")
     a2 = await connect(relay, source="127.0.0.2")
     for reader, writer in (a, b, a2):
-        assert await round_trip(reader, writer) == b"hello debugpy\n"
+        assert await round_trip(reader, writer) == HELLO
     assert relay.close_where(lambda peer: peer == "127.0.0.2") == 2
     await assert_closed_by_peer(a[0])
     await assert_closed_by_peer(a2[0])
-    assert await round_trip(*b) == b"hello debugpy\n"
+    assert await round_trip(*b) == HELLO
     assert relay.close_where(lambda peer: peer == "127.0.0.9") == 0
     b[1].close()
 
@@ -244,7 +249,7 @@ async def test_stop_closes_connections_and_frees_the_port(make_relay, echo, even
     relay = await make_relay(lambda: echo.port)
     port = relay.port
     reader, writer = await connect(relay)
-    assert await round_trip(reader, writer) == b"hello debugpy\n"
+    assert await round_trip(reader, writer) == HELLO
     await relay.stop()
     await assert_closed_by_peer(reader)
     assert events.of(AttachListening, port=port, listening=False)
@@ -336,9 +341,9 @@ async def test_all_interfaces_relay_judges_ipv4_and_ipv6_peers(make_relay, echo,
     seen = []
     relay = await make_relay(lambda: echo.port, allowed=lambda peer: seen.append(peer) or True, host="", port=_free_port())
     reader, writer = await connect(relay, source="127.0.0.2", host="127.0.0.1")
-    assert await round_trip(reader, writer) == b"hello debugpy\n"
+    assert await round_trip(reader, writer) == HELLO
     r6, w6 = await connect(relay, source="::1", host="::1")
-    assert await round_trip(r6, w6) == b"hello debugpy\n"
+    assert await round_trip(r6, w6) == HELLO
     # (allowed is asked again when a connection had to wait for debugpy to settle)
     assert list(dict.fromkeys(seen)) == ["127.0.0.2", "::1"]
     writer.close()
@@ -358,7 +363,7 @@ async def test_a_refused_connection_is_one_audit_line(echo, tmp_path):
         await assert_closed_by_peer(reader)
         writer.close()
         ok_reader, ok_writer = await connect(relay, source="127.0.0.2")
-        assert await round_trip(ok_reader, ok_writer) == b"hello debugpy\n"
+        assert await round_trip(ok_reader, ok_writer) == HELLO
         ok_writer.close()
         await wait_until(lambda: audit.path.exists())
     finally:

@@ -13,6 +13,7 @@ from debugdash.core.state import AttachState
 from debugdash.protocol.control import AttachInfo
 from debugdash.protocol.text import display_text
 from debugdash.tui import format as fmt
+from debugdash.tui.widgets import debug_session
 
 
 def attach_help_text(help: AttachInfo | None) -> str:
@@ -37,7 +38,10 @@ class AttachPanel(VerticalScroll, can_focus=True):
         text = Text()
         if not enabled:
             text.append("External attach is off. ", "bold")
-            text.append("Press a to start debugpy inside the server; the built-in debugger and the reloader turn off while it is on.")
+            text.append(
+                "Press a to start debugpy inside the server; the built-in debugger turns off while it is on. "
+                "The IDE stays attached across reloads, and a save while it holds the app stopped waits."
+            )
         else:
             if attach.listening and attach.port:
                 text.append("debugpy listening on ", "bold")
@@ -52,6 +56,9 @@ class AttachPanel(VerticalScroll, can_focus=True):
                 text.append(f" attached for {since}")
             else:
                 text.append("no client attached", "dim")
+            if session := debug_session.lines(attach):
+                text.append("\n")
+                text.append_text(session)
             if help:
                 if help.tunnel:
                     text.append("\n\nSSH tunnel (run on your machine):\n", "bold")

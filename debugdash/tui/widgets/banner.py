@@ -1,4 +1,5 @@
-"""The banner under the switches: why the server is not serving (a crash, an app that does not load)."""
+"""The banner under the switches: why the server is not serving (a crash, an app that
+does not load, an IDE holding it stopped)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from textual.widgets import Static
 
 from debugdash.core.state import SessionState
 from debugdash.protocol.text import display_text
+from debugdash.tui.widgets import debug_session
 from debugdash.tui.widgets.reloads import load_error_line
 
 
@@ -29,6 +31,8 @@ class Banner(Static):
             if error.filename:
                 text.append(f"  ({display_text(error.filename)}:{error.lineno or '?'})", "dim")
             self.say(text)
+        elif paused := debug_session.lines(state.attach):
+            self.say(paused)
         else:
             self.display = False
 

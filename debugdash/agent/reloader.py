@@ -37,7 +37,9 @@ from typing import Any
 
 from werkzeug import _reloader
 
+from debugdash.agent import preload
 from debugdash.agent.drain import drain
+from debugdash.protocol.env import PRELOAD_FILE_ENV
 from debugdash.protocol.events import Event, Reload
 
 NAME = "debugdash"
@@ -90,6 +92,27 @@ def _module_files() -> list[str]:
     return files
 
 
+_recorded: list[str] = []
+
+
+def _record_preload() -> None:
+    """Tell the next template what to preload: the library modules loaded here, when they grew."""
+    global _recorded
+    path = os.environ.get(PRELOAD_FILE_ENV)
+    if not path:
+        return
+    names = preload.library_modules()
+    if set(names) <= set(_recorded):
+        return
+    _recorded = names
+    if set(names) <= set(preload.read_list(path)):
+        return  # a worker before us loaded the same: the template has it
+    try:
+        preload.write_list(path, names)
+    except OSError:
+        pass
+
+
 class DebugdashStatLoop(_reloader.ReloaderLoop):
     name = DISPLAY_NAME
 
@@ -107,6 +130,7 @@ class DebugdashStatLoop(_reloader.ReloaderLoop):
             for pattern in self.exclude_patterns:
                 paths.difference_update(fnmatch.filter(paths, pattern))
             self._paths = sorted(paths)
+            _record_preload()
         return [*self._paths, *self.extra_files, *AgentHooks.extra_watch]
 
     def run_step(self) -> None:

@@ -102,6 +102,8 @@ class Started(Event):
     pid: int
     command: list[str]
     reason: str = "start"  # start | restart | toggle | file-change | crash-recovery
+    #: How the process came to be: fresh | spare (a warm spare) | template (forked from a preloaded template).
+    via: str = "fresh"
 
 
 @dataclass(slots=True, kw_only=True)

@@ -234,6 +234,7 @@ class Lifecycle:
             # (clients get "refused", not a hang), then wait for a fix.
             await asyncio.to_thread(process.kill_tree, server.pid, self._known(), 0.5)
             await self.reloader.discard_spare()
+            await self.templates.discard()
             # What the crashed server started was re-parented to us (as subreaper).
             await asyncio.to_thread(process.end_adopted, set(self.own_children))
             self.reloader.close_listener()

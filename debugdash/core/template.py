@@ -67,6 +67,7 @@ class Template:
         self.stale: str | None = None
         self.excluded: tuple[str, str] | None = None
         self.rss = 0
+        self.modules = 0
         self._fork_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
 
@@ -104,6 +105,7 @@ class Template:
         op = message.get("op")
         if op == "ready":
             self.rss = int(message.get("rss", 0))
+            self.modules = int(message.get("modules", 0))
             self.ready.set()
         elif op == "excluded":
             self.excluded = (str(message.get("package")), str(message.get("reason")))

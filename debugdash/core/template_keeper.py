@@ -20,7 +20,7 @@ from typing import Any
 from debugdash.core.server_process import OutputSink, ServerProcess
 from debugdash.core.template import BUILD_TIMEOUT, Template
 from debugdash.protocol.env import TEMPLATE_EXCLUDE_ENV, TEMPLATE_FD_ENV
-from debugdash.protocol.events import Event, Notice
+from debugdash.protocol.events import Event, Notice, TemplateReady
 
 #: Set to 0 to never fork workers from a template (the warm spare serves every reload).
 TEMPLATE_SWITCH_ENV = "DEBUGDASH_TEMPLATE"
@@ -109,6 +109,7 @@ class TemplateKeeper:
                 return
             self._pending = None
             old, self.current = self.current, template
+            self._publish(TemplateReady(pid=template.pid, modules=template.modules, rss=template.rss, excluded=sorted(self._excluded)))
             if old is not None:
                 await self._retire(old)
             return
@@ -128,6 +129,10 @@ class TemplateKeeper:
 
     async def stop(self) -> None:
         self.stopping = True
+        await self.discard()
+
+    async def discard(self) -> None:
+        """End every template now (after a crash, as the spare is: nothing idles while the app is broken)."""
         if self._building is not None:
             self._building.cancel()
         for template in self._all():

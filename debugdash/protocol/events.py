@@ -302,3 +302,17 @@ class Notice(Event):
     name: ClassVar[str] = "notice"
     level: Literal["info", "warning", "error"]
     message: str
+
+
+@dataclass(slots=True, kw_only=True)
+class TemplateReady(Event):
+    """A preloaded template is ready to fork the next worker."""
+
+    name: ClassVar[str] = "template"
+    pid: int
+    #: Modules loaded in the template (the standard library's included).
+    modules: int
+    #: Resident memory of the template, in bytes.
+    rss: int
+    #: Top-level packages left out of the preload: they start threads or open sockets at import.
+    excluded: list[str] = field(default_factory=list)

@@ -259,3 +259,52 @@ def test_without_the_template_the_warm_spare_serves_and_says_so(tmp_path: Path) 
         assert session.named("template") == []
     finally:
         session.close()
+
+
+NUMPY_APP = """
+    import os
+
+    import numpy
+    from flask import Flask
+
+    import helper
+
+    app = Flask(__name__)
+
+    @app.route("/")
+    def index():
+        return helper.VALUE
+
+    @app.route("/product")
+    def product():
+        # Large enough for OpenBLAS to split the work over its thread pool.
+        n = 600
+        a = numpy.arange(n * n, dtype=numpy.float64).reshape(n, n) % 7
+        b = numpy.ones((n, n))
+        c = a @ b
+        expected = [float(sum(int(v) for v in a[i])) for i in (0, n // 2, n - 1)]
+        ok = [float(c[i, j]) for i, j in ((0, 0), (n // 2, 5), (n - 1, n - 1))] == expected
+        return f"{ok} {len(os.listdir('/proc/self/task'))}"
+"""
+
+
+def test_numpy_is_preloaded_and_its_thread_pool_works_in_the_forked_worker(tmp_path: Path) -> None:
+    from tests.compat.environments import _build, _key, _pip
+
+    python = _build("numpy-flask", _key("flask", "numpy"), lambda py: _pip(py, "flask", "numpy"))
+    write_app(tmp_path, NUMPY_APP)
+    write_app(tmp_path, 'VALUE = "one"\n', "helper.py")
+    port = free_port()
+    session = Session("--app", "app", "--port", str(port), "--python", str(python), cwd=tmp_path)
+    try:
+        session.wait_event("ready", timeout=60)
+        assert session.wait_event("template", timeout=120)["excluded"] == []
+        mark = session.mark()
+        (tmp_path / "helper.py").write_text('VALUE = "two"\n')
+        started = session.wait_event("started", lambda e: e["reason"] == "reload", since=mark, timeout=60)
+        assert started["via"] == "template"
+        session.wait_event("ready", lambda e: e["pid"] == started["pid"], since=mark, timeout=60)
+        status, body, _ = http(port, "/product", timeout=60)
+        assert (status, body.split()[0]) == (200, "True"), body
+    finally:
+        session.close()

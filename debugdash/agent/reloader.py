@@ -26,6 +26,7 @@ can take the worker down with it.
 
 from __future__ import annotations
 
+import atexit
 import fnmatch
 import os
 import subprocess
@@ -155,7 +156,7 @@ class DebugdashStatLoop(_reloader.ReloaderLoop):
         AgentHooks.flush()
         self.log_reload(filename)
         drain.finish()
-        sys.exit(3)
+        _exit_for_reload()
 
     def restart_with_reloader(self) -> int:
         """Run workers until one exits with something other than 3 (a reload)."""
@@ -178,6 +179,25 @@ class DebugdashStatLoop(_reloader.ReloaderLoop):
                 os._exit(CLOSED_EXIT_CODE)
             if code != 3:
                 return code
+
+
+def _exit_for_reload() -> None:
+    """Exit with 3 without the interpreter's teardown of every loaded module.
+
+    The next worker starts only once this one has exited, and with a real app
+    loaded the teardown is most of a reload: with pandas and SQLAlchemy it
+    measured 0.7-0.9 s between the ``reload`` event and the exit. What was
+    registered to run at exit still runs, and the output is flushed.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        sys.exit(3)
+    try:
+        atexit._run_exitfuncs()
+    finally:
+        from debugdash.agent import output
+
+        output.flush_all()
+        os._exit(3)
 
 
 def stop_worker() -> None:

@@ -47,6 +47,9 @@ NAME = "debugdash"
 DISPLAY_NAME = "debugdash-stat"
 #: Seconds between passes; reload latency is at most this plus the restart.
 INTERVAL = 0.15
+#: Seconds after start before the worker lists its library modules for the next
+#: template: the listing (20-30 ms with pandas loaded) must not delay the first request.
+PRELOAD_DELAY = 1.0
 #: The exit code of a process that lost debugdash (never 3, which means "reload").
 CLOSED_EXIT_CODE = 4
 
@@ -123,6 +126,8 @@ class DebugdashStatLoop(_reloader.ReloaderLoop):
         self.mtimes: dict[str, int] = {}
         self._module_count = -1
         self._paths: list[str] = []
+        self._preload_due = False
+        self._born = time.monotonic()
 
     def _watched(self) -> list[str]:
         if len(sys.modules) != self._module_count:
@@ -131,7 +136,7 @@ class DebugdashStatLoop(_reloader.ReloaderLoop):
             for pattern in self.exclude_patterns:
                 paths.difference_update(fnmatch.filter(paths, pattern))
             self._paths = sorted(paths)
-            _record_preload()
+            self._preload_due = True
         return [*self._paths, *self.extra_files, *AgentHooks.extra_watch]
 
     def run_step(self) -> None:
@@ -149,6 +154,9 @@ class DebugdashStatLoop(_reloader.ReloaderLoop):
                     self.trigger_reload(name)
             elif mtime != old:
                 self.trigger_reload(name)
+        if self._preload_due and time.monotonic() - self._born > PRELOAD_DELAY:
+            self._preload_due = False
+            _record_preload()
 
     def trigger_reload(self, filename: str) -> None:
         filename = os.path.abspath(filename)

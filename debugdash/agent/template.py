@@ -33,6 +33,8 @@ from debugdash.protocol.env import PARENT_PID_ENV, PRELOAD_FILE_ENV, TEMPLATE_EX
 
 #: Seconds between the background checks for new modules and installed packages.
 CHECK_INTERVAL = 1.0
+#: Seconds to wait for the worker's list of modules when there is none yet.
+LIST_WAIT = 5.0
 _MAX_FDS = 8
 
 
@@ -54,6 +56,10 @@ class _Template:
 
     def build(self) -> bool:
         """Preload; False (after telling debugdash which package) when one made us unsafe."""
+        # The first worker lists its modules a moment after it serves: wait for that list.
+        deadline = time.monotonic() + LIST_WAIT
+        while self.preload_file and not os.path.exists(self.preload_file) and time.monotonic() < deadline:
+            time.sleep(0.05)
         self.list_mtime = _mtime(self.preload_file)
         names = preload.read_list(self.preload_file)
         self.wanted = set(names)

@@ -30,8 +30,8 @@ FORK_SAFE_NATIVE = ("numpy",)
 _NEVER = ("__main__", "__mp_main__", "debugdash")
 
 
-def library_dirs() -> tuple[str, ...]:
-    """The standard library and site-packages directories of this interpreter."""
+def library_dirs(*, resolve: bool = True) -> tuple[str, ...]:
+    """The standard library and site-packages directories of this interpreter (symbolic links resolved)."""
     paths = sysconfig.get_paths()
     dirs = {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths}
     try:
@@ -41,7 +41,7 @@ def library_dirs() -> tuple[str, ...]:
     user = site.getusersitepackages() if site.ENABLE_USER_SITE else None
     if isinstance(user, str):
         dirs.add(user)
-    return tuple(os.path.join(os.path.realpath(d), "") for d in dirs if d)
+    return tuple(os.path.join(os.path.realpath(d) if resolve else d, "") for d in dirs if d)
 
 
 def library_modules(dirs: tuple[str, ...] | None = None) -> list[str]:

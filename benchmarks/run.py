@@ -30,6 +30,9 @@ import psutil  # noqa: E402
 
 from benchmarks.harness import BENCH_DIR, REPO, Workspace  # noqa: E402
 from benchmarks.scenarios import SCENARIOS, Outcome, Row  # noqa: E402
+from benchmarks.heavy import SCENARIOS as ISSUE_15  # noqa: E402
+
+SCENARIOS.update(ISSUE_15)
 
 RESULTS = BENCH_DIR / "RESULTS.md"
 FINDINGS = BENCH_DIR / "FINDINGS.md"

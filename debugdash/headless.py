@@ -140,7 +140,8 @@ def describe(event: Event, *, show_pin: bool = False) -> str:
     """One readable line for an event."""
     match event:
         case Started():
-            return f"started   pid {event.pid} ({event.reason})"
+            via = f", {event.via}" if event.reason == "reload" else ""
+            return f"started   pid {event.pid} ({event.reason}{via})"
         case Ready():
             if not event.debugger:
                 debugger = "debugger off"

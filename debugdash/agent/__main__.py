@@ -12,7 +12,7 @@ import runpy
 import sys
 import traceback
 
-from debugdash.protocol.env import SOCKET_ENV, SPARE_ENV, TOKEN_ENV
+from debugdash.protocol.env import SOCKET_ENV, SPARE_ENV, TEMPLATE_FD_ENV, TOKEN_ENV
 
 NOT_STARTED_BY_DEBUGDASH = "debugdash.agent is started by debugdash; run `debugdash --app ...` instead"
 USAGE = "usage: python -m debugdash.agent flask <flask args...> | script <file.py> [args...]"
@@ -53,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
 
     # Before anything else runs here: from now on nothing below this process outlives debugdash.
     guard.protect()
+    if TEMPLATE_FD_ENV in os.environ:
+        from debugdash.agent import template
+
+        template.serve()  # returns only in a worker it forked, set up as a fresh one
+        guard.protect()
     if os.environ.pop(SPARE_ENV, None) and not _wait_as_spare():
         return 0
 

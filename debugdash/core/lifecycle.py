@@ -21,7 +21,8 @@ from debugdash.core.reloader_parent import ReloaderParent
 from debugdash.core.server_process import ServerProcess
 from debugdash.core.settings import Settings
 from debugdash.core.stats import TreeSampler
-from debugdash.protocol.env import SPARE_ENV
+from debugdash.core.template_keeper import TemplateKeeper
+from debugdash.protocol.env import GUARD_FD_ENV, SPARE_ENV
 from debugdash.protocol.events import Event, Exited, LaunchFailed, Notice, Started
 
 
@@ -39,6 +40,7 @@ class Lifecycle:
         last_lines: Callable[[], list[str]],
         publish: Callable[[Event], None],
         crashed: Callable[[], bool],
+        template_wanted: Callable[[], bool] = lambda: False,
     ) -> None:
         self.settings = settings
         self._command = command
@@ -52,6 +54,12 @@ class Lifecycle:
         self._crashed = crashed
         self.reloader = ReloaderParent(
             settings.host, settings.port, spawn_spare=lambda: self._spawn(spare=True), spare_key=self._key
+        )
+        self.templates = TemplateKeeper(
+            spawn=lambda extra, fds: self._spawn(extra=extra, extra_fds=fds, with_listener=False),
+            key=self._key,
+            wanted=lambda: template_wanted() and self._owns_socket(),
+            publish=publish,
         )
         self.server: ServerProcess | None = None
         self.sampler: TreeSampler | None = None
@@ -104,10 +112,14 @@ class Lifecycle:
                 self.reloader.open_listener()
             else:
                 self.reloader.close_listener()
-            server = await self.reloader.activate_spare() if reason == "reload" else None
+            server, via = None, "fresh"
+            if reason == "reload":
+                server, via = await self._fork(), "template"
+                if server is None:
+                    server, via = await self.reloader.activate_spare(), "spare"
             if server is None:
                 await self.reloader.discard_spare()
-                server = await self._spawn()
+                server, via = await self._spawn(), "fresh"
         except OSError as e:
             message = f"could not start the server: {e.strerror or e}"
             self._publish(LaunchFailed(message=message, reason=reason))
@@ -117,11 +129,15 @@ class Lifecycle:
         self.server = server
         self.done = asyncio.Event()
         self.sampler = TreeSampler(server.pid)
-        self._publish(Started(pid=server.pid, command=self._command(), reason=reason))
+        self._publish(Started(pid=server.pid, command=self._command(), reason=reason, via=via))
         self.spawn_task(self._watch(server, self.done))
 
     async def start_spare(self) -> None:
         if not self.stopping and self._owns_socket():
+            # The template first: it is what serves reloads; the spare is for when it cannot.
+            building = self.templates.ensure()
+            if building is not None:
+                await asyncio.shield(building)
             await self.reloader.start_spare()
 
     async def restart(self, reason: str) -> None:
@@ -140,6 +156,7 @@ class Lifecycle:
             self._crash_watch.cancel()
         await self.terminate()
         await self.reloader.discard_spare()
+        await self.templates.stop()
         self.reloader.close_listener()
         for task in list(self._tasks):
             task.cancel()
@@ -155,18 +172,36 @@ class Lifecycle:
         if self.server is not None and self.server.running:
             process.kill_tree(self.server.pid, self._known(), grace=0.5)
         self.reloader.kill_now()
+        self.templates.kill_now()
 
     def _known(self) -> list[psutil.Process] | None:
         return self.sampler.known() if self.sampler else None
 
-    async def _spawn(self, *, spare: bool = False) -> ServerProcess:
+    async def _fork(self) -> ServerProcess | None:
+        """A worker forked from the template, or None when there is no fitting one."""
         env = self._environment()
-        pass_fds: tuple[int, ...] = ()
-        if self._owns_socket():
+        env["WERKZEUG_RUN_MAIN"] = "true"
+        fds = {"WERKZEUG_SERVER_FD": self.reloader.open_listener().fileno()}
+        guard = self._guard_fd()
+        if guard is not None:
+            fds[GUARD_FD_ENV] = guard
+        env.pop(GUARD_FD_ENV, None)
+        return await self.templates.fork(env, str(self.settings.cwd), fds, self._output)
+
+    async def _spawn(
+        self, *, spare: bool = False, extra: dict[str, str] | None = None,
+        extra_fds: tuple[int, ...] = (), with_listener: bool = True,
+    ) -> ServerProcess:
+        env = self._environment()
+        env.update(extra or {})
+        pass_fds: tuple[int, ...] = extra_fds
+        if not with_listener:
+            env["WERKZEUG_RUN_MAIN"] = "true"
+        elif self._owns_socket():
             listener = self.reloader.open_listener()
             env["WERKZEUG_RUN_MAIN"] = "true"
             env["WERKZEUG_SERVER_FD"] = str(listener.fileno())
-            pass_fds = (listener.fileno(),)
+            pass_fds = (*pass_fds, listener.fileno())
         if spare:
             env[SPARE_ENV] = "1"
         guard = self._guard_fd()
@@ -208,6 +243,7 @@ class Lifecycle:
             # (clients get "refused", not a hang), then wait for a fix.
             await asyncio.to_thread(process.kill_tree, server.pid, self._known(), 0.5)
             await self.reloader.discard_spare()
+            await self.templates.discard()
             # What the crashed server started was re-parented to us (as subreaper).
             await asyncio.to_thread(process.end_adopted, set(self.own_children))
             self.reloader.close_listener()

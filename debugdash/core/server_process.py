@@ -64,6 +64,8 @@ def server_environment(settings: Settings, toggles: Toggles, session: SessionDir
     # A loopback peer is local only when it is this user: the agent must know who that is.
     env[agent_env.OWNER_UID_ENV] = str(os.getuid())
     env[agent_env.PARENT_PID_ENV] = str(os.getpid())
+    if toggles.reloader:
+        env[agent_env.PRELOAD_FILE_ENV] = str(session.path / "preload.json")
     if session.guard_fd is not None:
         env[agent_env.GUARD_FD_ENV] = str(session.guard_fd)
     if settings.script is not None:
@@ -122,13 +124,13 @@ async def spawn(
     assert proc.stdout is not None and proc.stderr is not None
     # Read from the start: a spare, too, must never block on a full pipe.
     pumps = [
-        asyncio.ensure_future(_pump(proc.stdout, "stdout", output)),
-        asyncio.ensure_future(_pump(proc.stderr, "stderr", output)),
+        asyncio.ensure_future(pump(proc.stdout, "stdout", output)),
+        asyncio.ensure_future(pump(proc.stderr, "stderr", output)),
     ]
     return ServerProcess(proc, pumps, key)
 
 
-async def _pump(stream: asyncio.StreamReader, name: str, output: OutputSink) -> None:
+async def pump(stream: asyncio.StreamReader, name: str, output: OutputSink) -> None:
     splitter = LineSplitter()
     while chunk := await stream.read(256 * 1024):
         lines = splitter.feed(chunk)
@@ -177,14 +179,17 @@ async def terminate(pid: int, known: list[psutil.Process] | None, done: asyncio.
 
 
 def _widen_pipes(proc: asyncio.subprocess.Process) -> None:
-    """Give the output pipes 1 MiB instead of 64 KiB (Linux), so a burst of output
-    waits in the pipe rather than blocking the app while we are busy elsewhere."""
-    set_size = getattr(fcntl, "F_SETPIPE_SZ", 1031 if sys.platform == "linux" else None)
-    if set_size is None:
-        return
     for stream in (proc.stdout, proc.stderr):
         transport = getattr(stream, "_transport", None)
         pipe = transport.get_extra_info("pipe") if transport is not None else None
         if pipe is not None:
-            with contextlib.suppress(OSError):
-                fcntl.fcntl(pipe.fileno(), set_size, 1 << 20)
+            widen_pipe(pipe.fileno())
+
+
+def widen_pipe(fd: int) -> None:
+    """Give an output pipe 1 MiB instead of 64 KiB (Linux), so a burst of output
+    waits in the pipe rather than blocking the app while we are busy elsewhere."""
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", 1031 if sys.platform == "linux" else None)
+    if set_size is not None:
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(fd, set_size, 1 << 20)

@@ -82,6 +82,8 @@ class ReloadRecord:
     #: Seconds from the change to the next ``Ready``; None until it is ready.
     ready_after: float | None = None
     load_error: LoadError | None = None
+    #: Which path served it: template (forked), spare (warm spare) or fresh (a new process); "" until known.
+    via: str = ""
 
 
 @dataclass(slots=True)
@@ -185,6 +187,8 @@ class SessionState:
         self.pin = None
         self.stats = None
         self.load_error = None
+        if event.reason == "reload" and self.reloads and not self.reloads[-1].via:
+            self.reloads[-1].via = event.via
 
     def _ready(self, event: Ready) -> None:
         self.phase = "running"

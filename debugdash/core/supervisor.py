@@ -13,6 +13,7 @@ a key or from another terminal, goes through the same public coroutine here.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +38,7 @@ from debugdash.core.state import SessionState
 from debugdash.core.stats import stats_loop
 from debugdash.core.status import network_warning, session_status, suggested_grant, trusted_hosts
 from debugdash.core.switches import Switches
+from debugdash.core.template_keeper import TEMPLATE_SWITCH_ENV
 from debugdash.protocol import commands as wire
 from debugdash.protocol.clock import Clock, system_clock
 from debugdash.protocol.control import AttachInfo, SessionStatus
@@ -109,6 +111,8 @@ class Supervisor:
             last_lines=lambda: [line.text for line in self.logs.tail(20)],
             publish=self.publish_one,
             crashed=lambda: self.phase == "crashed",
+            # Attach mode: the debug adapter is set up in a fresh worker (warm spare), never a fork.
+            template_wanted=lambda: not self.toggles.attach and os.environ.get(TEMPLATE_SWITCH_ENV) != "0",
         )
         self.life.on_launch = self._forget_server
         self.life.on_exit = self._forget_ready

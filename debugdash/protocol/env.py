@@ -23,3 +23,9 @@ PARENT_PID_ENV = "DEBUGDASH_PARENT_PID"
 GUARD_FD_ENV = "DEBUGDASH_GUARD_FD"
 #: The uid of the user who runs debugdash: loopback peers of that user count as local.
 OWNER_UID_ENV = "DEBUGDASH_UID"
+#: Set for a template: the number of the socket on which debugdash asks it to fork workers.
+TEMPLATE_FD_ENV = "DEBUGDASH_TEMPLATE_FD"
+#: A template's comma-separated top-level packages not to preload (they made a template unsafe to fork).
+TEMPLATE_EXCLUDE_ENV = "DEBUGDASH_TEMPLATE_EXCLUDE"
+#: Where a worker lists the library modules it loaded, for the next template to preload.
+PRELOAD_FILE_ENV = "DEBUGDASH_PRELOAD_FILE"

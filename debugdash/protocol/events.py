@@ -102,6 +102,8 @@ class Started(Event):
     pid: int
     command: list[str]
     reason: str = "start"  # start | restart | toggle | file-change | crash-recovery
+    #: How the process came to be: fresh | spare (a warm spare) | template (forked from a preloaded template).
+    via: str = "fresh"
 
 
 @dataclass(slots=True, kw_only=True)
@@ -429,3 +431,17 @@ class ReloadHeld(Event):
     name: ClassVar[str] = "reload_held"
     filename: str
     pid: int = 0
+
+
+@dataclass(slots=True, kw_only=True)
+class TemplateReady(Event):
+    """A preloaded template is ready to fork the next worker."""
+
+    name: ClassVar[str] = "template"
+    pid: int
+    #: Modules loaded in the template (the standard library's included).
+    modules: int
+    #: Resident memory of the template, in bytes.
+    rss: int
+    #: Top-level packages left out of the preload: they start threads or open sockets at import.
+    excluded: list[str] = field(default_factory=list)

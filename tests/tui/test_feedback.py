@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from debugdash.protocol.events import AttachListening, Reload, Toggles
+from debugdash.protocol.events import AttachListening, Reload, Started, Toggles
 from debugdash.tui.widgets.reloads import EMPTY_HINT, RELOADER_OFF_HINT
 from tests.tui import scenes
 from tests.tui.conftest import screen_text, toasts, until
@@ -69,3 +69,18 @@ async def test_a_reload_is_timed_from_the_file_write_to_the_new_code_served(tmp_
         table = app.query_one("#reloads-table")
         await until(pilot, lambda: "3.40s" in _flat(app), what=lambda: screen_text(app))
         assert table.row_count == 1
+
+
+async def test_each_reload_says_which_path_served_it():
+    app, _supervisor, _clock = scenes.make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await scenes.publish(pilot, [*scenes.started(), scenes.ready()])
+        for n, via in enumerate(("template", "spare")):
+            at = 420 + 10 * n
+            await scenes.publish(pilot, [
+                Reload(time=scenes.T0 + at, filename="views.py", reloader="stat", pid=4243 + n),
+                Started(time=scenes.T0 + at + 0.01, pid=4244 + n, command=["python"], reason="reload", via=via),
+                scenes.ready(at + 0.1, pid=4244 + n),
+            ])
+        await pilot.press("3")
+        await until(pilot, lambda: "forked from the template" in _flat(app) and "warm spare" in _flat(app), what=lambda: screen_text(app))

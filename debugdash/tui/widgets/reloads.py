@@ -30,6 +30,8 @@ EMPTY_HINT = (
     "No reloads yet. Save a file of the app: the reloader restarts the server, and each reload shows here "
     "with the file and the time from its save to the new code serving."
 )
+#: How each reload's worker came to be, as the note of its row.
+VIA = {"template": "forked from the template", "spare": "warm spare", "fresh": "new process"}
 RELOADER_OFF_HINT = "The reloader is off: saved files are not picked up. Press l to turn it on."
 
 
@@ -67,7 +69,7 @@ class ReloadList(MeasuredTable):
                 ready = Text(fmt.seconds(record.time + record.ready_after - min(write, record.time)), "green")
             else:
                 ready = Text("…", "yellow")
-            note = Text()
+            note = Text(VIA.get(record.via, ""), "dim")
             if record.load_error is not None:
                 note = Text(load_error_line(record.load_error), "bold red")
             self.add_row(

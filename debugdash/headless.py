@@ -32,6 +32,7 @@ from debugdash.protocol.events import (
     Ready,
     Reload,
     RequestError,
+    RequestErrorRepeat,
     Started,
     Stats,
     Toggles,
@@ -153,6 +154,13 @@ def describe(event: Event, *, show_pin: bool = False) -> str:
             at = f" at {where.filename}:{where.lineno} in {where.function}" if where else ""
             streaming = " while streaming" if event.streaming else ""
             return f"error     {event.method} {event.path}{streaming}: {exc.type}: {exc.message}{at}"
+        case RequestErrorRepeat():
+            streaming = " while streaming" if event.streaming else ""
+            message = f": {event.message}" if event.message else ""
+            return (
+                f"error     {event.method} {event.path}{streaming}: {event.type}{message}"
+                f" at {event.filename}:{event.lineno} (again, {event.count} times in pid {event.pid})"
+            )
         case LoadError():
             at = f" ({event.filename}:{event.lineno})" if event.filename else ""
             return f"load error {event.message}{at}"

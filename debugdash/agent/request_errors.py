@@ -14,29 +14,29 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from debugdash.agent.capture import exception_chain, mark_reported
+from debugdash.agent.error_groups import ErrorGroups
 from debugdash.protocol.events import Event, RequestError
 
 
 class ErrorReporter:
-    def __init__(self, emit: Callable[[Event], None]) -> None:
+    def __init__(self, emit: Callable[[Event], None], *, groups: ErrorGroups | None = None) -> None:
         self._emit = emit
+        #: Decides whether an occurrence goes out whole or as a small repeat.
+        self.groups = groups if groups is not None else ErrorGroups(emit)
 
     def report(self, environ: dict, exc: BaseException, streaming: bool = False) -> None:
-        """Emit a ``request_error`` for ``exc`` unless it was reported already; never raises."""
+        """Report ``exc`` unless it was reported already; never raises.
+
+        Every occurrence is captured here, at failure time (so its locals are
+        the values they had); ``ErrorGroups`` decides how much of it is sent now.
+        """
         if not mark_reported(exc):
             return
         try:
-            event = RequestError(
-                method=str(environ.get("REQUEST_METHOD", "")),
-                path=str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", "")),
-                remote_addr=str(environ.get("REMOTE_ADDR", "")),
-                chain=exception_chain(exc),
-                streaming=streaming,
-                pid=os.getpid(),
-            )
+            event = capture(environ, exc, streaming)
+            self.groups.occurred(event)
         except Exception:
             return  # reporting must never turn into a second failure of the request
-        self._emit(event)
 
     def on_flask_exception(self, sender: Any, exception: BaseException | None = None, **extra: Any) -> None:
         """Receiver for ``flask.got_request_exception``."""
@@ -67,6 +67,18 @@ class ErrorReporter:
             signals.got_request_exception.connect(self.on_flask_exception, weak=False)
         else:
             _report_from_handle_exception(flask.Flask, self)
+
+
+def capture(environ: dict, exc: BaseException, streaming: bool = False) -> RequestError:
+    """The whole ``request_error`` for ``exc`` raised by the request of ``environ``, as it is now."""
+    return RequestError(
+        method=str(environ.get("REQUEST_METHOD", "")),
+        path=str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", "")),
+        remote_addr=str(environ.get("REMOTE_ADDR", "")),
+        chain=exception_chain(exc),
+        streaming=streaming,
+        pid=os.getpid(),
+    )
 
 
 def _report_from_handle_exception(app_class: type, reporter: ErrorReporter) -> None:

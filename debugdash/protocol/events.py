@@ -153,10 +153,44 @@ class RequestError(Event):
     chain: list[ExceptionInfo]
     streaming: bool = False
     pid: int = 0
+    #: Occurrences of this error's group in process ``pid`` so far, this one
+    #: included; 0 when the sender does not count (then the event is one
+    #: occurrence). A whole capture sent after repeats (``RequestErrorRepeat``)
+    #: of the same group carries a count already reported: it adds none.
+    count: int = 0
 
     @property
     def exception(self) -> ExceptionInfo:
         return self.chain[-1]
+
+
+@dataclass(slots=True, kw_only=True)
+class RequestErrorRepeat(Event):
+    """Another occurrence of an error group captured whole moments ago: only what changed.
+
+    The agent sends these instead of a whole ``RequestError`` while a group
+    repeats faster than it is captured whole (see ``agent/error_groups.py``);
+    the group is the one whose ``RequestError`` has this ``type`` raised at
+    ``filename``:``lineno``.
+    """
+
+    name: ClassVar[str] = "request_error_repeat"
+    type: str
+    filename: str
+    lineno: int
+    #: Occurrences of the group in process ``pid`` so far, this one included.
+    count: int
+    method: str
+    path: str
+    remote_addr: str
+    #: The exception's message when it differs from the group's last whole capture, else "".
+    message: str = field(default="", metadata=MULTILINE)
+    streaming: bool = False
+    pid: int = 0
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.type, self.filename, self.lineno)
 
 
 @dataclass(slots=True, kw_only=True)

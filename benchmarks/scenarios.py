@@ -86,7 +86,7 @@ def _throughput(
 ) -> Outcome:
     reps = 2 if quick else 7
     total = total // 3 if quick else total
-    app_dir = ws.app_dir(f"app-{scenario.split()[0]}")
+    app_dir = ws.app_dir(f"app-{scenario.split()[0]}-{len(extra)}")
     rates: dict[str, list[float]] = {"plain": [], "debugdash": []}
     cpu: dict[str, list[float]] = {"plain": [], "debugdash": []}
     generator: list[float] = []

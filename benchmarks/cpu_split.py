@@ -82,6 +82,7 @@ def main() -> int:
     parser.add_argument("--no-debugger", action="store_true")
     parser.add_argument("--json", action="store_true", help="debugdash --headless --json")
     parser.add_argument("--plain", action="store_true", help="plain flask run instead of debugdash")
+    parser.add_argument("--diag", action="store_true")
     parser.add_argument("--profile", action="store_true", help="sample every process with py-spy")
     args = parser.parse_args()
     ws = Workspace()
@@ -117,6 +118,8 @@ def main() -> int:
                 total += used
                 print(f"  {1000 * used / result.requests:6.3f} ms/request  {_label(proc, server.proc.pid)}")
             print(f"  {1000 * total / result.requests:6.3f} ms/request  whole server side")
+            if args.diag:
+                print([l for l in server.out.read_text(errors="replace").splitlines() if "DIAG" in l][-2:])
             for pid, raw, _ in spies:
                 print(f"\n== py-spy {_label(psutil.Process(pid), server.proc.pid) if psutil.pid_exists(pid) else pid}")
                 print("\n".join(_top(raw)) if raw.exists() else "  (no profile)")

@@ -31,7 +31,9 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
+from debugdash.agent.capture import ExceptionSnapshot
 from debugdash.protocol.events import Event, RequestError, RequestErrorRepeat
 
 #: At most one whole report per group per this many seconds while it repeats.
@@ -45,7 +47,7 @@ Key = tuple[str, str, int]
 
 
 class _Group:
-    __slots__ = ("count", "whole_at", "repeat_at", "message", "pending", "folded")
+    __slots__ = ("count", "whole_at", "repeat_at", "message", "pending", "pending_count", "folded")
 
     def __init__(self) -> None:
         self.count = 0
@@ -53,20 +55,47 @@ class _Group:
         self.repeat_at = float("-inf")
         self.message = ""
         #: The newest occurrence not yet sent whole, as captured at failure time.
-        self.pending: RequestError | None = None
+        self.pending: Occurrence | None = None
+        #: The group's running count when ``pending`` occurred.
+        self.pending_count = 0
         #: True when ``pending`` was not told of by a repeat yet.
         self.folded = False
 
 
-def group_key(event: RequestError) -> Key | None:
-    """The dashboard's group of ``event`` (see ``core.state``); None for one never sent as a repeat."""
-    if not event.chain:
-        return None
-    exception = event.exception
-    frame = exception.raised_at
-    if frame is None:
-        return None
-    return (exception.type, frame.filename, frame.lineno)
+@dataclass(slots=True)
+class Occurrence:
+    """One failing request as captured at failure time; its event is built when it is sent."""
+
+    method: str
+    path: str
+    remote_addr: str
+    chain: list[ExceptionSnapshot]
+    streaming: bool = False
+    pid: int = 0
+    time: float = field(default_factory=time.time)
+
+    def key(self) -> Key | None:
+        """The dashboard's group (see ``core.state``): the exception's type and where it was raised."""
+        if not self.chain:
+            return None
+        raised_at = self.chain[-1].raised_at()
+        return None if raised_at is None else (self.chain[-1].type, *raised_at)
+
+    @property
+    def message(self) -> str:
+        return self.chain[-1].message if self.chain else ""
+
+    def event(self, count: int = 0) -> RequestError:
+        return RequestError(
+            time=self.time,
+            method=self.method,
+            path=self.path,
+            remote_addr=self.remote_addr,
+            chain=[link.build() for link in self.chain],
+            streaming=self.streaming,
+            pid=self.pid,
+            count=count,
+        )
 
 
 class ErrorGroups:
@@ -92,12 +121,12 @@ class ErrorGroups:
         self._timer = timer
         self._timer_started = False
 
-    def occurred(self, event: RequestError) -> None:
-        """Report one occurrence, captured whole in ``event``; never raises."""
-        key = group_key(event)
+    def occurred(self, occurrence: Occurrence) -> None:
+        """Report one occurrence; never raises."""
+        key = occurrence.key()
         with self._lock:
             if key is None:
-                self._emit(event)
+                self._emit(occurrence.event())
                 return
             group = self._groups.get(key)
             if group is None:
@@ -107,38 +136,38 @@ class ErrorGroups:
             else:
                 self._groups.move_to_end(key)
             group.count += 1
-            event.count = group.count
             now = self._clock()
-            message = event.exception.message
             if now - group.whole_at >= self._interval:
-                group.whole_at, group.message, group.pending, group.folded = now, message, None, False
-                self._emit(event)
+                group.whole_at, group.message, group.pending, group.folded = now, occurrence.message, None, False
+                self._emit(occurrence.event(group.count))
                 return
             waiting = group.pending is not None
-            group.pending = event
+            group.pending, group.pending_count = occurrence, group.count
             if now - group.repeat_at >= self._repeat_interval:
                 group.repeat_at, group.folded = now, False
-                self._emit(self._repeat(key, group, event))
+                self._emit(self._repeat(key, group))
             else:
                 group.folded = True
             if not waiting:
                 self._wake()
 
     @staticmethod
-    def _repeat(key: Key, group: _Group, event: RequestError) -> RequestErrorRepeat:
-        message = event.exception.message
+    def _repeat(key: Key, group: _Group) -> RequestErrorRepeat:
+        occurrence = group.pending
+        assert occurrence is not None
+        message = occurrence.message
         return RequestErrorRepeat(
-            time=event.time,
+            time=occurrence.time,
             type=key[0],
             filename=key[1],
             lineno=key[2],
-            count=event.count,
-            method=event.method,
-            path=event.path,
-            remote_addr=event.remote_addr,
+            count=group.pending_count,
+            method=occurrence.method,
+            path=occurrence.path,
+            remote_addr=occurrence.remote_addr,
             message=message if message != group.message else "",
-            streaming=event.streaming,
-            pid=event.pid,
+            streaming=occurrence.streaming,
+            pid=occurrence.pid,
         )
 
     def flush_due(self) -> float | None:
@@ -153,20 +182,20 @@ class ErrorGroups:
         now = self._clock()
         wait: float | None = None
         for key, group in self._groups.items():
-            event = group.pending
-            if event is None:
+            occurrence = group.pending
+            if occurrence is None:
                 continue
             due = group.whole_at + self._interval - now
             if due <= 0:
                 group.pending, group.folded = None, False
-                group.whole_at, group.message = now, event.exception.message
-                self._emit(event)  # its count covers every folded repeat
+                group.whole_at, group.message = now, occurrence.message
+                self._emit(occurrence.event(group.pending_count))  # its count covers every folded repeat
                 continue
             if group.folded:
                 repeat_due = group.repeat_at + self._repeat_interval - now
                 if repeat_due <= 0:
                     group.repeat_at, group.folded = now, False
-                    self._emit(self._repeat(key, group, event))
+                    self._emit(self._repeat(key, group))
                 else:
                     due = min(due, repeat_due)
             if wait is None or due < wait:

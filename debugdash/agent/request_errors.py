@@ -13,9 +13,9 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from debugdash.agent.capture import exception_chain, mark_reported
-from debugdash.agent.error_groups import ErrorGroups
-from debugdash.protocol.events import Event, RequestError
+from debugdash.agent.capture import chain_snapshot, mark_reported
+from debugdash.agent.error_groups import ErrorGroups, Occurrence
+from debugdash.protocol.events import Event
 
 
 class ErrorReporter:
@@ -33,8 +33,7 @@ class ErrorReporter:
         if not mark_reported(exc):
             return
         try:
-            event = capture(environ, exc, streaming)
-            self.groups.occurred(event)
+            self.groups.occurred(capture(environ, exc, streaming))
         except Exception:
             return  # reporting must never turn into a second failure of the request
 
@@ -69,13 +68,13 @@ class ErrorReporter:
             _report_from_handle_exception(flask.Flask, self)
 
 
-def capture(environ: dict, exc: BaseException, streaming: bool = False) -> RequestError:
-    """The whole ``request_error`` for ``exc`` raised by the request of ``environ``, as it is now."""
-    return RequestError(
+def capture(environ: dict, exc: BaseException, streaming: bool = False) -> Occurrence:
+    """``exc`` raised by the request of ``environ``, as it is now (``.event()`` is its ``request_error``)."""
+    return Occurrence(
         method=str(environ.get("REQUEST_METHOD", "")),
         path=str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", "")),
         remote_addr=str(environ.get("REMOTE_ADDR", "")),
-        chain=exception_chain(exc),
+        chain=chain_snapshot(exc),
         streaming=streaming,
         pid=os.getpid(),
     )

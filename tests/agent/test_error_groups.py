@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from debugdash.agent.error_groups import ErrorGroups
+from debugdash.agent.error_groups import ErrorGroups, Occurrence
+from debugdash.agent.request_errors import capture
 from debugdash.core.state import SessionState
-from debugdash.protocol.events import ExceptionInfo, Frame, RequestError, RequestErrorRepeat
+from debugdash.protocol.events import RequestError, RequestErrorRepeat
 
 
 class Clock:
@@ -15,13 +16,31 @@ class Clock:
         return self.now
 
 
-def _occurrence(n: int, type_: str = "KeyError", line: int = 12) -> RequestError:
-    frames = [
-        Frame("/venv/site-packages/flask/app.py", 900, "dispatch", is_app=False),
-        Frame("/srv/app.py", line, "view", "return d[k]", locals={"n": repr(n)}),
-    ]
-    return RequestError(time=float(n), method="GET", path=f"/item/{n}", remote_addr="127.0.0.1",
-                        chain=[ExceptionInfo(type=type_, message=f"'k{n}'", frames=frames)], pid=7)
+STATE = {"phase": "idle"}
+
+
+def _view(n: int) -> None:
+    state = STATE
+    state["phase"] = f"failing {n}"
+    raise KeyError(f"k{n}")
+
+
+def _other_view(n: int) -> None:
+    raise ValueError(n)
+
+
+def _occurrence(n: int, view=_view) -> Occurrence:
+    """A real exception, captured as the agent captures a failing request's."""
+    try:
+        view(n)
+    except Exception as e:
+        occurrence = capture({"REQUEST_METHOD": "GET", "PATH_INFO": f"/item/{n}", "REMOTE_ADDR": "127.0.0.1"}, e)
+    STATE["phase"] = f"done {n}"  # after the failure: the report must not show this
+    return occurrence
+
+
+def _raised_locals(event: RequestError) -> dict[str, str]:
+    return event.exception.raised_at.locals
 
 
 def _groups(sent: list) -> tuple[ErrorGroups, Clock]:
@@ -37,24 +56,28 @@ def test_a_groups_first_occurrence_goes_whole_and_repeats_are_small_and_folded()
         clock.now += 0.01
     whole = [e for e in sent if isinstance(e, RequestError)]
     repeats = [e for e in sent if isinstance(e, RequestErrorRepeat)]
-    assert [e.count for e in whole] == [1] and whole[0].exception.frames[-1].locals == {"n": "1"}
+    assert [e.count for e in whole] == [1]
+    assert _raised_locals(whole[0]) == {"n": "1", "state": "{'phase': 'failing 1'}"}
     # One repeat at once (occurrence 2); 3..5 came within 0.1 s of it: folded into a later one.
     assert [(r.count, r.path, r.message) for r in repeats] == [(2, "/item/2", "'k2'")]
-    assert repeats[0].key == ("KeyError", "/srv/app.py", 12)
+    raised_at = whole[0].exception.raised_at
+    assert repeats[0].key == ("KeyError", raised_at.filename, raised_at.lineno) and raised_at.function == "_view"
 
 
 def test_after_a_burst_the_newest_occurrence_goes_whole_with_its_locals_and_the_count_is_exact():
     sent: list = []
     groups, clock = _groups(sent)
-    for n in range(1, 10_001):
-        groups.occurred(_occurrence(n))
+    occurrences = [_occurrence(n) for n in range(1, 10_001)]
+    for occurrence in occurrences:
+        groups.occurred(occurrence)
         clock.now += 0.0001  # a burst: 10,000 failures in one second
     assert groups.flush_due() is not None  # the newest is kept; its group's 250 ms have not passed
     clock.now += 0.25
     assert groups.flush_due() is None
     newest = sent[-1]
     assert isinstance(newest, RequestError) and newest.count == 10_000
-    assert newest.path == "/item/10000" and newest.exception.frames[-1].locals == {"n": "10000"}
+    # Sent after later requests changed the dict it held: its values as they were when it failed.
+    assert newest.path == "/item/10000" and _raised_locals(newest) == {"n": "10000", "state": "{'phase': 'failing 10000'}"}
     # Whole captures at most every 250 ms, repeats at most every 100 ms: a few dozen events, not 10,000.
     assert len([e for e in sent if isinstance(e, RequestError)]) <= 6
     assert len(sent) <= 20
@@ -78,7 +101,39 @@ def test_groups_are_separate_and_a_quiet_group_is_captured_whole_again():
     sent: list = []
     groups, clock = _groups(sent)
     groups.occurred(_occurrence(1))
-    groups.occurred(_occurrence(2, type_="ValueError"))
+    groups.occurred(_occurrence(2, view=_other_view))
     clock.now += 0.3
     groups.occurred(_occurrence(3))
     assert [(type(e).__name__, e.count) for e in sent] == [("RequestError", 1), ("RequestError", 1), ("RequestError", 2)]
+
+
+def _raise_chained() -> None:
+    try:
+        int("x")
+    except ValueError as e:
+        raise RuntimeError("not a number") from e
+
+
+def _raise_syntax() -> None:
+    compile("total = (1 +\n", "/srv/app/broken.py", "exec")
+
+
+def _raise_in_library() -> None:
+    import json
+
+    json.loads("{")
+
+
+def _raise_group() -> None:
+    raise ExceptionGroup("two", [KeyError("a"), ValueError("b")])
+
+
+def test_the_agents_group_is_the_dashboards_for_every_kind_of_failure():
+    for raiser in (_raise_chained, _raise_syntax, _raise_in_library, _raise_group):
+        try:
+            raiser()
+        except Exception as e:
+            occurrence = capture({"PATH_INFO": "/x"}, e)
+        state = SessionState()
+        state.apply(occurrence.event(1))
+        assert occurrence.key() == state.error_groups[0].key, raiser.__name__

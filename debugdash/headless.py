@@ -67,10 +67,8 @@ class HeadlessPrinter:
             if pin and not self._showing_pins():
                 self._mask(pin)
             if self.as_json:
-                data = event.to_dict()
-                if "pin" in data and not self.json_pin:
-                    del data["pin"]
-                line = json.dumps(data, separators=(",", ":"))
+                # An error event is written as the agent sent it when that line is already neutral.
+                line = self.supervisor.hub.lines.line_of(event) or _json_line(event, self.json_pin)
             elif not isinstance(event, (Stats, Toggles)):
                 # A message of several lines is indented, so no line of it reads as a record of ours.
                 text = describe(event, show_pin=self.show_pin).replace("\n", "\n          ")
@@ -121,6 +119,13 @@ class HeadlessPrinter:
             self.out.flush()
         except (BrokenPipeError, ValueError):
             pass
+
+
+def _json_line(event: Event, with_pin: bool) -> str:
+    data = event.to_dict()
+    if "pin" in data and not with_pin:
+        del data["pin"]
+    return json.dumps(data, separators=(",", ":"))
 
 
 def _clock(timestamp: float) -> str:

@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 
+from debugdash.core.agent_lines import AgentLines
 from debugdash.protocol import commands as wire
 from debugdash.protocol.events import Event
 
@@ -30,6 +31,8 @@ class AgentHub:
         self.token = secrets.token_urlsafe(32)
         self._server: asyncio.AbstractServer | None = None
         self._agents: dict[asyncio.StreamWriter, wire.Hello] = {}
+        #: The agents' own lines of recent error events, for ``--json`` to write as they came.
+        self.lines = AgentLines()
 
     async def start(self, path: Path) -> None:
         self._server = await asyncio.start_unix_server(self._serve, path=str(path), limit=wire.MAX_LINE)
@@ -65,6 +68,7 @@ class AgentHub:
                 except ValueError:
                     continue
                 if isinstance(message, Event):
+                    self.lines.remember(message, line)
                     self._on_event(message)
         except (OSError, ValueError, asyncio.TimeoutError, asyncio.IncompleteReadError):
             pass

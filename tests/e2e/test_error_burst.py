@@ -76,3 +76,7 @@ def test_a_burst_is_counted_exactly_and_its_first_and_newest_occurrences_are_who
     state = wait_for(lambda: (s := folded()).error_count == BURST and s, what="every failure counted")
     (group,) = state.error_groups
     assert group.count == BURST and group.latest.path == f"/fail/{BURST}"
+    # Written as the agent sent them or encoded again, the lines say what their events say.
+    for event in session.events:
+        if event["event"].startswith("request_error"):
+            assert event == event_from_dict(event).to_dict()

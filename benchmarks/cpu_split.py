@@ -102,7 +102,7 @@ def main() -> int:
                 for proc in procs:
                     raw = out_dir / f"{proc.pid}.txt"
                     spies.append((proc.pid, raw, subprocess.Popen(
-                        [spy, "record", "--pid", str(proc.pid), "--format", "raw", "--rate", "250", "--gil", "--output", str(raw), "--nonblocking"],
+                        [spy, "record", "--pid", str(proc.pid), "--format", "raw", "--rate", "1000", "--gil", "--output", str(raw), "--nonblocking"],
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                     )))
             result = run_load(port, args.path, args.n)

@@ -94,6 +94,7 @@ def main() -> int:
         with Server("plain" if args.plain else "debugdash", command, cwd=ws.app_dir("app"), env=ws.env(), port=port, out=ws.out_file("out")) as server:
             server.wait_ready()
             run_load(port, args.path, max(200, args.n // 10))
+            server.settle()
             procs = server.tree()
             before = {p.pid: _cpu(p) for p in procs}
             spies = []

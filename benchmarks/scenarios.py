@@ -96,6 +96,7 @@ def _throughput(
             with _server(ws, side, app_dir, extra=extra) as server:
                 server.wait_ready()
                 run_load(server.port, path, max(100, total // 10))  # warm up: imports, first-request work
+                server.settle()
                 cpu0 = server.cpu_seconds()
                 result = run_load(server.port, path, total)
                 used = server.cpu_seconds() - cpu0

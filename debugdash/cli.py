@@ -16,7 +16,8 @@ import click
 
 from debugdash import __version__
 from debugdash.core.errors import UserInputError
-from debugdash.protocol.control import Allow, NewPin, Request, Restart, Revoke, Status, Toggle
+from debugdash.protocol import codec
+from debugdash.protocol.control import Allow, NewPin, Request, Restart, Revoke, SessionStatus, Status, Toggle
 
 F = Callable[..., Any]
 
@@ -198,7 +199,7 @@ def allow(address: str, ttl: str | None, what: str, wide: bool, port: int | None
     if ttl is not None:
         parse_duration(ttl)
     entry = _control(Allow(address=address, ttl=ttl, what=what, wide=wide), port)
-    click.echo(f"{entry['network']} may reach the {' and '.join(entry['what'])} for {_duration(entry['seconds_left'])}")
+    click.echo(f"{entry.network} may reach the {' and '.join(entry.what)} for {_duration(entry.seconds_left)}")
 
 
 @main.command()
@@ -214,7 +215,7 @@ def revoke(address: str | None, all_: bool, port: int | None) -> None:
     if not entries:
         click.echo("no grants to revoke")
     for entry in entries:
-        click.echo(f"revoked {entry['network']}")
+        click.echo(f"revoked {entry.network}")
 
 
 @main.command()
@@ -230,7 +231,8 @@ def status(as_json: bool, port: int | None) -> None:
 
     every = [control.request(Status(), port)] if port is not None else control.request_each(Status())
     if as_json:
-        click.echo(json.dumps(every[0] if len(every) == 1 else every, indent=2, sort_keys=True))
+        shown = [codec.to_plain(s) for s in every]
+        click.echo(json.dumps(shown[0] if len(shown) == 1 else shown, indent=2, sort_keys=True))
         return
     for index, data in enumerate(every):
         if index:
@@ -238,22 +240,20 @@ def status(as_json: bool, port: int | None) -> None:
         _echo_status(data)
 
 
-def _echo_status(data: dict[str, Any]) -> None:
-    toggles = data["toggles"]
-    click.echo(f"{data['app']}  {data['url']}  {data['phase']}  pid {data['pid']}")
+def _echo_status(status: SessionStatus) -> None:
+    toggles = codec.to_plain(status.toggles)
+    click.echo(f"{status.app}  {status.url}  {status.phase}  pid {status.pid}")
     click.echo("  " + "  ".join(f"{name} {'on' if on else 'off'}" for name, on in toggles.items()))
-    if data.get("pin") and toggles.get("debugger"):
-        click.echo(f"  debugger PIN {data['pin']}")
-    grants = data.get("grants") or []
-    if not grants:
+    if status.pin and status.toggles.debugger:
+        click.echo(f"  debugger PIN {status.pin}")
+    if not status.grants:
         click.echo("  remote access: none (grant with `debugdash allow ADDR --for 15m`)")
-    for grant in grants:
-        click.echo(f"  remote access: {grant['network']} ({', '.join(grant['what'])}) {_duration(grant['seconds_left'])} left")
-    attach = data.get("attach")
-    if attach:
-        click.echo(f"  attach: port {attach['port']}  tunnel: {attach['tunnel']}")
-    if data.get("audit_log"):
-        click.echo(f"  audit log: {data['audit_log']}")
+    for grant in status.grants:
+        click.echo(f"  remote access: {grant.network} ({', '.join(grant.what)}) {_duration(grant.seconds_left)} left")
+    if status.attach:
+        click.echo(f"  attach: port {status.attach.port}  tunnel: {status.attach.tunnel}")
+    if status.audit_log:
+        click.echo(f"  audit log: {status.audit_log}")
 
 
 @main.command()
@@ -271,7 +271,7 @@ def restart(port: int | None) -> None:
 def new_pin(port: int | None) -> None:
     """Give the debugger a new PIN: every browser that unlocked it must unlock again."""
     result = _control(NewPin(), port)
-    click.echo(f"debugger PIN {result['pin']}")
+    click.echo(f"debugger PIN {result.pin}")
 
 
 @main.command()
@@ -282,7 +282,7 @@ def new_pin(port: int | None) -> None:
 def toggle(name: str, state: str | None, port: int | None) -> None:
     """Flip a switch of the running session (or set it: on/off)."""
     result = _control(Toggle(name=name, state=None if state is None else state == "on"), port)
-    click.echo(f"{name} {'on' if result[name] else 'off'}")
+    click.echo(f"{result.name} {'on' if result.on else 'off'}")
 
 
 def _duration(seconds: float) -> str:

@@ -10,6 +10,7 @@ thread, ``on_lost`` runs once: the caller closes its gates and ends the process.
 from __future__ import annotations
 
 import collections
+import json
 import os
 import socket
 import threading
@@ -17,7 +18,7 @@ import time
 from collections.abc import Callable
 
 from debugdash.agent.encoding import encode_message
-from debugdash.protocol.events import Event, EventFormatError, Notice
+from debugdash.protocol.events import Event, EventFormatError, Notice, Reply
 from debugdash.protocol.commands import MAX_LINE, Command, Configure, Hello, decode, encode
 
 QUEUE_SIZE = 2000
@@ -132,6 +133,7 @@ class Link:
             try:
                 message = decode(line)
             except EventFormatError:
+                self._refuse_unknown_query(line)
                 continue
             if isinstance(message, Command):
                 try:
@@ -139,6 +141,15 @@ class Link:
                 except Exception as e:
                     # This thread must live on: it is the one that notices a lost supervisor.
                     _warn(f"debugdash.agent: could not apply {message.name}: {e!r}")
+
+    def _refuse_unknown_query(self, line: bytes) -> None:
+        """A query this agent does not know (a newer supervisor) still gets an answer, not a wait."""
+        try:
+            data = json.loads(line)
+        except ValueError:
+            return
+        if isinstance(data, dict) and isinstance(data.get("qid"), int) and isinstance(data.get("cmd"), str):
+            self.send(Reply(qid=data["qid"], ok=False, error=f"this server's agent does not answer {data['cmd']!r}"))
 
     def start(self, on_command: Callable[[Command], None], on_lost: Callable[[str], None]) -> None:
         """Start the reader and writer threads (daemons: they never keep the process alive)."""

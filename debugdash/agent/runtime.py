@@ -13,9 +13,10 @@ from typing import Any
 from debugdash.agent import attach, guard, output, reloader
 from debugdash.agent.gate import DebuggerGate
 from debugdash.agent.link import Link
+from debugdash.agent.queries import Queries
 from debugdash.agent.request_errors import ErrorReporter
-from debugdash.protocol.events import Event
-from debugdash.protocol.commands import Command, Configure, SetAttach, SetGate, SetGrants
+from debugdash.protocol.events import Event, Pong
+from debugdash.protocol.commands import Command, Configure, Ping, Query, SetAttach, SetGate, SetGrants
 
 LOST_EXIT_CODE = reloader.CLOSED_EXIT_CODE
 
@@ -34,6 +35,9 @@ class Agent:
             pin_cookie=configure.pin_cookie,
         )
         self.reporter = ErrorReporter(self.emit)
+        #: What the supervisor may ask this process (see ``protocol.commands.Query``).
+        self.queries = Queries(self.emit)
+        self.queries.register(Ping, lambda query: Pong(pid=os.getpid()))
         #: Files the reloader watches besides loaded modules (e.g. a module that failed to load).
         self.extra_watch: set[str] = set()
         #: The debugpy port the supervisor wants (None: off); applied once this process serves.
@@ -69,6 +73,8 @@ class Agent:
             self._attach_port = command.port
             if self.serving:
                 attach.set_attach(command.port, self.emit)
+        elif isinstance(command, Query):
+            self.queries.answer(command)
         elif isinstance(command, Configure):
             self.gate.set_trusted_hosts(command.trusted_hosts)
             self.gate.set_grants(command.grants)

@@ -18,8 +18,8 @@ import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
+from debugdash.protocol.control import GrantInfo
 from debugdash.protocol.addresses import granted, parse_peer
 from debugdash.protocol.clock import Clock
 from debugdash.core.errors import UserInputError
@@ -221,15 +221,15 @@ class AccessEntry:
         """Seconds left at ``now``; never negative."""
         return max(0.0, self.deadline - now)
 
-    def to_dict(self, now: float) -> dict[str, Any]:
-        """JSON-able form for ``debugdash status --json``."""
-        return {
-            "network": self.network,
-            "what": list(self.what),
-            "seconds_left": round(self.remaining(now), 3),
-            "granted_at": self.granted_at,
-            "user": self.user,
-        }
+    def info(self, now: float) -> GrantInfo:
+        """The grant as the control socket reports it (``debugdash status``, ``allow``, ``revoke``)."""
+        return GrantInfo(
+            network=self.network,
+            what=list(self.what),
+            seconds_left=round(self.remaining(now), 3),
+            granted_at=self.granted_at,
+            user=self.user,
+        )
 
 
 class Allowlist:

@@ -9,11 +9,11 @@ import getpass
 import json
 import socket
 from collections.abc import Callable
-from typing import Any
 
 from debugdash.core.attach_hub import AttachHub
 from debugdash.core.attach_relay import AttachRelay
 from debugdash.core.settings import Settings
+from debugdash.protocol.control import AttachClientInfo, AttachInfo
 from debugdash.protocol.events import AttachListening, Event
 
 
@@ -77,7 +77,7 @@ class AttachSession:
         """Close open connections whose peer no longer may attach (grant expired or revoked)."""
         return self.relay.close_unallowed()
 
-    def help(self) -> dict[str, Any]:
+    def help(self) -> AttachInfo:
         settings = self.settings
         port = self.relay.port
         host = socket.gethostname()
@@ -98,11 +98,11 @@ class AttachSession:
             "pathMappings": [{"localRoot": "${workspaceFolder}", "remoteRoot": str(settings.cwd)}],
             "justMyCode": True,
         }
-        return {
-            "port": port,
-            "internal_port": self.internal_port,
-            "host": settings.host,
-            "clients": [{"peer": peer, "since": since} for peer, since in self.relay.clients],
-            "tunnel": tunnel,
-            "launch_json": json.dumps(launch, indent=2),
-        }
+        return AttachInfo(
+            port=port,
+            internal_port=self.internal_port,
+            host=settings.host,
+            clients=[AttachClientInfo(peer=peer, since=since) for peer, since in self.relay.clients],
+            tunnel=tunnel,
+            launch_json=json.dumps(launch, indent=2),
+        )

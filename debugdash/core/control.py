@@ -35,9 +35,14 @@ from debugdash.protocol.control import (
     Allow,
     Answer,
     BadRequest,
-    Request,
+    GrantInfo,
     NewPin,
+    NewPinAnswer,
+    Request,
     Restart,
+    Restarted,
+    SessionStatus,
+    Switched,
     Revoke,
     Status,
     Toggle,
@@ -53,7 +58,7 @@ class Steerable(Protocol):
     clock: Clock
     toggles: Toggles
 
-    def status(self) -> dict[str, Any]: ...
+    def status(self) -> SessionStatus: ...
     async def grant(self, address: str, *, what: str, ttl: str | float | None, wide: bool, user: str | None) -> AccessEntry: ...
     async def revoke(self, address: str, *, user: str | None) -> AccessEntry: ...
     async def revoke_all(self, *, user: str | None) -> list[AccessEntry]: ...
@@ -126,38 +131,38 @@ class ControlServer:
         except Exception as e:  # a request must never take the session down or print a traceback
             return Answer(ok=False, error=f"debugdash could not do that: {type(e).__name__}: {e}")
 
-    async def _status(self, request: Status, user: str | None) -> dict[str, Any]:
+    async def _status(self, request: Status, user: str | None) -> SessionStatus:
         return self.session.status()
 
-    async def _allow(self, request: Allow, user: str | None) -> dict[str, Any]:
+    async def _allow(self, request: Allow, user: str | None) -> GrantInfo:
         entry = await self.session.grant(
             request.address, what=request.what or "debugger", ttl=request.ttl, wide=request.wide, user=user
         )
-        return entry.to_dict(self.session.clock())
+        return entry.info(self.session.clock())
 
-    async def _revoke(self, request: Revoke, user: str | None) -> list[dict[str, Any]]:
+    async def _revoke(self, request: Revoke, user: str | None) -> list[GrantInfo]:
         if request.all:
             entries = await self.session.revoke_all(user=user)
         else:
             if request.address is None:
                 raise BadRequest("bad request: 'address' must be a string")
             entries = [await self.session.revoke(request.address, user=user)]
-        return [e.to_dict(self.session.clock()) for e in entries]
+        return [e.info(self.session.clock()) for e in entries]
 
-    async def _restart(self, request: Restart, user: str | None) -> dict[str, bool]:
+    async def _restart(self, request: Restart, user: str | None) -> Restarted:
         await self.session.restart()
-        return {"restarted": True}
+        return Restarted()
 
-    async def _new_pin(self, request: NewPin, user: str | None) -> dict[str, str]:
-        return {"pin": self.session.rotate_pin()}
+    async def _new_pin(self, request: NewPin, user: str | None) -> NewPinAnswer:
+        return NewPinAnswer(pin=self.session.rotate_pin())
 
-    async def _toggle(self, request: Toggle, user: str | None) -> dict[str, bool]:
+    async def _toggle(self, request: Toggle, user: str | None) -> Switched:
         name = request.name
         if name not in TOGGLES:
             raise UserInputError(f"unknown toggle {name!r}; use one of: {', '.join(TOGGLES)}")
         on = request.state if request.state is not None else not getattr(self.session.toggles, name)
         await getattr(self.session, f"set_{name}")(on)
-        return {name: getattr(self.session.toggles, name)}
+        return Switched(name=name, on=getattr(self.session.toggles, name))
 
 
 def _peer_user(writer: asyncio.StreamWriter) -> str | None:
@@ -212,7 +217,7 @@ def _alive(path: Path) -> bool:
 
 
 def request(message: Request, port: int | None = None, timeout: float = 30.0) -> Any:
-    """Send one request to the running session and return its result.
+    """Send one request to the running session and return its result, an instance of ``message.Result``.
 
     Raises UserInputError with the session's message when it refuses.
     """
@@ -232,7 +237,7 @@ def request(message: Request, port: int | None = None, timeout: float = 30.0) ->
             raise UserInputError(f"the debugdash session at {path} did not answer ({e.strerror or e}); is it still running?") from None
     if not data:
         raise UserInputError(f"the debugdash session at {path} closed the connection; is it still running?")
-    answer = Answer.from_line(data)
+    answer = Answer.from_line(data, message)
     if not answer.ok:
         raise UserInputError(answer.error or "the session refused the request")
     return answer.result

@@ -5,11 +5,11 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-from typing import Any
 
 import psutil
 
 from debugdash.core.settings import Settings, as_dict
+from debugdash.protocol.control import AttachInfo, GrantInfo, SessionStatus, SwitchStates
 from debugdash.protocol.events import Ready, Toggles
 
 
@@ -21,30 +21,30 @@ def session_status(
     *,
     pid: int | None,
     pin: str,
-    grants: list[dict[str, Any]],
+    grants: list[GrantInfo],
     audit_log: str | None,
-    attach: dict[str, Any] | None,
+    attach: AttachInfo | None,
     suggested_grant: str | None,
-) -> dict[str, Any]:
-    """Everything `debugdash status` shows, as JSON-able data (the PIN too: only its user reaches the control socket)."""
-    return {
-        "app": settings.app_label,
-        "phase": phase,
-        "url": ready.url if ready else settings.url,
-        "pid": ready.pid if ready else pid,
-        "supervisor_pid": os.getpid(),
-        "port": ready.port if ready else settings.port,
-        "host": settings.host,
-        "toggles": {k: v for k, v in toggles.to_dict().items() if k not in ("event", "time")},
-        "pin": pin if ready else None,
-        "reloader_type": ready.reloader_type if ready else None,
-        "grants": grants,
-        "audit_log": audit_log,
-        "attach": attach,
-        "suggested_grant": suggested_grant,
-        "python": settings.python,
-        "settings": as_dict(settings),
-    }
+) -> SessionStatus:
+    """Everything `debugdash status` shows (the PIN too: only its user reaches the control socket)."""
+    return SessionStatus(
+        app=settings.app_label,
+        phase=phase,
+        url=ready.url if ready else settings.url,
+        pid=ready.pid if ready else pid,
+        supervisor_pid=os.getpid(),
+        port=ready.port if ready else settings.port,
+        host=settings.host,
+        toggles=SwitchStates(debug=toggles.debug, debugger=toggles.debugger, reloader=toggles.reloader, attach=toggles.attach),
+        pin=pin if ready else None,
+        reloader_type=ready.reloader_type if ready else None,
+        grants=grants,
+        audit_log=audit_log,
+        attach=attach,
+        suggested_grant=suggested_grant,
+        python=settings.python,
+        settings=as_dict(settings),
+    )
 
 
 def trusted_hosts(settings: Settings) -> list[str]:

@@ -13,6 +13,7 @@ from typing import Any
 from debugdash.core.attach import AttachSession
 from debugdash.core.settings import Settings
 from debugdash.protocol import commands as wire
+from debugdash.protocol.control import AttachInfo
 from debugdash.protocol.events import Event, Toggles
 
 
@@ -146,7 +147,7 @@ class Switches:
         if self.attach is not None:
             self.attach.close_unallowed()
 
-    def attach_help(self) -> dict[str, Any] | None:
+    def attach_help(self) -> AttachInfo | None:
         return self.attach.help() if self.attach is not None else None
 
     def _internal_port(self) -> int | None:

@@ -88,16 +88,17 @@ def _field_names(cls: type) -> tuple[str, ...]:
 def plain(obj: Any) -> dict[str, Any]:
     """The fields of a dataclass as plain data (nested dataclasses too)."""
     # Errors carry dozens of frames: this runs often enough to avoid dataclasses.asdict.
-    return {name: _to_plain(getattr(obj, name)) for name in _field_names(type(obj))}
+    return {name: to_plain(getattr(obj, name)) for name in _field_names(type(obj))}
 
 
-def _to_plain(value: Any) -> Any:
+def to_plain(value: Any) -> Any:
+    """``value`` as JSON-able data: dataclasses (nested too) become dictionaries."""
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     if isinstance(value, (list, tuple)):
-        return [_to_plain(v) for v in value]
+        return [to_plain(v) for v in value]
     if isinstance(value, dict):
-        return {k: _to_plain(v) for k, v in value.items()}
+        return {k: to_plain(v) for k, v in value.items()}
     if dataclasses.is_dataclass(value):
         return plain(value)
     return value
@@ -132,6 +133,11 @@ def _decoders_of(cls: type) -> dict[str, tuple[Decoder, bool]]:
         f.name: (_decoder(hints[f.name]), bool(f.metadata.get("multiline")))
         for f in dataclasses.fields(cls)
     }
+
+
+def decode_value(hint: Any, value: Any) -> Any:
+    """``value`` (plain data) rebuilt as type ``hint``: a dataclass, a list of them, or neutral data."""
+    return _decoder(hint)(value, False)
 
 
 def _decoder(hint: Any) -> Decoder:

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from debugdash.protocol import codec
 from debugdash.protocol.codec import MAX_LINE  # noqa: F401  (the socket's line limit)
-from debugdash.protocol.events import Event
+from debugdash.protocol.events import Event, Pong, Reply
 
 
 @dataclass(slots=True)
@@ -106,6 +106,25 @@ class SetAttach(Command):
 
     name: ClassVar[str] = "set_attach"
     port: int | None
+
+
+@dataclass(slots=True, kw_only=True)
+class Query(Command):
+    """A command that expects one answer: the agent sends back an instance of
+    ``Reply`` (the query's reply class) with the same ``qid``, or a bare
+    ``events.Reply`` with ``ok`` false when it could not answer.
+    """
+
+    qid: int = 0
+    Reply: ClassVar[type[Reply]] = Reply
+
+
+@dataclass(slots=True, kw_only=True)
+class Ping(Query):
+    """The cheapest query: is the serving process's agent answering, and which pid is it."""
+
+    name: ClassVar[str] = "ping"
+    Reply: ClassVar[type[Reply]] = Pong
 
 
 def encode(message: Event | Command) -> bytes:

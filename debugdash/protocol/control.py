@@ -1,8 +1,10 @@
 """The control socket's requests and answers: what `debugdash allow/revoke/status/
 restart/toggle` in another terminal asks a running session.
 
-One request and one answer per connection, each a line of JSON. Types are
-strict: a field of the wrong type is refused with a message naming it, never
+One request and one answer per connection, each a line of JSON. Each request
+class names the type of its answer's result in ``Result`` (a dataclass below, or
+a list of one): the session's handler returns an instance, and the client gets
+it back decoded by the one codec. Types are strict: a field of the wrong type is refused with a message naming it, never
 read as truthy (``"state": "off"`` means off; ``"wide": "yes"`` is refused).
 
 Standard library only, like the rest of ``protocol``.
@@ -12,10 +14,11 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 from debugdash.protocol import codec
+from debugdash.protocol.text import neutralise
 
 TOGGLES = ("debugger", "reloader", "attach", "debug")
 
@@ -27,9 +30,93 @@ class BadRequest(ValueError):
     """A request that is not what the protocol allows; its message is the answer."""
 
 
+# --- what the answers carry --------------------------------------------------
+
+
+@dataclass(slots=True)
+class GrantInfo:
+    """One live grant, as `debugdash status` and `allow`/`revoke` report it."""
+
+    network: str  # canonical, e.g. "127.0.0.2/32"
+    what: list[str]  # subset of ["debugger", "attach"]
+    seconds_left: float
+    granted_at: float  # wall time
+    user: str = ""
+
+
+@dataclass(slots=True)
+class AttachClientInfo:
+    peer: str
+    since: float  # wall time
+
+
+@dataclass(slots=True)
+class AttachInfo:
+    """How to connect an IDE to the session's attach port."""
+
+    port: int
+    internal_port: int | None
+    host: str
+    tunnel: str  # the SSH command that forwards the port
+    launch_json: str = field(metadata=codec.MULTILINE)  # a VS Code launch.json entry
+    clients: list[AttachClientInfo] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class SwitchStates:
+    debug: bool
+    debugger: bool
+    reloader: bool
+    attach: bool
+
+
+@dataclass(slots=True)
+class SessionStatus:
+    """Everything `debugdash status` shows (the PIN too: only its user reaches the control socket)."""
+
+    app: str
+    phase: str
+    url: str
+    pid: int | None
+    supervisor_pid: int
+    port: int
+    host: str
+    toggles: SwitchStates
+    pin: str | None
+    reloader_type: str | None
+    grants: list[GrantInfo]
+    audit_log: str | None
+    attach: AttachInfo | None
+    suggested_grant: str | None
+    python: str | None
+    #: The session's settings, name → value, as `debugdash status --json` prints them.
+    settings: dict[str, Any]
+
+
+@dataclass(slots=True)
+class Restarted:
+    restarted: bool = True
+
+
+@dataclass(slots=True)
+class NewPinAnswer:
+    pin: str
+
+
+@dataclass(slots=True)
+class Switched:
+    name: str  # one of TOGGLES
+    on: bool
+
+
+# --- the requests ------------------------------------------------------------
+
+
 @dataclass(slots=True, kw_only=True)
 class Request:
     cmd: ClassVar[str] = ""
+    #: The type of the answer's result: a dataclass, or ``list[...]`` of one.
+    Result: ClassVar[Any] = None
 
     # No super() here: slots dataclasses are rebuilt, which breaks zero-argument super.
     def __init_subclass__(cls) -> None:
@@ -43,11 +130,13 @@ class Request:
 @dataclass(slots=True, kw_only=True)
 class Status(Request):
     cmd: ClassVar[str] = "status"
+    Result: ClassVar[Any] = SessionStatus
 
 
 @dataclass(slots=True, kw_only=True)
 class Allow(Request):
     cmd: ClassVar[str] = "allow"
+    Result: ClassVar[Any] = GrantInfo
     address: str
     what: str | None = None  # "debugger" (the default), "attach" or "both"
     ttl: str | float | None = None  # "15m", or seconds; None for the session's default
@@ -57,6 +146,7 @@ class Allow(Request):
 @dataclass(slots=True, kw_only=True)
 class Revoke(Request):
     cmd: ClassVar[str] = "revoke"
+    Result: ClassVar[Any] = list[GrantInfo]
     address: str | None = None
     all: bool = False
 
@@ -64,6 +154,7 @@ class Revoke(Request):
 @dataclass(slots=True, kw_only=True)
 class Restart(Request):
     cmd: ClassVar[str] = "restart"
+    Result: ClassVar[Any] = Restarted
 
 
 @dataclass(slots=True, kw_only=True)
@@ -71,36 +162,45 @@ class NewPin(Request):
     """A new debugger PIN for the session (every unlocked browser must unlock again)."""
 
     cmd: ClassVar[str] = "new_pin"
+    Result: ClassVar[Any] = NewPinAnswer
 
 
 @dataclass(slots=True, kw_only=True)
 class Toggle(Request):
     cmd: ClassVar[str] = "toggle"
+    Result: ClassVar[Any] = Switched
     name: str  # one of TOGGLES
     state: bool | None = None  # None flips
 
 
 @dataclass(slots=True)
 class Answer:
-    """What the session says back: a result, or why it refused."""
+    """What the session says back: a result (of the request's ``Result`` type), or why it refused."""
 
     ok: bool
     result: Any = None
     error: str = ""
 
     def to_line(self) -> bytes:
-        data: dict[str, Any] = {"ok": self.ok, "result": self.result} if self.ok else {"ok": False, "error": self.error}
+        data: dict[str, Any] = {"ok": self.ok, "result": codec.to_plain(self.result)} if self.ok else {"ok": False, "error": self.error}
         return json.dumps(data).encode() + b"\n"
 
     @classmethod
-    def from_line(cls, line: bytes) -> Answer:
+    def from_line(cls, line: bytes, request: type[Request] | Request) -> Answer:
+        """The answer to ``request`` on ``line``, its result decoded as the request's ``Result``."""
         try:
             data = json.loads(line)
         except ValueError:
             return cls(ok=False, error="the session's answer is not a line of JSON")
         if not isinstance(data, dict):
             return cls(ok=False, error="the session's answer is not a JSON object")
-        return cls(ok=data.get("ok") is True, result=data.get("result"), error=str(data.get("error") or ""))
+        if data.get("ok") is not True:
+            return cls(ok=False, error=neutralise(str(data.get("error") or "")))
+        try:
+            result = codec.decode_value(request.Result, data.get("result"))
+        except (TypeError, ValueError, KeyError, AttributeError) as e:
+            return cls(ok=False, error=f"the session's answer does not fit {request.cmd!r}: {e}")
+        return cls(ok=True, result=result)
 
 
 def encode(request: Request) -> bytes:

@@ -328,6 +328,27 @@ class Stats(Event):
 
 
 @dataclass(slots=True, kw_only=True)
+class Reply(Event):
+    """The agent's answer to one ``commands.Query``, matched by ``qid``.
+
+    Each query names its own subclass (with the answer's typed fields); this base
+    class alone is the answer of a query that failed (``ok`` false, ``error`` says
+    why). Replies go to the one who asked, never onto the event bus.
+    """
+
+    name: ClassVar[str] = "reply"
+    qid: int = 0
+    ok: bool = True
+    error: str = ""
+
+
+@dataclass(slots=True, kw_only=True)
+class Pong(Reply):
+    name: ClassVar[str] = "pong"
+    pid: int = 0
+
+
+@dataclass(slots=True, kw_only=True)
 class Notice(Event):
     """Something the user should know that is not one of the above."""
 

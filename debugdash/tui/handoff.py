@@ -9,6 +9,7 @@ from typing import Any
 
 from textual.app import App, SuspendNotSupported
 
+from debugdash.protocol.control import AttachInfo
 from debugdash.protocol.events import Frame
 from debugdash.tui.widgets.attach import attach_help_text
 from debugdash.tui.widgets.traceback import TracebackView
@@ -39,7 +40,7 @@ def open_in_editor(app: App[Any], frame: Frame | None) -> None:
         app.notify(f"{editor} exited with code {result.returncode}", severity="warning", markup=False)
 
 
-def copy_shown(app: App[Any], tab: str, attach_help: dict[str, Any] | None, view: TracebackView) -> None:
+def copy_shown(app: App[Any], tab: str, attach_help: AttachInfo | None, view: TracebackView) -> None:
     """Copy (OSC 52) what the tab shows: the attach help on the Attach tab, else the traceback."""
     if tab == "attach":
         text = attach_help_text(attach_help)

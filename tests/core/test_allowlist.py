@@ -14,6 +14,7 @@ from debugdash.core.allowlist import (
     parse_network,
     parse_what,
 )
+from debugdash.protocol import codec
 from debugdash.protocol.clock import ManualClock
 from debugdash.core.errors import UserInputError
 
@@ -279,7 +280,7 @@ def test_entries_sorted_and_to_dict(allowlist, clock):
     clock.advance(30)
     entries = allowlist.entries()
     assert [e.network for e in entries] == ["2001:db8::/64", "127.0.0.2/32"]
-    assert entries[0].to_dict(clock()) == {
+    assert codec.to_plain(entries[0].info(clock())) == {
         "network": "2001:db8::/64",
         "what": ["debugger", "attach"],
         "seconds_left": 30.0,

@@ -62,7 +62,7 @@ async def test_the_dashboard_says_crashed_after_a_failed_launch(tmp_path: Path) 
             await supervisor.restart()
             await _until(pilot, lambda: " crashed " in _status_text(app), "the status line to say crashed")
             assert "starting" not in _status_text(app)
-            assert supervisor.status()["phase"] == "crashed"
+            assert supervisor.status().phase == "crashed"
     finally:
         await supervisor.stop()
         for proc in alive(seen):

@@ -85,16 +85,16 @@ def test_bad_requests_get_an_error_answer_and_the_session_goes_on(session: Sessi
 
 def test_toggle_state_is_read_strictly(session: Session) -> None:
     assert _debugger(session) is True
-    assert _ask(session, {"cmd": "toggle", "name": "debugger", "state": "off"}) == {"ok": True, "result": {"debugger": False}}
+    assert _ask(session, {"cmd": "toggle", "name": "debugger", "state": "off"}) == {"ok": True, "result": {"name": "debugger", "on": False}}
     assert _debugger(session) is False
     # Already off: "off" keeps it off (a flip would turn it on).
-    assert _ask(session, {"cmd": "toggle", "name": "debugger", "state": "off"})["result"] == {"debugger": False}
-    assert _ask(session, {"cmd": "toggle", "name": "debugger", "state": "on"})["result"] == {"debugger": True}
-    assert _ask(session, {"cmd": "toggle", "name": "debugger", "state": False})["result"] == {"debugger": False}
-    assert _ask(session, {"cmd": "toggle", "name": "debugger", "state": True})["result"] == {"debugger": True}
+    assert _ask(session, {"cmd": "toggle", "name": "debugger", "state": "off"})["result"] == {"name": "debugger", "on": False}
+    assert _ask(session, {"cmd": "toggle", "name": "debugger", "state": "on"})["result"] == {"name": "debugger", "on": True}
+    assert _ask(session, {"cmd": "toggle", "name": "debugger", "state": False})["result"] == {"name": "debugger", "on": False}
+    assert _ask(session, {"cmd": "toggle", "name": "debugger", "state": True})["result"] == {"name": "debugger", "on": True}
     # Absent (or null) flips.
-    assert _ask(session, {"cmd": "toggle", "name": "debugger"})["result"] == {"debugger": False}
-    assert _ask(session, {"cmd": "toggle", "name": "debugger", "state": None})["result"] == {"debugger": True}
+    assert _ask(session, {"cmd": "toggle", "name": "debugger"})["result"] == {"name": "debugger", "on": False}
+    assert _ask(session, {"cmd": "toggle", "name": "debugger", "state": None})["result"] == {"name": "debugger", "on": True}
 
     for state in ("false", "yes", "", 0, 1, [], {}, "OFF"):
         answer = _ask(session, {"cmd": "toggle", "name": "debugger", "state": state})

@@ -10,19 +10,20 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from debugdash.core.state import AttachState
+from debugdash.protocol.control import AttachInfo
 from debugdash.protocol.text import display_text
 from debugdash.tui import format as fmt
 
 
-def attach_help_text(help: dict[str, Any] | None) -> str:
+def attach_help_text(help: AttachInfo | None) -> str:
     """The tunnel command and launch.json as plain text, for the clipboard."""
     if not help:
         return ""
     parts = []
-    if help.get("tunnel"):
-        parts.append(f"# SSH tunnel, run on your machine:\n{help['tunnel']}")
-    if help.get("launch_json"):
-        parts.append(f"# VS Code launch.json configuration:\n{help['launch_json']}")
+    if help.tunnel:
+        parts.append(f"# SSH tunnel, run on your machine:\n{help.tunnel}")
+    if help.launch_json:
+        parts.append(f"# VS Code launch.json configuration:\n{help.launch_json}")
     return "\n\n".join(parts) + "\n"
 
 
@@ -32,7 +33,7 @@ class AttachPanel(VerticalScroll, can_focus=True):
     def compose(self) -> ComposeResult:
         yield Static(id="attach-body")
 
-    def show(self, enabled: bool, attach: AttachState, help: dict[str, Any] | None, now_wall: float) -> None:
+    def show(self, enabled: bool, attach: AttachState, help: AttachInfo | None, now_wall: float) -> None:
         text = Text()
         if not enabled:
             text.append("External attach is off. ", "bold")
@@ -52,11 +53,11 @@ class AttachPanel(VerticalScroll, can_focus=True):
             else:
                 text.append("no client attached", "dim")
             if help:
-                if help.get("tunnel"):
+                if help.tunnel:
                     text.append("\n\nSSH tunnel (run on your machine):\n", "bold")
-                    text.append("  " + display_text(help["tunnel"]))
-                if help.get("launch_json"):
+                    text.append("  " + display_text(help.tunnel))
+                if help.launch_json:
                     text.append("\n\nVS Code launch.json:\n", "bold")
-                    text.append(str(help["launch_json"]))
+                    text.append(help.launch_json)
                 text.append("\n\nPress c to copy both.", "dim")
         self.query_one("#attach-body", Static).update(text)

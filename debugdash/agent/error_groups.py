@@ -172,6 +172,19 @@ class ErrorGroups:
             pid=occurrence.pid,
         )
 
+    def send_newest(self, key: Key) -> tuple[bool, int]:
+        """Send the group's kept occurrence whole now; (whether one was kept, the group's count)."""
+        with self._lock:
+            group = self._groups.get(key)
+            if group is None:
+                return False, 0
+            occurrence = group.pending
+            if occurrence is not None:
+                group.pending, group.folded = None, False
+                group.whole_at, group.message = self._clock(), occurrence.message
+                self._emit(occurrence.event(group.pending_count))
+            return occurrence is not None, group.count
+
     def flush_due(self) -> float | None:
         """Send whole every kept occurrence whose group's interval has passed.
 

@@ -15,8 +15,8 @@ from debugdash.agent.gate import DebuggerGate
 from debugdash.agent.link import Link
 from debugdash.agent.queries import Queries
 from debugdash.agent.request_errors import ErrorReporter
-from debugdash.protocol.events import Event, Pong
-from debugdash.protocol.commands import Command, Configure, Ping, Query, SetAttach, SetGate, SetGrants
+from debugdash.protocol.events import Event, NewestErrorSent, Pong
+from debugdash.protocol.commands import Command, Configure, Ping, Query, SendNewestError, SetAttach, SetGate, SetGrants
 
 LOST_EXIT_CODE = reloader.CLOSED_EXIT_CODE
 
@@ -38,6 +38,7 @@ class Agent:
         #: What the supervisor may ask this process (see ``protocol.commands.Query``).
         self.queries = Queries(self.emit)
         self.queries.register(Ping, lambda query: Pong(pid=os.getpid()))
+        self.queries.register(SendNewestError, self._send_newest_error)
         #: Files the reloader watches besides loaded modules (e.g. a module that failed to load).
         self.extra_watch: set[str] = set()
         #: The debugpy port the supervisor wants (None: off); applied once this process serves.
@@ -62,6 +63,10 @@ class Agent:
         guard.keep_listener_private()
         if self._attach_port is not None:
             attach.set_attach(self._attach_port, self.emit)
+
+    def _send_newest_error(self, query: SendNewestError) -> NewestErrorSent:
+        sent, count = self.reporter.groups.send_newest((query.exception_type, query.filename, query.lineno))
+        return NewestErrorSent(sent=sent, count=count)
 
     def apply(self, command: Command) -> None:
         """Apply one command from the supervisor (called on the reader thread)."""

@@ -355,3 +355,15 @@ class Notice(Event):
     name: ClassVar[str] = "notice"
     level: Literal["info", "warning", "error"]
     message: str
+
+
+@dataclass(slots=True, kw_only=True)
+class NewestErrorSent(Reply):
+    """The answer to ``commands.SendNewestError``: the group's newest occurrence went out whole
+    (a ``RequestError`` ahead of this reply on the same socket), or none was waiting."""
+
+    name: ClassVar[str] = "newest_error_sent"
+    #: True when an occurrence was waiting and was sent; False when the newest was sent whole already.
+    sent: bool = False
+    #: The group's running count in the serving process (0: the group is unknown there).
+    count: int = 0

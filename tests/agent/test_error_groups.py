@@ -137,3 +137,18 @@ def test_the_agents_group_is_the_dashboards_for_every_kind_of_failure():
         state = SessionState()
         state.apply(occurrence.event(1))
         assert occurrence.key() == state.error_groups[0].key, raiser.__name__
+
+
+def test_on_request_the_kept_newest_occurrence_goes_whole_at_once():
+    sent: list = []
+    groups, clock = _groups(sent)
+    for n in range(1, 51):
+        groups.occurred(_occurrence(n))
+    key = sent[0].exception.raised_at
+    assert groups.send_newest(("KeyError", key.filename, key.lineno)) == (True, 50)
+    assert isinstance(sent[-1], RequestError) and sent[-1].count == 50 and sent[-1].path == "/item/50"
+    assert _raised_locals(sent[-1])["state"] == "{'phase': 'failing 50'}"
+    # Nothing left to send, for this group or an unknown one.
+    assert groups.send_newest(("KeyError", key.filename, key.lineno)) == (False, 50)
+    assert groups.send_newest(("KeyError", "/elsewhere.py", 1)) == (False, 0)
+    assert groups.flush_due() is None

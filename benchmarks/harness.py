@@ -134,6 +134,20 @@ class Server:
             time.sleep(0.005)
         raise RuntimeError(f"{self.kind} not ready within {timeout} s:\n{self.tail()}")
 
+    def settle(self, window: float = 0.3, quiet: float = 0.03, timeout: float = 15.0) -> None:
+        """Wait until the tree is idle (under ``quiet`` of a core over ``window`` s), at most ``timeout`` s.
+
+        debugdash starts a warm spare worker once the first one serves (~0.2 s of
+        CPU importing Flask): a one-time cost that must not land in a per-request
+        measurement. Applied to both sides alike.
+        """
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            cpu0 = self.cpu_seconds()
+            time.sleep(window)
+            if self.cpu_seconds() - cpu0 < quiet * window:
+                return
+
     def tail(self, size: int = 3000) -> str:
         with contextlib.suppress(OSError):
             with open(self.out, "rb") as f:

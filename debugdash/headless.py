@@ -34,6 +34,7 @@ from debugdash.protocol.events import (
     Ready,
     Reload,
     RequestError,
+    RequestErrorRepeat,
     Started,
     Stats,
     Toggles,
@@ -69,10 +70,8 @@ class HeadlessPrinter:
             if pin and not self._showing_pins():
                 self._mask(pin)
             if self.as_json:
-                data = event.to_dict()
-                if "pin" in data and not self.json_pin:
-                    del data["pin"]
-                line = json.dumps(data, separators=(",", ":"))
+                # An error event is written as the agent sent it when that line is already neutral.
+                line = self.supervisor.hub.lines.line_of(event) or _json_line(event, self.json_pin)
             elif not isinstance(event, (Stats, Toggles, RequestRecord)):  # the server's own log shows each request
                 # A message of several lines is indented, so no line of it reads as a record of ours.
                 text = describe(event, show_pin=self.show_pin).replace("\n", "\n          ")
@@ -125,6 +124,13 @@ class HeadlessPrinter:
             pass
 
 
+def _json_line(event: Event, with_pin: bool) -> str:
+    data = event.to_dict()
+    if "pin" in data and not with_pin:
+        del data["pin"]
+    return json.dumps(data, separators=(",", ":"))
+
+
 def _clock(timestamp: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(timestamp))
 
@@ -157,6 +163,13 @@ def describe(event: Event, *, show_pin: bool = False) -> str:
             at = f" at {where.filename}:{where.lineno} in {where.function}" if where else ""
             streaming = " while streaming" if event.streaming else ""
             return f"error     {event.method} {event.path}{streaming}: {exc.type}: {exc.message}{at}"
+        case RequestErrorRepeat():
+            streaming = " while streaming" if event.streaming else ""
+            message = f": {event.message}" if event.message else ""
+            return (
+                f"error     {event.method} {event.path}{streaming}: {event.type}{message}"
+                f" at {event.filename}:{event.lineno} (again, {event.count} times in pid {event.pid})"
+            )
         case LoadError():
             at = f" ({event.filename}:{event.lineno})" if event.filename else ""
             return f"load error {event.message}{at}"

@@ -380,8 +380,8 @@ MUTANTS: list[Mutant] = [
     Mutant(
         "json-pin-omitted", "the PIN stays out of --json output unless asked",
         "debugdash/headless.py",
-        '                if "pin" in data and not self.json_pin:',
-        '                if "pin" in data and self.json_pin:',
+        '    if "pin" in data and not with_pin:',
+        '    if "pin" in data and with_pin:',
         ("tests/security/test_pin_files.py",),
     ),
     Mutant(
@@ -432,6 +432,25 @@ MUTANTS: list[Mutant] = [
         'VERIFIED_METHODS = ("GET", "HEAD")',
         'VERIFIED_METHODS = ("GET", "HEAD", "POST")',
         ("tests/requests/test_verify_on_reload.py",),
+        "error-count-rise", "a burst is counted exactly: each event adds the rise of its group's running count",
+        "debugdash/core/state.py",
+        "        return max(0, count - known)",
+        "        return 1",
+        ("tests/test_state.py", "tests/e2e/test_error_burst.py"),
+    ),
+    Mutant(
+        "newest-error-kept", "after a burst the newest occurrence is sent whole once its group's interval passed",
+        "debugdash/agent/error_groups.py",
+        "                self._emit(occurrence.event(group.pending_count))  # its count covers every folded repeat",
+        "                pass",
+        ("tests/agent/test_error_groups.py", "tests/e2e/test_error_burst.py"),
+    ),
+    Mutant(
+        "forwarded-line-escapes", "--json writes an agent's line as it came only when nothing in it needs neutralising",
+        "debugdash/core/agent_lines.py",
+        '    return line.isascii() and b"\\x7f" not in line and _CHANGED_BY_NEUTRALISE.search(line) is None',
+        '    return line.isascii() and b"\\x7f" not in line',
+        ("tests/core/test_agent_lines.py", "tests/security/test_injection.py"),
     ),
 ]
 

@@ -196,3 +196,51 @@ def test_uptime_is_the_serving_workers_even_under_the_apps_own_reloader() -> Non
     assert script.uptime(150.0) == 48.0
     script.apply(ready(12, 140.0))  # a save: the parent starts worker 12
     assert script.uptime(150.0) == 10.0
+
+
+def _repeat(t: float, count: int, pid: int = 10, message: str = "", type_: str = "KeyError", line: int = 12):
+    from debugdash.protocol.events import RequestErrorRepeat
+
+    return RequestErrorRepeat(
+        time=t, type=type_, filename="/srv/app.py", lineno=line, count=count,
+        method="GET", path="/boom", remote_addr="127.0.0.1", message=message, pid=pid,
+    )
+
+
+def _counted(t: float, count: int, pid: int = 10, message: str = "'x'") -> RequestError:
+    event = _error(t)
+    event.pid, event.count = pid, count
+    event.chain[-1].message = message
+    return event
+
+
+def test_repeats_count_exactly_and_a_late_whole_capture_adds_none_but_is_shown():
+    state = SessionState()
+    # As an agent sends a burst: whole, folded repeats (running counts), the newest whole again.
+    state.apply_all([_counted(1.0, 1), _repeat(1.01, 2), _repeat(1.1, 7, message="'y'"), _repeat(1.2, 9)])
+    (group,) = state.error_groups
+    assert (group.count, state.error_count, group.last_seen) == (9, 9, 1.2)
+    assert group.message == "'y'" and group.latest.count == 1
+    state.apply(_counted(1.25, 9, message="'z'"))  # occurrence 9, sent whole once its group's 250 ms passed
+    assert (group.count, state.error_count) == (9, 9)
+    assert group.latest.count == 9 and group.latest.exception.message == "'z'" and group.message == ""
+
+
+def test_a_dropped_event_loses_no_count_and_each_worker_counts_on_its_own():
+    state = SessionState()
+    # Events 2..5 of pid 10 never arrived (the agent's queue was full): the running count covers them.
+    state.apply_all([_counted(1.0, 1), _repeat(1.5, 6), _counted(2.0, 1, pid=11), _repeat(2.1, 3, pid=11)])
+    assert state.error_groups[0].count == 9 and state.error_count == 9
+    # A sender that does not count (an older agent): one event, one occurrence.
+    state.apply(_error(3.0))
+    assert state.error_groups[0].count == 10
+
+
+def test_repeats_of_a_cleared_group_count_from_its_next_whole_capture():
+    state = SessionState()
+    state.apply_all([_counted(1.0, 1), _repeat(1.1, 4)])
+    state.clear_errors()
+    state.apply_all([_repeat(1.2, 6), _repeat(1.3, 8)])
+    assert state.error_groups == []
+    state.apply(_counted(1.4, 8))
+    assert state.error_groups[0].count == 4  # occurrences 5..8, those after the user cleared it

@@ -15,6 +15,7 @@ import os
 import reprlib
 import sysconfig
 from types import CodeType, TracebackType
+from typing import NamedTuple
 
 from debugdash.agent.statements import statement_at
 from debugdash.protocol.events import ExceptionInfo, Frame
@@ -135,6 +136,11 @@ def is_app_file(filename: str) -> bool:
     return not filename.startswith(_LIBRARY_PREFIXES)
 
 
+#: One frame as captured at failure time: its code, line, instruction, and the
+#: reprs of its locals (None for a library frame, whose locals are not kept).
+Place = tuple[CodeType, int, int, "dict[str, str] | None"]
+
+
 def frames_of(tb: TracebackType | None, limit: int = MAX_FRAMES) -> list[Frame]:
     """The innermost ``limit`` frames of a traceback, outermost first.
 
@@ -142,6 +148,12 @@ def frames_of(tb: TracebackType | None, limit: int = MAX_FRAMES) -> list[Frame]:
     library frames in between (Flask, Werkzeug) would multiply the cost of every
     error and bury the app's own variables.
     """
+    return _frames(_places(tb, limit))
+
+
+def _places(tb: TracebackType | None, limit: int = MAX_FRAMES) -> list[Place]:
+    # Only what must be read now: the locals' values. Names, source lines and
+    # statements are the same for every occurrence and are looked up when built.
     entries = []
     while tb is not None:
         # debugdash's own frames (the agent's wrappers) are never part of the app's story.
@@ -149,20 +161,25 @@ def frames_of(tb: TracebackType | None, limit: int = MAX_FRAMES) -> list[Frame]:
             entries.append((tb.tb_frame, tb.tb_lineno, tb.tb_lasti))
         tb = tb.tb_next
     del entries[:-limit]
-    frames = []
     last = len(entries) - 1
-    for index, (frame, lineno, lasti) in enumerate(entries):
-        code = frame.f_code
-        filename, lineno, function, source, is_app = _where(code, lineno or 0)
-        detailed = is_app or index == last
-        statement = statement_at(code, lasti, lineno) if detailed else None
+    return [
+        (frame.f_code, lineno or 0, lasti, _locals_of(frame.f_locals) if index == last or is_app_file(frame.f_code.co_filename) else None)
+        for index, (frame, lineno, lasti) in enumerate(entries)
+    ]
+
+
+def _frames(places: list[Place]) -> list[Frame]:
+    frames = []
+    for code, lineno, lasti, locals_ in places:
+        filename, lineno, function, source, is_app = _where(code, lineno)
+        statement = statement_at(code, lasti, lineno) if locals_ is not None else None
         frames.append(
             Frame(
                 filename=filename,
                 lineno=lineno,
                 function=function,
                 source=source,
-                locals=_locals_of(frame.f_locals) if detailed else {},
+                locals=locals_ if locals_ is not None else {},
                 is_app=is_app,
                 statement=statement.lines if statement else [],
                 statement_lineno=statement.lineno if statement else 0,
@@ -253,11 +270,59 @@ def message_of(exc: BaseException) -> str:
     return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."
 
 
+class ExceptionSnapshot(NamedTuple):
+    """One exception of a chain as captured at failure time; ``build`` makes its ExceptionInfo.
+
+    Holds what cannot be read later (the message, the locals' reprs) and code
+    objects for the rest, so an occurrence kept unsent costs little to take.
+    """
+
+    type: str
+    message: str
+    places: list[Place]
+    #: Where a SyntaxError points (after its frames), when it says.
+    where: Frame | None
+    relation: str | None
+    notes: list[str]
+    exceptions: list[ExceptionSnapshot]
+
+    def build(self) -> ExceptionInfo:
+        frames = _frames(self.places)
+        if self.where is not None:
+            frames.append(self.where)
+        return ExceptionInfo(
+            type=self.type,
+            message=self.message,
+            frames=frames,
+            relation=self.relation,  # type: ignore[arg-type]
+            notes=self.notes,
+            exceptions=[inner.build() for inner in self.exceptions],
+        )
+
+    def raised_at(self) -> tuple[str, int] | None:
+        """(file, line) of ``build().raised_at``, without building it."""
+        if self.where is not None and self.where.is_app:
+            return self.where.filename, self.where.lineno
+        for code, lineno, _lasti, _locals in reversed(self.places):
+            if is_app_file(code.co_filename):
+                return code.co_filename, lineno
+        if self.where is not None:
+            return self.where.filename, self.where.lineno
+        if self.places:
+            return self.places[-1][0].co_filename, self.places[-1][1]
+        return None
+
+
 def exception_chain(exc: BaseException) -> list[ExceptionInfo]:
     """The chain ending in ``exc``, root cause first, each with its relation to the one before.
 
     Honours ``__suppress_context__``; stops at a cycle or after MAX_CHAIN links.
     """
+    return [link.build() for link in chain_snapshot(exc)]
+
+
+def chain_snapshot(exc: BaseException) -> list[ExceptionSnapshot]:
+    """``exception_chain(exc)`` as it is now, left to be built later."""
     links: list[tuple[BaseException, str | None]] = []
     seen: set[int] = set()
     current: BaseException | None = exc
@@ -272,7 +337,7 @@ def exception_chain(exc: BaseException) -> list[ExceptionInfo]:
         links.append((current, relation))
         current = following
     links.reverse()
-    return [_info(item, relation if index else None) for index, (item, relation) in enumerate(links)]
+    return [_snapshot(item, relation if index else None) for index, (item, relation) in enumerate(links)]
 
 
 MAX_GROUP = 10
@@ -281,22 +346,18 @@ MAX_NOTES = 10
 _GROUPS = getattr(builtins, "BaseExceptionGroup", ())
 
 
-def _info(exc: BaseException, relation: str | None, depth: int = 0) -> ExceptionInfo:
-    frames = frames_of(exc.__traceback__)
-    if isinstance(exc, SyntaxError):
-        where = _syntax_error_frame(exc)
-        if where is not None:
-            frames.append(where)
+def _snapshot(exc: BaseException, relation: str | None, depth: int = 0) -> ExceptionSnapshot:
     notes = getattr(exc, "__notes__", None)
     inner = getattr(exc, "exceptions", None) if isinstance(exc, _GROUPS) else None
-    return ExceptionInfo(
+    return ExceptionSnapshot(
         type=type_name(exc),
         message=message_of(exc),
-        frames=frames,
-        relation=relation,  # type: ignore[arg-type]
+        places=_places(exc.__traceback__),
+        where=_syntax_error_frame(exc) if isinstance(exc, SyntaxError) else None,
+        relation=relation,
         notes=[safe_repr(n, MAX_MESSAGE) if type(n) is not str else n[:MAX_MESSAGE] for n in notes[:MAX_NOTES]]
         if isinstance(notes, list) else [],
-        exceptions=[_info(e, None, depth + 1) for e in inner[:MAX_GROUP]] if inner and depth < 3 else [],
+        exceptions=[_snapshot(e, None, depth + 1) for e in inner[:MAX_GROUP]] if inner and depth < 3 else [],
     )
 
 

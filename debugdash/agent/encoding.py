@@ -39,7 +39,7 @@ def request_error_json(event: RequestError) -> str:
     return (
         f'{{"event":{_dumps(RequestError.name)},"time":{_dumps(event.time)},"method":{_dumps(event.method)},'
         f'"path":{_dumps(event.path)},"remote_addr":{_dumps(event.remote_addr)},"chain":[{chain}],'
-        f'"streaming":{_dumps(event.streaming)},"pid":{_dumps(event.pid)}'
+        f'"streaming":{_dumps(event.streaming)},"pid":{_dumps(event.pid)},"count":{_dumps(event.count)}'
         f',"occurrence":{_dumps(event.occurrence)},"request_id":{_dumps(event.request_id)}}}'
     )
 

@@ -13,38 +13,41 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from debugdash.agent.capture import exception_chain, mark_reported
+from debugdash.agent.capture import chain_snapshot, mark_reported
+from debugdash.agent.error_groups import ErrorGroups, Occurrence
 from debugdash.agent.requests import RAISED_KEY, REQUEST_ID_KEY
-from debugdash.protocol.events import Event, RequestError
+from debugdash.protocol.events import Event
 
 
 class ErrorReporter:
-    def __init__(self, emit: Callable[[Event], None], keep: Callable[[BaseException], str] | None = None) -> None:
+    def __init__(
+        self,
+        emit: Callable[[Event], None],
+        keep: Callable[[BaseException], str] | None = None,
+        *,
+        groups: ErrorGroups | None = None,
+    ) -> None:
         self._emit = emit
         #: Files the exception's live frames away for the console; returns the occurrence id.
         self._keep = keep
+        #: Decides whether an occurrence goes out whole or as a small repeat.
+        self.groups = groups if groups is not None else ErrorGroups(emit)
 
     def report(self, environ: dict, exc: BaseException, streaming: bool = False) -> None:
-        """Emit a ``request_error`` for ``exc`` unless it was reported already; never raises."""
+        """Report ``exc`` unless it was reported already; never raises.
+
+        Every occurrence is captured here, at failure time (so its locals are
+        the values they had); ``ErrorGroups`` decides how much of it is sent now.
+        """
         if not mark_reported(exc):
             return
         # Every occurrence keeps its frames, whatever the event says of it (issue 13).
         occurrence = self._keep(exc) if self._keep is not None else ""
         try:
-            event = RequestError(
-                method=str(environ.get("REQUEST_METHOD", "")),
-                path=str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", "")),
-                remote_addr=str(environ.get("REMOTE_ADDR", "")),
-                chain=exception_chain(exc),
-                streaming=streaming,
-                pid=os.getpid(),
-                occurrence=occurrence,
-                request_id=environ.get(REQUEST_ID_KEY, 0),
-            )
-            environ[RAISED_KEY] = True  # the request's record links to this event
+            environ[RAISED_KEY] = True  # the request's record links to this group
+            self.groups.occurred(capture(environ, exc, streaming, occurrence=occurrence))
         except Exception:
             return  # reporting must never turn into a second failure of the request
-        self._emit(event)
 
     def on_flask_exception(self, sender: Any, exception: BaseException | None = None, **extra: Any) -> None:
         """Receiver for ``flask.got_request_exception``."""
@@ -75,6 +78,20 @@ class ErrorReporter:
             signals.got_request_exception.connect(self.on_flask_exception, weak=False)
         else:
             _report_from_handle_exception(flask.Flask, self)
+
+
+def capture(environ: dict, exc: BaseException, streaming: bool = False, *, occurrence: str = "") -> Occurrence:
+    """``exc`` raised by the request of ``environ``, as it is now (``.event()`` is its ``request_error``)."""
+    return Occurrence(
+        method=str(environ.get("REQUEST_METHOD", "")),
+        path=str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", "")),
+        remote_addr=str(environ.get("REMOTE_ADDR", "")),
+        chain=chain_snapshot(exc),
+        streaming=streaming,
+        pid=os.getpid(),
+        occurrence=occurrence,
+        request_id=environ.get(REQUEST_ID_KEY, 0),
+    )
 
 
 def _report_from_handle_exception(app_class: type, reporter: ErrorReporter) -> None:

@@ -18,9 +18,10 @@ from debugdash.agent.link import Link
 from debugdash.agent.queries import Queries
 from debugdash.agent.request_errors import ErrorReporter
 from debugdash.agent.requests import RequestRecorder
-from debugdash.protocol.events import Event, Pong
+from debugdash.protocol.events import Event, NewestErrorSent, Pong
 from debugdash.protocol.commands import (
-    AttachConfigured, Command, Configure, FetchRequest, Ping, Query, ReleaseFrames, SetAttach, SetGate, SetGrants,
+    AttachConfigured, Command, Configure, FetchRequest, Ping, Query, ReleaseFrames, SendNewestError, SetAttach,
+    SetGate, SetGrants,
 )
 
 LOST_EXIT_CODE = reloader.CLOSED_EXIT_CODE
@@ -50,6 +51,7 @@ class Agent:
         #: Every request's record; the batch thread starts with the first server.
         self.recorder = RequestRecorder(self.emit)
         self.queries.register(FetchRequest, self.recorder.fetch)
+        self.queries.register(SendNewestError, self._send_newest_error)
         #: Files the reloader watches besides loaded modules (e.g. a module that failed to load).
         self.extra_watch: set[str] = set()
         #: The debugpy port the supervisor wants (None: off); applied once this process serves.
@@ -78,6 +80,10 @@ class Agent:
             attach.set_attach(self._attach_port, self.emit)
             # Requests wait in the listen backlog until the IDE's breakpoints are set.
             attach.configured.wait(attach.CONFIGURE_WAIT)
+
+    def _send_newest_error(self, query: SendNewestError) -> NewestErrorSent:
+        sent, count = self.reporter.groups.send_newest((query.exception_type, query.filename, query.lineno))
+        return NewestErrorSent(sent=sent, count=count)
 
     def apply(self, command: Command) -> None:
         """Apply one command from the supervisor (called on the reader thread)."""

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from debugdash.core.agent_lines import AgentLines
 from debugdash.protocol import commands as wire
 from debugdash.protocol.events import Event, Reply
 
@@ -45,6 +46,8 @@ class AgentHub:
         self._qids = itertools.count(1)
         #: Open questions: qid -> (the agent asked, the future its reply resolves).
         self._pending: dict[int, tuple[asyncio.StreamWriter, asyncio.Future[Reply]]] = {}
+        #: The agents' own lines of recent error events, for ``--json`` to write as they came.
+        self.lines = AgentLines()
 
     async def start(self, path: Path) -> None:
         self._server = await asyncio.start_unix_server(self._serve, path=str(path), limit=wire.MAX_LINE)
@@ -121,6 +124,7 @@ class AgentHub:
                 if isinstance(message, Reply):
                     self._replied(message)
                 elif isinstance(message, Event):
+                    self.lines.remember(message, line)
                     self._on_event(message)
         except (OSError, ValueError, asyncio.TimeoutError, asyncio.IncompleteReadError):
             pass

@@ -28,6 +28,7 @@ from debugdash.protocol.events import (
     Reload,
     ReloadHeld,
     RequestError,
+    RequestErrorRepeat,
     Started,
     Stats,
     Toggles,
@@ -39,6 +40,8 @@ Phase = Literal["starting", "running", "reloading", "crashed", "stopped"]
 
 #: Distinct error groups kept; the least recently seen are dropped beyond this.
 MAX_ERROR_GROUPS = 200
+#: Running counts remembered, per agent process and error group.
+MAX_COUNTED = 4 * MAX_ERROR_GROUPS
 #: Reloads kept for display.
 MAX_RELOADS = 50
 
@@ -51,7 +54,10 @@ class ErrorGroup:
     count: int
     first_seen: float  # wall-clock seconds, from the events
     last_seen: float
+    #: The newest occurrence captured whole (its frames and locals as they were when it failed).
     latest: RequestError
+    #: The newest occurrence's message when it differs from ``latest``'s (a repeat's), else "".
+    message: str = ""
     #: The last verify-on-reload of this group (``fixed`` or still failing); None
     #: until one ran, and again when the group fails anew after being fixed.
     verified: Verified | None = None
@@ -136,6 +142,10 @@ class SessionState:
     verify_on_reload: bool | None = None
     #: Debugger and attach requests that were refused, by address and by Host name.
     inbox: Inbox = field(default_factory=Inbox)
+    #: The latest running count of each (agent pid, group), to add only its rise.
+    _agent_counts: dict[tuple[int, tuple[str, str, int]], int] = field(default_factory=dict)
+    #: Occurrences repeated for a group not (or no longer) held, until its whole capture comes.
+    _uncounted: dict[tuple[str, str, int], int] = field(default_factory=dict)
 
     def apply_all(self, events: Iterable[Event]) -> None:
         for event in events:
@@ -238,18 +248,49 @@ class SessionState:
         self.stats = None
 
     def _request_error(self, event: RequestError) -> None:
-        self.error_count += 1
         key = _group_key(event)
+        added = self._counted(key, event.pid, event.count)
+        group = self._seen(key, added, event.time, event)
+        # A whole capture sent after its repeats adds no occurrence, but it is the newest shown in full.
+        group.latest = event
+        group.message = ""
+
+    def _request_error_repeat(self, event: RequestErrorRepeat) -> None:
+        key = event.key
+        added = self._counted(key, event.pid, event.count)
+        group = self._seen(key, added, event.time, None)
+        if group is not None and event.message:
+            group.message = event.message
+
+    def _counted(self, key: tuple[str, str, int], pid: int, count: int) -> int:
+        """Occurrences an event adds: the rise of its group's running count in its process."""
+        if count <= 0:
+            return 1  # a sender that does not count: one event, one occurrence
+        known = self._agent_counts.pop((pid, key), 0)
+        self._agent_counts[(pid, key)] = max(known, count)
+        while len(self._agent_counts) > MAX_COUNTED:
+            del self._agent_counts[next(iter(self._agent_counts))]
+        return max(0, count - known)
+
+    def _seen(self, key: tuple[str, str, int], added: int, when: float, whole: RequestError | None) -> ErrorGroup | None:
+        self.error_count += added
         group = self._groups.pop(key, None)
         if group is None:
-            group = ErrorGroup(key=key, count=0, first_seen=event.time, last_seen=event.time, latest=event)
-        group.count += 1
-        group.last_seen = max(group.last_seen, event.time)
-        group.latest = event
-        group.verified = None
+            if whole is None:
+                # A repeat of a group dropped for room (its whole capture follows within moments): count it there.
+                self._uncounted[key] = self._uncounted.get(key, 0) + added
+                while len(self._uncounted) > MAX_ERROR_GROUPS:
+                    del self._uncounted[next(iter(self._uncounted))]
+                return None
+            group = ErrorGroup(key=key, count=self._uncounted.pop(key, 0), first_seen=when, last_seen=when, latest=whole)
+        group.count += added
+        group.last_seen = max(group.last_seen, when)
+        if added:
+            group.verified = None  # it fails again: a fix verified before no longer holds
         self._groups[key] = group
         while len(self._groups) > MAX_ERROR_GROUPS:
             self._groups.popitem(last=False)
+        return group
 
     def _toggles(self, event: Toggles) -> None:
         self.toggles = event
@@ -332,6 +373,7 @@ _HANDLERS = {
     Exited: SessionState._exited,
     LaunchFailed: SessionState._launch_failed,
     RequestError: SessionState._request_error,
+    RequestErrorRepeat: SessionState._request_error_repeat,
     Toggles: SessionState._toggles,
     Gate: SessionState._gate,
     Stats: SessionState._stats,

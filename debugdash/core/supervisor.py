@@ -288,6 +288,17 @@ class Supervisor:
                 self.life.spawn_task(self.life.start_spare())
         self.publish_one(event)
 
+    async def send_newest_error(self, key: tuple[str, str, int], timeout: float = 5.0) -> bool:
+        """Have the serving process send the error group's newest occurrence whole now.
+
+        When this returns, ``state`` holds it (the event travels ahead of the
+        reply); True when one was waiting to be sent. Raises AgentQueryError
+        when no server answers.
+        """
+        query = wire.SendNewestError(exception_type=key[0], filename=key[1], lineno=key[2])
+        reply = await self.hub.ask(query, timeout=timeout)
+        return bool(getattr(reply, "sent", False))
+
     def trusted_hosts(self) -> list[str]:
         """The host names the debugger accepts (DNS-rebinding protection); never empty."""
         return list(dict.fromkeys(trusted_hosts(self.settings) + self._trusted_here))

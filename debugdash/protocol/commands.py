@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from debugdash.protocol import codec
 from debugdash.protocol.codec import MAX_LINE  # noqa: F401  (the socket's line limit)
-from debugdash.protocol.events import Event, Pong, Reply
+from debugdash.protocol.events import Event, NewestErrorSent, Pong, Reply
 from debugdash.protocol.requests import FetchedRequest
 
 
@@ -138,6 +138,21 @@ class FetchRequest(Query):
     Reply: ClassVar[type[Reply]] = FetchedRequest
     pid: int  # the process that served it: another one never has it
     number: int  # that process's own number for it
+
+
+@dataclass(slots=True, kw_only=True)
+class SendNewestError(Query):
+    """Send the newest occurrence of an error group whole now, rather than when its rate allows.
+
+    The group is the dashboard's: exception type and where it was raised.
+    """
+
+    name: ClassVar[str] = "send_newest_error"
+    Reply: ClassVar[type[Reply]] = NewestErrorSent
+    #: Not ``type``: that name would hide the builtin from the ``ClassVar[type[...]]`` hint above.
+    exception_type: str
+    filename: str
+    lineno: int
 
 
 def encode(message: Event | Command) -> bytes:

@@ -155,6 +155,11 @@ class RequestError(Event):
     chain: list[ExceptionInfo]
     streaming: bool = False
     pid: int = 0
+    #: Occurrences of this error's group in process ``pid`` so far, this one
+    #: included; 0 when the sender does not count (then the event is one
+    #: occurrence). A whole capture sent after repeats (``RequestErrorRepeat``)
+    #: of the same group carries a count already reported: it adds none.
+    count: int = 0
     #: The ``request`` record of the request that raised (its ``id``); 0 when unknown.
     request_id: int = 0
     #: Names this failure for the console (``debugdash eval OCCURRENCE``): "<pid>-<n>".
@@ -163,6 +168,38 @@ class RequestError(Event):
     @property
     def exception(self) -> ExceptionInfo:
         return self.chain[-1]
+
+
+@dataclass(slots=True, kw_only=True)
+class RequestErrorRepeat(Event):
+    """Another occurrence of an error group captured whole moments ago: only what changed.
+
+    The agent sends these instead of a whole ``RequestError`` while a group
+    repeats faster than it is captured whole (see ``agent/error_groups.py``);
+    the group is the one whose ``RequestError`` has this ``type`` raised at
+    ``filename``:``lineno``.
+    """
+
+    name: ClassVar[str] = "request_error_repeat"
+    type: str
+    filename: str
+    lineno: int
+    #: Occurrences of the group in process ``pid`` so far, this one included.
+    count: int
+    method: str
+    path: str
+    remote_addr: str
+    #: The exception's message when it differs from the group's last whole capture, else "".
+    message: str = field(default="", metadata=MULTILINE)
+    streaming: bool = False
+    pid: int = 0
+    #: As ``RequestError``'s: the request that raised, and the console's name for this failure.
+    request_id: int = 0
+    occurrence: str = ""
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.type, self.filename, self.lineno)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -445,3 +482,15 @@ class TemplateReady(Event):
     rss: int
     #: Top-level packages left out of the preload: they start threads or open sockets at import.
     excluded: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True, kw_only=True)
+class NewestErrorSent(Reply):
+    """The answer to ``commands.SendNewestError``: the group's newest occurrence went out whole
+    (a ``RequestError`` ahead of this reply on the same socket), or none was waiting."""
+
+    name: ClassVar[str] = "newest_error_sent"
+    #: True when an occurrence was waiting and was sent; False when the newest was sent whole already.
+    sent: bool = False
+    #: The group's running count in the serving process (0: the group is unknown there).
+    count: int = 0

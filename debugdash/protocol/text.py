@@ -90,9 +90,18 @@ def display_lines(lines: list[bytes]) -> list[str]:
     search; only a batch holding something to clean goes line by line.
     """
     text = b"\n".join(lines).decode("utf-8", "replace")
-    if _UNPLAIN_BUT_NEWLINE.search(text) is None:
-        # A replacement never swallows a newline: it cannot continue a UTF-8 sequence.
-        texts = text.split("\n")
-        if len(texts) == len(lines) and (not texts or max(map(len, texts)) <= MAX_LINE_CHARS):
-            return texts
-    return [display_text(line) for line in lines]
+    # A replacement never swallows a newline: it cannot continue a UTF-8 sequence.
+    texts = text.split("\n")
+    if len(texts) != len(lines):
+        return [display_text(line) for line in lines]
+    if _UNPLAIN_BUT_NEWLINE.search(text) is None and (not texts or max(map(len, texts)) <= MAX_LINE_CHARS):
+        return texts
+    # Only the lines that need it: Werkzeug colours the status of every failing
+    # request's log line, so on an error path nearly every batch holds one.
+    # (``isprintable`` first: a C loop, true for nearly every line; a tab makes it false, harmlessly.)
+    search = _UNPLAIN_BUT_NEWLINE.search
+    return [
+        line if line.isprintable() and len(line) <= MAX_LINE_CHARS
+        else display_text(line) if len(line) > MAX_LINE_CHARS or search(line) else line
+        for line in texts
+    ]

@@ -41,6 +41,7 @@ from debugdash.protocol.events import (
     Ready,
     Reload,
     RequestError,
+    RequestErrorRepeat,
     Started,
     Stats,
 )
@@ -77,6 +78,7 @@ STOP_TIMEOUT = 5.0
 #: What each kind of event changes on screen, besides the status lines.
 _REDRAWS: dict[type[Event], tuple[str, ...]] = {
     RequestError: ("errors",),
+    RequestErrorRepeat: ("errors",),
     # Ready completes the latest reload's "served in".
     **dict.fromkeys((Reload, LoadError, Ready), ("reloads", "banner", "attach", "errors")),
     **dict.fromkeys((Started, Exited), ("banner", "attach")),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from debugdash.protocol.events import ExceptionInfo, Frame, Reload
+from debugdash.protocol.events import ExceptionInfo, Frame, Reload, RequestErrorRepeat
 from debugdash.tui.widgets.errors_pane import NO_ERRORS
 from tests.tui import scenes
 from tests.tui.conftest import rows_on_screen, screen_lines, screen_text, toasts, until
@@ -74,3 +74,17 @@ async def test_the_new_error_toast_leaves_the_tracebacks_last_line_readable():
         assert any(toast.startswith("New error") for toast in toasts(app))
         last = "KeyError: 'a-rather-long-sku-name-that-reaches-the-right-half-of-the-screen'"
         assert any(line.strip() == last for line in screen_lines(app)), screen_text(app)
+
+
+async def test_a_burst_of_ten_thousand_shows_its_exact_count_and_its_newest_occurrence():
+    app, _supervisor, _clock = scenes.make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        first = replace(scenes.key_error(300), pid=4243, count=1)
+        newest = replace(scenes.key_error(310), pid=4243, count=10_000, path="/checkout/10000")
+        frame = first.exception.raised_at
+        repeat = RequestErrorRepeat(time=scenes.T0 + 305, type=first.exception.type, filename=frame.filename, lineno=frame.lineno,
+                                    count=6_000, method="POST", path="/checkout/6000", remote_addr="127.0.0.1", pid=4243)
+        await scenes.publish(pilot, [*scenes.started(), scenes.ready(), first, repeat, newest])
+        await until(pilot, lambda: _rows(app) and _rows(app)[0].split()[0] == "10000", what=lambda: _rows(app))
+        # A count of 10,000 is shown whole, not cut to "1000"; the traceback is the newest's.
+        assert "/checkout/10000" in screen_text(app)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.coordinate import Coordinate
-from textual.widgets.data_table import RowDoesNotExist
+from textual.widgets.data_table import ColumnKey, RowDoesNotExist
 
 from debugdash.core.state import ErrorGroup
 from debugdash.protocol.events import Verified
@@ -95,8 +95,11 @@ class ErrorList(MeasuredTable):
                 elif old:
                     place.append(" before reload", "dim italic")
                 places.append(place)
+            # Counts are exact: a burst of 10,000 gets a fifth digit rather than a cut one.
+            count_width = max(4, *(len(str(group.count)) for group in groups)) if groups else 4
+            self.columns[ColumnKey("count")].width = count_width
             width = self.size.width or self.app.size.width
-            room = width - _OTHER_CELLS - max((place.cell_len for place in places), default=0)
+            room = width - _OTHER_CELLS - (count_width - 4) - max((place.cell_len for place in places), default=0)
             for group, old, place in zip(groups, olds, places):
                 kind = Text()  # the style on the type only: the message beside it is plain
                 kind.append(display_text(group.type, 60), "dim red" if old else "bold red")

@@ -1,0 +1,135 @@
+"""Where the server side's CPU goes on the error path: per process, optionally profiled.
+
+    .venv/bin/python benchmarks/cpu_split.py [--path /boom] [-n 3000] [--no-debugger] [--json] [--plain] [--profile]
+
+Serves ``benchmarks/apps/bench_app.py`` under debugdash (headless, output to a
+file) or plain ``flask run`` (``--plain``), warms it up, sends ``-n`` requests
+with the benchmark's load generator and prints the CPU milliseconds per request
+of each process of the tree (supervisor, worker, spare). ``--profile`` also
+samples every process with py-spy (when installed) during the load and prints
+each one's heaviest functions, by own time and by time including callees.
+A diagnosis tool for FINDINGS.md, not a benchmark: the ratios come from run.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+import psutil  # noqa: E402
+
+from benchmarks.harness import Server, Workspace, debugdash_command, free_port, plain_command, wait_port_free  # noqa: E402
+from benchmarks.load import run_load  # noqa: E402
+
+
+def _cpu(proc: psutil.Process) -> float:
+    with contextlib.suppress(psutil.Error):
+        times = proc.cpu_times()
+        return times.user + times.system
+    return 0.0
+
+
+def _label(proc: psutil.Process, root: int) -> str:
+    if proc.pid == root:
+        return "root (debugdash supervisor / flask reloader parent)"
+    with contextlib.suppress(psutil.Error):
+        return f"pid {proc.pid}: {' '.join(proc.cmdline()[-4:])[:60]}"
+    return f"pid {proc.pid}"
+
+
+def _top(raw: Path, count: int = 30) -> list[str]:
+    """Own and inclusive sample shares of the heaviest functions in py-spy's raw (collapsed) output."""
+    own: collections.Counter[str] = collections.Counter()
+    inclusive: collections.Counter[str] = collections.Counter()
+    ours: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in raw.read_text(errors="replace").splitlines():
+        stack, _, samples = line.rpartition(" ")
+        if not samples.isdigit():
+            continue
+        n = int(samples)
+        total += n
+        frames = [f.split(" (")[0] + " (" + f.split(" (")[-1].split("/")[-1] for f in stack.split(";") if f]
+        if frames:
+            own[frames[-1]] += n
+        for frame in set(frames):
+            inclusive[frame] += n
+        for frame in {f for f in stack.split(";") if "debugdash/" in f}:
+            ours[frame.split(" (")[0] + " (" + frame.split(" (")[-1]] += n
+    if not total:
+        return ["  (no samples)"]
+    lines = [f"  {total} samples; own time:"]
+    lines += [f"    {100 * n / total:5.1f} %  {name}" for name, n in own.most_common(count)]
+    lines.append("  including callees:")
+    lines += [f"    {100 * n / total:5.1f} %  {name}" for name, n in inclusive.most_common(count)]
+    lines.append("  debugdash's own functions, including callees:")
+    lines += [f"    {100 * n / total:5.1f} %  {name}" for name, n in ours.most_common(count)]
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--path", default="/boom")
+    parser.add_argument("-n", type=int, default=3000)
+    parser.add_argument("--no-debugger", action="store_true")
+    parser.add_argument("--json", action="store_true", help="debugdash --headless --json")
+    parser.add_argument("--plain", action="store_true", help="plain flask run instead of debugdash")
+    parser.add_argument("--diag", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="sample every process with py-spy")
+    args = parser.parse_args()
+    ws = Workspace()
+    extra = ("--no-debugger",) if args.no_debugger else ()
+    port = free_port()
+    command = plain_command(port, extra=extra) if args.plain else debugdash_command(port, extra=extra, json_output=args.json)
+    out_dir = Path(tempfile.mkdtemp(prefix="debugdash-cpu-split-"))
+    try:
+        with Server("plain" if args.plain else "debugdash", command, cwd=ws.app_dir("app"), env=ws.env(), port=port, out=ws.out_file("out")) as server:
+            server.wait_ready()
+            run_load(port, args.path, max(200, args.n // 10))
+            server.settle()
+            procs = server.tree()
+            before = {p.pid: _cpu(p) for p in procs}
+            spies = []
+            spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+            if args.profile and Path(spy).exists():
+                for proc in procs:
+                    raw = out_dir / f"{proc.pid}.txt"
+                    spies.append((proc.pid, raw, subprocess.Popen(
+                        [spy, "record", "--pid", str(proc.pid), "--format", "raw", "--rate", "1000", "--gil", "--output", str(raw), "--nonblocking"],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    )))
+            result = run_load(port, args.path, args.n)
+            for _, _, spy_proc in spies:
+                spy_proc.send_signal(2)
+            for _, _, spy_proc in spies:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    spy_proc.wait(timeout=30)
+            print(f"{result.requests} requests at {result.rate:.0f} req/s, statuses {result.statuses}, output {server.out.stat().st_size} bytes")
+            total = 0.0
+            for proc in procs:
+                used = _cpu(proc) - before[proc.pid]
+                total += used
+                print(f"  {1000 * used / result.requests:6.3f} ms/request  {_label(proc, server.proc.pid)}")
+            print(f"  {1000 * total / result.requests:6.3f} ms/request  whole server side")
+            if args.diag:
+                print([l for l in server.out.read_text(errors="replace").splitlines() if "DIAG" in l][-2:])
+            for pid, raw, _ in spies:
+                print(f"\n== py-spy {_label(psutil.Process(pid), server.proc.pid) if psutil.pid_exists(pid) else pid}")
+                print("\n".join(_top(raw)) if raw.exists() else "  (no profile)")
+        wait_port_free(port)
+    finally:
+        ws.cleanup()
+        print(f"raw profiles in {out_dir}") if args.profile else shutil.rmtree(out_dir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

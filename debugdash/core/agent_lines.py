@@ -32,6 +32,9 @@ _CHANGED_BY_NEUTRALISE = re.compile(rb"\\[nrbfu]")
 FORWARDED = (RequestError, RequestErrorRepeat)
 
 
+_REQUEST_ID = re.compile(r'(?<!\\)"request_id":\d+')
+
+
 def neutral_line(line: bytes) -> bool:
     """True when every string in this JSON line decodes to text ``neutralise`` leaves unchanged."""
     return line.isascii() and b"\x7f" not in line and _CHANGED_BY_NEUTRALISE.search(line) is None
@@ -49,6 +52,14 @@ class AgentLines:
             self._lines[id(event)] = (event, line.decode("ascii").rstrip("\r\n"))
             if len(self._lines) > KEEP:
                 self._lines.popitem(last=False)
+
+    def renumber(self, event: RequestError | RequestErrorRepeat) -> None:
+        """The session numbers requests, not the agent: the kept line takes ``event``'s number."""
+        entry = self._lines.get(id(event))
+        if entry is not None and entry[0] is event:
+            # Unescaped, the key is a field of the event's own: a local's repr holding it is escaped.
+            line = _REQUEST_ID.sub(f'"request_id":{int(event.request_id)}', entry[1], count=1)
+            self._lines[id(event)] = (event, line)
 
     def line_of(self, event: Event) -> str | None:
         """The agent's line for ``event`` (no newline), or None when it must be encoded again."""

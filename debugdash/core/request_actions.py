@@ -16,7 +16,7 @@ from functools import partial
 from debugdash.core.errors import UserInputError
 from debugdash.core.replay import ReplayResult, curl_command, new_mark, send
 from debugdash.core.requests import SAFE_METHODS, RequestDetail, RequestStore
-from debugdash.protocol.events import Event, Ready, RequestError, RequestRecord
+from debugdash.protocol.events import Event, Ready, RequestError, RequestErrorRepeat, RequestRecord
 from debugdash.protocol.requests import CapturedRequest, RequestBatch
 from debugdash.protocol.text import neutralise
 
@@ -44,10 +44,16 @@ class RequestActions:
                     future.set_result(record)
         return records
 
-    def take_event(self, event: Event) -> None:
-        """Before an agent's event is published: a traceback gets the session's number of its request."""
-        if isinstance(event, RequestError):
+    def take_event(self, event: Event) -> bool:
+        """Before an agent's event is published: a traceback (or a repeat of one) gets the
+        session's number of its request. True when the event was renumbered."""
+        if isinstance(event, RequestError) and event.request_id:
             self.store.take_error(event)
+            return True
+        if isinstance(event, RequestErrorRepeat) and event.request_id:
+            event.request_id = self.store.session_id(event.pid, event.request_id)
+            return True
+        return False
 
     async def full_request(self, request_id: int) -> CapturedRequest:
         """The request with its real values; UserInputError naming why when it is not kept."""

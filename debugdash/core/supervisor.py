@@ -274,7 +274,8 @@ class Supervisor:
             # Its records are published; its full requests stay here, never published.
             self.publish(list(self.request_actions.take_batch(event)))
             return
-        self.request_actions.take_event(event)
+        if self.request_actions.take_event(event):
+            self.hub.lines.renumber(event)
         if self.verifier.due(event):
             self.life.spawn_task(self.verifier.after_reload())
         if isinstance(event, Ready):

@@ -160,7 +160,7 @@ class AuditLog:
                 outcome = event.summary if event.summary == "refused" else f"failed: {event.summary}"
             return (event.user or current_user(), "mcp", who, event.tool, f"{event.arguments or '{}'} -> {outcome}")
         if isinstance(event, Evaluated):
-            # The code is already redacted (``protocol.redaction``); its lines joined to keep one record a line.
+            # The code is already redacted (``protocol.redact``); its lines joined to keep one record a line.
             code = " ⏎ ".join(event.code.splitlines())
             return (event.user or current_user(), "eval", event.occurrence, event.frame or "-", f"{event.error} | {code}")
         if isinstance(event, AttachClient) and event.state == "refused":

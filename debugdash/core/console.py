@@ -4,7 +4,7 @@ and evaluations in kept frames, asked of the serving process's agent.
 Reached by the dashboard's ``i`` and by `debugdash errors/eval` through the
 same-uid control socket: never from the network. Every evaluation that ran is
 published as an ``Evaluated`` event (the audit log writes it), its code
-redacted by the name rule set of ``protocol.redaction``.
+redacted by the name rule set of ``protocol.redact``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from debugdash.protocol.console import (
     InterruptQuery,
 )
 from debugdash.protocol.events import Evaluated, Event, Reply
-from debugdash.protocol.redaction import redact_assignments
+from debugdash.protocol.redact import redact_assignments
 
 Ask = Callable[..., Awaitable[Reply]]
 

@@ -7,6 +7,10 @@ token, api key, session, csrf, auth) are shown as ``[redacted]``. Real values
 stay in the supervisor's memory for replay only; the screen, ``--json``,
 ``requests --json``, ``curl``, the audit log and ``status`` get these forms.
 
+The same rule covers code the developer types into the frame console: the
+audit log records each evaluation with ``redact_assignments`` applied, so a
+``password="..."`` typed there never reaches a file.
+
 Standard library only: the agent uses ``is_secret_name`` on traceback locals.
 """
 
@@ -36,10 +40,20 @@ SECRET_HEADERS = frozenset(
 )
 
 # "passwd", "password", "pwd", "secret", "token", "api key" in any spelling, "session",
-# "csrf"/"xsrf", "auth" (authorization, oauth_...), "credential", "private key".
-_SECRET_NAME = re.compile(
-    r"passw(or)?d|pwd|secret|token|api[-_ ]?key|apikey|session|[cx]srf|auth|credential|private[-_ ]?key",
-    re.IGNORECASE,
+# "csrf"/"xsrf", "auth" (authorization, oauth_...), "cookie", "credential", "private key".
+_SECRET_WORDS = r"passw(?:or)?d|pwd|secret|token|api[-_ ]?key|apikey|session|[cx]srf|auth|cookie|credential|private[-_ ]?key"
+_SECRET_NAME = re.compile(_SECRET_WORDS, re.IGNORECASE)
+
+# A secret-named name written as a Python name, keyword argument, dict key or header
+# (optionally quoted and subscripted), then `=`, `:` or `==`, then its value: a string
+# literal, or a run of characters up to the next delimiter.
+_ASSIGNMENT = re.compile(
+    rf"""
+    (?P<name>[\w-]*(?i:{_SECRET_WORDS})[\w-]*["']?\]?)
+    (?P<op>\s*(?:==|=|:)\s*)
+    (?P<value>[rbufRBUF]{{0,2}}"(?:[^"\\\n]|\\.)*"|[rbufRBUF]{{0,2}}'(?:[^'\\\n]|\\.)*'|[^\s,)\]}};#]+)
+    """,
+    re.VERBOSE,
 )
 
 
@@ -117,3 +131,11 @@ _MULTIPART_FIELD = re.compile(r'(name="([^"]*)"[^\r\n]*(?:\r?\n[^\r\n]+)*\r?\n\r
 def _redact_multipart(body: str) -> str:
     return _MULTIPART_FIELD.sub(lambda m: m.group(1) + (REDACTED if is_secret_name(m.group(2)) else m.group(3)), body)
 
+
+def redact_assignments(text: str) -> str:
+    """``text`` (code, a log line) with the value given to every secret-named name replaced.
+
+    ``login(password="hunter2")`` becomes ``login(password=[redacted])``;
+    ``headers["Authorization"] = f"Bearer {t}"`` keeps its shape likewise.
+    """
+    return _ASSIGNMENT.sub(lambda m: f"{m.group('name')}{m.group('op')}{REDACTED}", text)

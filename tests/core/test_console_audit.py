@@ -6,7 +6,7 @@ import pytest
 
 from debugdash.core.audit import AuditLog
 from debugdash.protocol.events import Evaluated
-from debugdash.protocol.redaction import REDACTED, is_secret_name, redact_assignments
+from debugdash.protocol.redact import REDACTED, is_secret_name, redact_assignments
 
 
 @pytest.mark.parametrize(

@@ -113,7 +113,7 @@ def test_each_evaluation_is_an_audit_record_with_its_code_redacted(tmp_path: Pat
     _, user, action, where, frame, detail = record.split("\t")
     assert (action, where) == ("eval", occurrence)
     assert frame.endswith("app.py:13 in charge")
-    assert detail == "RuntimeError: payment gateway refused 4200 | api_token = <redacted>; order['total']"
+    assert detail == "RuntimeError: payment gateway refused 4200 | api_token = [redacted]; order['total']"
     assert "tok-123456" not in audit.read_text()
 
 
@@ -154,7 +154,8 @@ def test_the_server_memory_stays_bounded_under_a_thousand_failures(tmp_path: Pat
     for _ in range(900):
         status, _, _ = http(port, "/orders?kb=256", method="POST")
         assert status == 500
-    wait_for(lambda: len(session.named("request_error")) >= 1000, timeout=60, what="1,000 request errors")
+    # Counted by the session, not by events: repeats of a group under load travel as counts.
+    wait_for(lambda: sum(g["count"] for g in errors(session)) >= 1000, timeout=60, what="1,000 request errors")
     grown = server.memory_info().rss - before
     # Unbounded, 900 more failures would hold 225 MiB more. The bound of 20 holds about
     # 5 MiB of payloads, but the allocator's fragmentation makes RSS wander by tens of

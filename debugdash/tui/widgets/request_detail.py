@@ -14,12 +14,12 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from debugdash.protocol.events import RequestError, RequestRecord
+from debugdash.protocol.redact import REDACTED
 from debugdash.protocol.text import display_text
 from debugdash.tui import format as fmt
 from debugdash.tui.widgets.requests import millis, status_text, target
 from debugdash.tui.widgets.traceback import traceback_text
 
-REDACTED = "[redacted]"
 #: Lines of a body shown; the rest is counted (the copy as curl has all of it).
 BODY_LINES = 200
 

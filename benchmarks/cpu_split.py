@@ -1,6 +1,6 @@
 """Where the server side's CPU goes on the error path: per process, optionally profiled.
 
-    .venv/bin/python benchmarks/cpu_split.py [--path /boom] [-n 3000] [--no-debugger] [--json] [--plain] [--profile]
+    .venv/bin/python benchmarks/cpu_split.py [--path /boom] [-n 3000] [--no-debugger] [--json] [--plain] [--profile] [--pythonpath DIR]
 
 Serves ``benchmarks/apps/bench_app.py`` under debugdash (headless, output to a
 file) or plain ``flask run`` (``--plain``), warms it up, sends ``-n`` requests
@@ -82,7 +82,7 @@ def main() -> int:
     parser.add_argument("--no-debugger", action="store_true")
     parser.add_argument("--json", action="store_true", help="debugdash --headless --json")
     parser.add_argument("--plain", action="store_true", help="plain flask run instead of debugdash")
-    parser.add_argument("--diag", action="store_true")
+    parser.add_argument("--pythonpath", help="import debugdash from here (e.g. an exported older tree, to compare)")
     parser.add_argument("--profile", action="store_true", help="sample every process with py-spy")
     args = parser.parse_args()
     ws = Workspace()
@@ -91,7 +91,10 @@ def main() -> int:
     command = plain_command(port, extra=extra) if args.plain else debugdash_command(port, extra=extra, json_output=args.json)
     out_dir = Path(tempfile.mkdtemp(prefix="debugdash-cpu-split-"))
     try:
-        with Server("plain" if args.plain else "debugdash", command, cwd=ws.app_dir("app"), env=ws.env(), port=port, out=ws.out_file("out")) as server:
+        env = ws.env()
+        if args.pythonpath:
+            env["PYTHONPATH"] = args.pythonpath
+        with Server("plain" if args.plain else "debugdash", command, cwd=ws.app_dir("app"), env=env, port=port, out=ws.out_file("out")) as server:
             server.wait_ready()
             run_load(port, args.path, max(200, args.n // 10))
             server.settle()
@@ -119,8 +122,6 @@ def main() -> int:
                 total += used
                 print(f"  {1000 * used / result.requests:6.3f} ms/request  {_label(proc, server.proc.pid)}")
             print(f"  {1000 * total / result.requests:6.3f} ms/request  whole server side")
-            if args.diag:
-                print([l for l in server.out.read_text(errors="replace").splitlines() if "DIAG" in l][-2:])
             for pid, raw, _ in spies:
                 print(f"\n== py-spy {_label(psutil.Process(pid), server.proc.pid) if psutil.pid_exists(pid) else pid}")
                 print("\n".join(_top(raw)) if raw.exists() else "  (no profile)")

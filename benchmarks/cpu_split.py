@@ -31,10 +31,15 @@ from benchmarks.load import run_load  # noqa: E402
 
 
 def _cpu(proc: psutil.Process) -> float:
+    user, system = _times(proc)
+    return user + system
+
+
+def _times(proc: psutil.Process) -> tuple[float, float]:
     with contextlib.suppress(psutil.Error):
         times = proc.cpu_times()
-        return times.user + times.system
-    return 0.0
+        return times.user, times.system
+    return 0.0, 0.0
 
 
 def _label(proc: psutil.Process, root: int) -> str:
@@ -100,7 +105,7 @@ def main() -> int:
             run_load(port, args.path, max(200, args.n // 10))
             server.settle()
             procs = server.tree()
-            before = {p.pid: _cpu(p) for p in procs}
+            before = {p.pid: _times(p) for p in procs}
             spies = []
             spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
             if args.profile and Path(spy).exists():
@@ -119,9 +124,9 @@ def main() -> int:
             print(f"{result.requests} requests at {result.rate:.0f} req/s, statuses {result.statuses}, output {server.out.stat().st_size} bytes")
             total = 0.0
             for proc in procs:
-                used = _cpu(proc) - before[proc.pid]
-                total += used
-                print(f"  {1000 * used / result.requests:6.3f} ms/request  {_label(proc, server.proc.pid)}")
+                user, system = (now - then for now, then in zip(_times(proc), before[proc.pid]))
+                total += user + system
+                print(f"  {1000 * (user + system) / result.requests:6.3f} ms/request (system {1000 * system / result.requests:.3f})  {_label(proc, server.proc.pid)}")
             print(f"  {1000 * total / result.requests:6.3f} ms/request  whole server side")
             for pid, raw, _ in spies:
                 print(f"\n== py-spy {_label(psutil.Process(pid), server.proc.pid) if psutil.pid_exists(pid) else pid}")

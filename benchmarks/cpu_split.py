@@ -1,6 +1,6 @@
 """Where the server side's CPU goes on the error path: per process, optionally profiled.
 
-    .venv/bin/python benchmarks/cpu_split.py [--path /boom] [-n 3000] [--no-debugger] [--json] [--plain] [--profile]
+    .venv/bin/python benchmarks/cpu_split.py [--path /boom] [-n 3000] [--no-debugger] [--json] [--plain] [--profile] [--pythonpath DIR]
 
 Serves ``benchmarks/apps/bench_app.py`` under debugdash (headless, output to a
 file) or plain ``flask run`` (``--plain``), warms it up, sends ``-n`` requests
@@ -31,10 +31,15 @@ from benchmarks.load import run_load  # noqa: E402
 
 
 def _cpu(proc: psutil.Process) -> float:
+    user, system = _times(proc)
+    return user + system
+
+
+def _times(proc: psutil.Process) -> tuple[float, float]:
     with contextlib.suppress(psutil.Error):
         times = proc.cpu_times()
-        return times.user + times.system
-    return 0.0
+        return times.user, times.system
+    return 0.0, 0.0
 
 
 def _label(proc: psutil.Process, root: int) -> str:
@@ -82,21 +87,25 @@ def main() -> int:
     parser.add_argument("--no-debugger", action="store_true")
     parser.add_argument("--json", action="store_true", help="debugdash --headless --json")
     parser.add_argument("--plain", action="store_true", help="plain flask run instead of debugdash")
-    parser.add_argument("--diag", action="store_true")
+    parser.add_argument("--pythonpath", help="import debugdash from here (e.g. an exported older tree, to compare)")
     parser.add_argument("--profile", action="store_true", help="sample every process with py-spy")
+    parser.add_argument("extra", nargs="*", help="more flags for both sides, after --, e.g. -- --no-reload")
     args = parser.parse_args()
     ws = Workspace()
-    extra = ("--no-debugger",) if args.no_debugger else ()
+    extra = (("--no-debugger",) if args.no_debugger else ()) + tuple(args.extra)
     port = free_port()
     command = plain_command(port, extra=extra) if args.plain else debugdash_command(port, extra=extra, json_output=args.json)
     out_dir = Path(tempfile.mkdtemp(prefix="debugdash-cpu-split-"))
     try:
-        with Server("plain" if args.plain else "debugdash", command, cwd=ws.app_dir("app"), env=ws.env(), port=port, out=ws.out_file("out")) as server:
+        env = ws.env()
+        if args.pythonpath:
+            env["PYTHONPATH"] = args.pythonpath
+        with Server("plain" if args.plain else "debugdash", command, cwd=ws.app_dir("app"), env=env, port=port, out=ws.out_file("out")) as server:
             server.wait_ready()
             run_load(port, args.path, max(200, args.n // 10))
             server.settle()
             procs = server.tree()
-            before = {p.pid: _cpu(p) for p in procs}
+            before = {p.pid: _times(p) for p in procs}
             spies = []
             spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
             if args.profile and Path(spy).exists():
@@ -115,12 +124,10 @@ def main() -> int:
             print(f"{result.requests} requests at {result.rate:.0f} req/s, statuses {result.statuses}, output {server.out.stat().st_size} bytes")
             total = 0.0
             for proc in procs:
-                used = _cpu(proc) - before[proc.pid]
-                total += used
-                print(f"  {1000 * used / result.requests:6.3f} ms/request  {_label(proc, server.proc.pid)}")
+                user, system = (now - then for now, then in zip(_times(proc), before[proc.pid]))
+                total += user + system
+                print(f"  {1000 * (user + system) / result.requests:6.3f} ms/request (system {1000 * system / result.requests:.3f})  {_label(proc, server.proc.pid)}")
             print(f"  {1000 * total / result.requests:6.3f} ms/request  whole server side")
-            if args.diag:
-                print([l for l in server.out.read_text(errors="replace").splitlines() if "DIAG" in l][-2:])
             for pid, raw, _ in spies:
                 print(f"\n== py-spy {_label(psutil.Process(pid), server.proc.pid) if psutil.pid_exists(pid) else pid}")
                 print("\n".join(_top(raw)) if raw.exists() else "  (no profile)")

@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote_plus
 
 from rich.text import Text
 from textual.coordinate import Coordinate
@@ -58,8 +59,8 @@ class RequestFilter:
 
 
 def target(record: RequestRecord) -> str:
-    """The path with its query string, as the request line had it."""
-    return f"{record.path}?{record.query}" if record.query else record.path
+    """The path with its query string, percent-decoded to be read (``[redacted]``, not ``%5Bredacted%5D``)."""
+    return f"{record.path}?{unquote_plus(record.query)}" if record.query else record.path
 
 
 def status_text(status: int) -> Text:

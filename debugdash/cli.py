@@ -255,6 +255,10 @@ def _echo_status(status: SessionStatus) -> None:
         click.echo(f"  attach: port {status.attach.port}  tunnel: {status.attach.tunnel}")
     if status.audit_log:
         click.echo(f"  audit log: {status.audit_log}")
+    if status.requests is not None and status.error_groups is not None:
+        groups = status.error_groups
+        click.echo(f"  requests: {status.requests.total} ({status.requests.failed} failed); "
+                   f"error groups: {groups.open} open, {groups.fixed} fixed ✓")
 
 
 @main.command()

@@ -109,11 +109,17 @@ class RequestRecorder:
                 entry = pending.popleft()
             except IndexError:
                 break
-            record, request = _build(entry, self.pid)
+            record = _record(entry, self.pid)
             records.append(record)
-            self.ring.add(request)
+            number, environ, body, truncated = entry[0], entry[7], entry[8], entry[9]
+            # What keeps a connection's objects alive goes: the ring holds text and bytes only.
+            environ.pop("wsgi.input", None)
+            environ.pop("wsgi.errors", None)
+            environ.pop("werkzeug.socket", None)
+            kept = (number, environ, body, truncated)
+            self.ring.add(kept)
             if record.error or record.status >= 500:
-                captured.append(request)
+                captured.append(_captured(kept))
         try:
             self._emit(RequestBatch(records=records, captured=captured, pid=self.pid))
         except Exception:
@@ -144,10 +150,11 @@ class _Exchange:
     def run(self) -> Any:
         __traceback_hide__ = True  # noqa: F841
         environ = self.environ
-        environ[REQUEST_ID_KEY] = self.number
         self.replay = environ.pop(REPLAY_ENVIRON, "")
-        # The strings describe the request (method, target, headers, peer): kept before the app can change them.
-        self.strings = {k: v for k, v in environ.items() if type(v) is str}
+        # The request as it came (method, target, headers, peer), before the app can change it;
+        # a plain copy here, sorted out on the batch thread.
+        self.strings = environ.copy()
+        environ[REQUEST_ID_KEY] = self.number
         length = environ.get("CONTENT_LENGTH")
         if length and length != "0" or environ.get("wsgi.input_terminated"):
             self._keep_body(length)
@@ -260,17 +267,15 @@ class _TeeInput:
         return bytes(self._kept), self._truncated
 
 
-def _build(entry: tuple, pid: int) -> tuple[RequestRecord, CapturedRequest]:
-    number, when, duration, status, size, raised, replay, strings, body, truncated = entry
-    get = strings.get
-    query = get("QUERY_STRING", "")
-    path = get("SCRIPT_NAME", "") + get("PATH_INFO", "")
-    record = RequestRecord(
+def _record(entry: tuple, pid: int) -> RequestRecord:
+    number, when, duration, status, size, raised, replay, environ, _body, _truncated = entry
+    get = environ.get
+    return RequestRecord(
         time=when,
         id=number,
         method=get("REQUEST_METHOD", ""),
-        path=path,
-        query=redact_query(query),
+        path=get("SCRIPT_NAME", "") + get("PATH_INFO", ""),
+        query=redact_query(get("QUERY_STRING", "")),
         status=status,
         duration=duration,
         size=size,
@@ -279,24 +284,33 @@ def _build(entry: tuple, pid: int) -> tuple[RequestRecord, CapturedRequest]:
         error=raised,
         replay=replay,
     )
+
+
+def _captured(kept: tuple) -> CapturedRequest:
+    """The full request of a ring entry, as the supervisor keeps it."""
+    number, environ, body, truncated = kept
+    get = environ.get
+    query = get("QUERY_STRING", "")
+    path = get("SCRIPT_NAME", "") + get("PATH_INFO", "")
     target = get("REQUEST_URI") or get("RAW_URI") or (path + ("?" + query if query else ""))
-    request = CapturedRequest(
+    return CapturedRequest(
         id=number,
-        method=record.method,
+        method=get("REQUEST_METHOD", ""),
         target=target,
-        headers=_headers(strings),
+        headers=_headers(environ),
         body64=base64.b64encode(body).decode("ascii") if body else "",
         body_truncated=truncated,
-        remote_addr=record.remote_addr,
+        remote_addr=get("REMOTE_ADDR", ""),
         scheme=get("wsgi.url_scheme", "http"),
     )
-    return record, request
 
 
-def _headers(strings: dict[str, str]) -> list[list[str]]:
-    """The request's headers from the environ, as the client spelt them where the server kept that."""
+def _headers(environ: dict[str, Any]) -> list[list[str]]:
+    """The request's headers from the environ, names spelt the usual way (the environ lost the client's spelling)."""
     headers = []
-    for key, value in strings.items():
+    for key, value in environ.items():
+        if type(value) is not str:
+            continue
         if key.startswith("HTTP_"):
             name = key[5:]
         elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
@@ -310,27 +324,34 @@ def _headers(strings: dict[str, str]) -> list[list[str]]:
 
 
 class RequestRing:
-    """The latest full requests of this process, bounded in count and bytes (thread-safe)."""
+    """The latest requests of this process, bounded in count and bytes (thread-safe).
+
+    Entries stay as the batch thread got them (the environ's copy and the body);
+    a ``CapturedRequest`` is built only for the one a user selects.
+    """
 
     def __init__(self, count: int = RING_COUNT, size: int = RING_BYTES) -> None:
-        self._items: collections.OrderedDict[int, CapturedRequest] = collections.OrderedDict()
+        self._items: collections.OrderedDict[int, tuple[tuple, int]] = collections.OrderedDict()
         self._bytes = 0
         self._count = count
         self._size = size
         self._lock = threading.Lock()
 
-    def add(self, request: CapturedRequest) -> None:
-        size = request.size
+    def add(self, kept: tuple) -> None:
+        """Keep ``(number, environ, body, truncated)``; the oldest go when over a bound."""
+        environ, body = kept[1], kept[2]
+        size = len(body) + 64 * len(environ) + sum([len(v) for v in environ.values() if type(v) is str])
         with self._lock:
-            self._items[request.id] = request
+            self._items[kept[0]] = (kept, size)
             self._bytes += size
             while self._items and (len(self._items) > self._count or self._bytes > self._size):
-                _, old = self._items.popitem(last=False)
-                self._bytes -= old.size
+                _, (_, old) = self._items.popitem(last=False)
+                self._bytes -= old
 
     def get(self, number: int) -> CapturedRequest | None:
         with self._lock:
-            return self._items.get(number)
+            item = self._items.get(number)
+        return _captured(item[0]) if item is not None else None
 
     def __len__(self) -> int:
         return len(self._items)

@@ -64,8 +64,8 @@ def redact_query(query: str) -> str:
     Fields keep their order and the rest keeps its spelling, so the result reads
     (and replays) as the original did.
     """
-    if not query or _SECRET_NAME.search(query) is None:
-        return query  # the common case: nothing to look at closely
+    if not query or (_SECRET_NAME.search(query) is None and "%" not in query and "+" not in query):
+        return query  # the common case: nothing to look at closely (an encoded name is decoded below)
     parts = []
     for part in query.split("&"):
         name, sep, _value = part.partition("=")

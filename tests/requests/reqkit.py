@@ -23,6 +23,13 @@ APP = """
         numbers = {"answer": 42}
         return str(numbers["answer"] / 0)
 
+    @app.route("/slow")
+    def slow():
+        import time
+
+        time.sleep(0.25)  # the route takes this long: the record's duration must say so
+        return "done"
+
     @app.route("/private")
     def private():
         if request.headers.get("Authorization") != "Bearer abc123":

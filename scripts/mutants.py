@@ -141,7 +141,7 @@ MUTANTS: list[Mutant] = [
     ),
     Mutant(
         "attach-what", "the attach port admits attach grants, not debugger grants",
-        "debugdash/core/supervisor.py",
+        "debugdash/core/access_control.py",
         '        return is_local(parse_peer(peer)) or self.allowlist.allows(peer, "attach")',
         '        return is_local(parse_peer(peer)) or self.allowlist.allows(peer, "debugger")',
         (f"{ATTACH_E2E}::test_granted_peer_attaches_and_others_are_refused",),
@@ -344,16 +344,16 @@ MUTANTS: list[Mutant] = [
     ),
     Mutant(
         "pin-rotates-when-access-ends", "a revoked or expired grant takes the PIN with it",
-        "debugdash/core/supervisor.py",
-        "        if rotate:\n            self.pin, self._pin_cookie = wire.fresh_pin(), wire.fresh_pin_cookie()",
-        "        if False:\n            self.pin, self._pin_cookie = wire.fresh_pin(), wire.fresh_pin_cookie()",
+        "debugdash/core/pins.py",
+        "        if rotate:\n            self.pin, self.cookie = wire.fresh_pin(), wire.fresh_pin_cookie()",
+        "        if False:\n            self.pin, self.cookie = wire.fresh_pin(), wire.fresh_pin_cookie()",
         ("tests/e2e/test_pin_lifetime.py::test_revoking_a_grant_changes_the_pin_the_grantee_may_have_seen",),
     ),
     Mutant(
         "pin-kept-across-reloads", "one PIN per session: a reload keeps the browser unlocked",
-        "debugdash/core/supervisor.py",
-        "        configure.pin, configure.pin_cookie = self.pin, self._pin_cookie",
-        "        configure.pin, configure.pin_cookie = wire.fresh_pin(), self._pin_cookie",
+        "debugdash/core/pins.py",
+        "        configure.pin, configure.pin_cookie = self.pin, self.cookie",
+        "        configure.pin, configure.pin_cookie = wire.fresh_pin(), self.cookie",
         ("tests/e2e/test_pin_lifetime.py::test_the_pin_and_the_browsers_unlock_survive_a_reload_and_a_restart",),
     ),
     Mutant(

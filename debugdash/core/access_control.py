@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from debugdash.core.allowlist import AccessEntry, Allowlist, parse_duration, parse_network, parse_what
 from debugdash.core.errors import UserInputError
+from debugdash.protocol.addresses import is_local, parse_peer
 from debugdash.protocol.clock import Clock
 from debugdash.protocol.commands import WireGrant
 from debugdash.protocol.events import AccessExpired, AccessGranted, AccessRevoked, Event, Notice
@@ -74,6 +75,10 @@ class AccessControl:
         self._ended()
         self._publish(AccessRevoked(address=entry.network, what=list(entry.what), user=user or _user()))
         return entry
+
+    def allows_attach(self, peer: str) -> bool:
+        """By address alone; the relay also requires a loopback peer to be this user or granted."""
+        return is_local(parse_peer(peer)) or self.allowlist.allows(peer, "attach")
 
     def revoke_all(self, *, user: str | None = None) -> list[AccessEntry]:
         entries = self.allowlist.revoke_all()

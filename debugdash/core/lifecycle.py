@@ -75,6 +75,15 @@ class Lifecycle:
         server = self.server
         return server if server is not None and server.running else None
 
+    def running_sampler(self) -> TreeSampler | None:
+        """The sampler of the running server's tree; None while none runs."""
+        return self.sampler if self.running is not None else None
+
+    def server_pids(self) -> list[int]:
+        """The running server and its descendants: the processes whose debugger may reach the attach hub."""
+        server = self.running
+        return process.tree_pids(server.pid) if server is not None else []
+
     def spawn_task(self, coro: Any) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)

@@ -4,8 +4,9 @@ and tells its subscribers everything that happens.
 A facade on an asyncio loop (Textual's, or its own in headless mode) over parts
 that each do one job and get what they need as callables: ``Lifecycle`` (the
 server process, the reloader parent, crash policy), ``AgentHub`` (the agent
-socket), ``AccessControl`` (grants and expiry), ``Switches`` (the toggles and
-attach), ``ControlServer`` (other terminals), ``SessionDir``. Every toggle, from
+socket, and the queries it asks the serving process), ``AccessControl`` (grants
+and expiry), ``SessionPin``, ``Switches`` (the toggles and attach),
+``ControlServer`` (other terminals), ``SessionDir``. Every toggle, from
 a key or from another terminal, goes through the same public coroutine here.
 """
 
@@ -23,20 +24,20 @@ from debugdash.core.audit import AuditLog
 from debugdash.core.bus import EventBus, Subscriber
 from debugdash.core.control import ControlServer
 from debugdash.core.lifecycle import Lifecycle
+from debugdash.core.pins import SessionPin
 from debugdash.core.logbuffer import LogBuffer
 from debugdash.core.runtime import control_socket_path, runtime_base, sweep_stale
 from debugdash.core.server_process import server_command, server_environment
 from debugdash.core.session_dir import SessionDir
 from debugdash.core.settings import Settings
 from debugdash.core.state import SessionState
-from debugdash.core.stats import TreeSampler, stats_loop
+from debugdash.core.stats import stats_loop
 from debugdash.core.status import network_warning, session_status, suggested_grant, trusted_hosts
 from debugdash.core.switches import Switches
 from debugdash.protocol import commands as wire
-from debugdash.protocol.addresses import is_local, parse_peer
 from debugdash.protocol.clock import Clock, system_clock
 from debugdash.protocol.control import AttachInfo, SessionStatus
-from debugdash.protocol.events import AccessRefused, Event, Exited, Notice, Ready, Toggles
+from debugdash.protocol.events import Event, Exited, Notice, Ready, Toggles
 from debugdash.core.agent_hub import AgentQueryError
 from debugdash.core.request_actions import RequestActions
 from debugdash.core.requests import RequestStore
@@ -45,7 +46,6 @@ from debugdash.core.inbox import host_name
 from debugdash.protocol.events import VerifyOnReload
 from debugdash.protocol.control import GroupCounts, RequestCounts
 from debugdash.protocol.requests import CapturedRequest, RequestBatch
-
 
 
 class Supervisor:
@@ -72,24 +72,20 @@ class Supervisor:
             publish=self.publish_one,
             send=self.hub.send,
             restart=self.restart,
-            server_pids=self.server_pids,
-            allowed=self.allows_attach,
+            server_pids=lambda: self.life.server_pids(),
+            allowed=lambda peer: self.access.allows_attach(peer),
             granted=lambda peer: self.allowlist.allows(peer, "attach"),
         )
         self.access = AccessControl(
             self.clock,
             default_ttl=lambda: float(settings.ttl),
             publish=self.publish_one,
-            push_grants=self._push_grants,
+            push_grants=lambda grants, rotate: self.pins.push_grants(grants, rotate),
             on_ended=self.switches.close_unallowed,
             debugger_on=lambda: self.toggles.debugger,
         )
         self.allowlist = self.access.allowlist
-        #: The debugger PIN and cookie name of this session, kept across reloads and
-        #: restarts; new ones when a grant ends (someone who had access may know the
-        #: PIN, and a browser of theirs holds the cookie) or when the user asks.
-        self.pin = wire.fresh_pin()
-        self._pin_cookie = wire.fresh_pin_cookie()
+        self.pins = SessionPin(self.hub.send)
         self.life = Lifecycle(
             settings,
             command=self.command,
@@ -181,7 +177,7 @@ class Supervisor:
         for address in self.settings.allow:
             await self.grant(address, ttl=self.settings.ttl, wide=self.settings.wide)
         self.life.spawn_task(self.access.expiry_loop())
-        self.life.spawn_task(stats_loop(self._stats_sampler, self.publish_one, self.life.reap_adopted))
+        self.life.spawn_task(stats_loop(self.life.running_sampler, self.publish_one, self.life.reap_adopted))
         if self.settings.binds_network and self.toggles.debugger:
             self.publish_one(Notice(level="warning", message=network_warning(self.settings)))
         if self.settings.attach:
@@ -251,8 +247,7 @@ class Supervisor:
 
     def _configure_for(self, hello: wire.Hello) -> wire.Configure:
         configure = self.switches.configure(hello.role in ("worker", "server"), self.allowlist.wire_grants(), self.trusted_hosts())
-        configure.pin, configure.pin_cookie = self.pin, self._pin_cookie
-        return configure
+        return self.pins.fill(configure)
 
     def _on_agent_event(self, event: Event) -> None:
         if isinstance(event, RequestBatch):
@@ -335,37 +330,14 @@ class Supervisor:
     def access_entries(self) -> list[AccessEntry]:
         return self.allowlist.entries()
 
-    def check_expiry(self) -> list[AccessEntry]:
-        """Remove entries whose deadline has come; called by a ticker, and by tests after moving the clock."""
-        return self.access.check_expiry()
+    @property
+    def pin(self) -> str:
+        return self.pins.pin
 
     def rotate_pin(self) -> str:
         """A new debugger PIN and cookie name for this session; every unlocked browser must unlock again."""
-        self._push_grants(self.allowlist.wire_grants(), True)
-        return self.pin
-
-    def _push_grants(self, grants: list[wire.WireGrant], rotate: bool) -> None:
-        # Rotating (a grant ended, or asked for) retires the PIN and its cookie along
-        # with the debugger's frames and secret.
-        if rotate:
-            self.pin, self._pin_cookie = wire.fresh_pin(), wire.fresh_pin_cookie()
-        credentials = {"pin": self.pin, "pin_cookie": self._pin_cookie} if rotate else {}
-        self.hub.send(wire.SetGrants(grants=grants, rotate=rotate, **credentials))
-
-    def allows_attach(self, peer: str) -> bool:
-        """By address alone; the relay also requires a loopback peer to be this user or granted."""
-        return is_local(parse_peer(peer)) or self.allowlist.allows(peer, "attach")
-
-    def refuse(self, peer: str, what: str, detail: str = "") -> None:
-        self.publish_one(AccessRefused(address=peer, what=what, detail=detail))
-
-    def _stats_sampler(self) -> TreeSampler | None:
-        return self.life.sampler if self.life.running is not None else None
-
-    def server_pids(self) -> list[int]:
-        """The running server and its descendants: the processes whose debugger may reach the attach hub."""
-        server = self.life.running
-        return process.tree_pids(server.pid) if server is not None else []
+        self.pins.push_grants(self.allowlist.wire_grants(), True)
+        return self.pins.pin
 
     # --- status ---------------------------------------------------------------------
 

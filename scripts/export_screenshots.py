@@ -37,11 +37,24 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _get(port: int, path: str) -> None:
+def _get(port: int, path: str, *, method: str = "GET", headers: dict[str, str] | None = None, body: bytes | None = None) -> None:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, headers=headers or {}, method=method)
     try:
-        urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=15).read()
+        urllib.request.urlopen(request, timeout=15).read()
     except urllib.error.HTTPError:
         pass
+
+
+def _refused(port: int, source: str) -> None:
+    """A debugger request from another machine (an address of the loopback network plays it)."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15, source_address=(source, 0))
+    try:
+        conn.request("GET", "/console")
+        conn.getresponse().read()
+    finally:
+        conn.close()
 
 
 async def _until(pilot, predicate, timeout: float = 30.0) -> None:
@@ -49,7 +62,7 @@ async def _until(pilot, predicate, timeout: float = 30.0) -> None:
     deadline = loop.time() + timeout
     while not predicate():
         if loop.time() > deadline:
-            raise SystemExit("the dashboard did not get there in time")
+            raise SystemExit(f"the dashboard did not get there in time: {predicate}")
         await pilot.pause(0.1)
 
 
@@ -113,6 +126,24 @@ async def _shoot(out: Path, size: tuple[int, int], workdir: Path) -> None:
         await pilot.pause(0.5)
         _write(app, out, "server-log")
 
+        # Requests: a JSON API call with credentials (shown redacted), a page, a failure.
+        await asyncio.to_thread(_get, port, "/json?page=2&token=s3cr3t", headers={"Authorization": "Bearer abc123"})
+        await asyncio.to_thread(_get, port, "/ok")
+        await asyncio.to_thread(_get, port, "/missing")
+        secret = {"Authorization": "Bearer abc123", "Cookie": "session=s3cr3t"}
+        await asyncio.to_thread(_get, port, "/divide?n=7", headers=secret)
+        await pilot.press("6")
+        table = app.query_one("#requests-table")
+        try:
+            await _until(pilot, lambda: table.row_count >= 4 and "/divide?n=7" in str(table.get_row_at(0)[2]))
+        except SystemExit:
+            print("DEBUG", [(r.id, r.path, r.query) for r in supervisor.requests.records(limit=8)], table.row_count, [str(table.get_row_at(i)[2]) for i in range(min(4, table.row_count))])
+            raise
+        app.clear_notifications()
+        await pilot.pause(1.2)
+        _write(app, out, "requests")
+
+        await asyncio.to_thread(_refused, port, "127.0.0.3")
         await supervisor.grant("203.0.113.7", what="debugger", ttl="15m")
         await supervisor.grant("198.51.100.0/24", what="both", ttl="50s")
         await pilot.press("4")

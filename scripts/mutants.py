@@ -483,6 +483,27 @@ MUTANTS: list[Mutant] = [
         "                frame=f\"frame {reply.frame}: {where}\", code=code, raised=reply.raised,",
         ("tests/e2e/test_console.py::test_each_evaluation_is_an_audit_record_with_its_code_redacted",),
     ),
+    Mutant(
+        "tui-redacted-unless-revealed", "the Requests tab shows secrets only for the one request revealed (issue 12)",
+        "debugdash/tui/widgets/requests_pane.py",
+        "            detail = await self._load(record.id, reveal=reveal)",
+        "            detail = await self._load(record.id, reveal=True)",
+        ("tests/tui/test_requests_tab.py",),
+    ),
+    Mutant(
+        "tui-replay-confirm", "R on a POST asks before sending it again (issue 12)",
+        "debugdash/tui/request_keys.py",
+        "        if not self.sup.replay_needs_confirmation(request_id):",
+        "        if True:",
+        ("tests/tui/test_requests_live.py",),
+    ),
+    Mutant(
+        "record-at-body-end", "a request's record does not depend on the client staying connected (issue 12)",
+        "debugdash/agent/requests.py",
+        "            # and the record was lost with it.\n            self._finish()",
+        "            # and the record was lost with it.\n            pass",
+        ("tests/requests/test_record_after_hang_up.py",),
+    ),
 ]
 
 

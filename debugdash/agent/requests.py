@@ -191,6 +191,10 @@ class _Exchange:
             raise
         finally:
             self.size += size
+            # The request is over when its body is: Werkzeug's server skips close()
+            # when the client hangs up as the response ends (its drain read fails),
+            # and the record was lost with it.
+            self._finish()
 
     def close(self) -> None:
         try:

@@ -23,23 +23,28 @@ from debugdash.tui.widgets.requests_pane import RequestsPane
 class RequestKeys:
     """Actions on requests; mixed into the App (``sup``, ``notify``, ``_control`` come from it)."""
 
+    # From App and DashboardApp (annotations only: the App's own methods are used).
     sup: Any
     notify: Callable[..., None]
+    query_one: Callable[..., Any]
+    push_screen: Callable[..., Any]
+    copy_to_clipboard: Callable[[str], None]
+    action_show_tab: Callable[[str], None]
     _control: Callable[..., None]
     _mark: Callable[..., None]
 
     def _request_in_view(self) -> tuple[int, str, str] | None:
         """(id, method, what to call it) of the highlighted request, or of the
         highlighted error group's last request on the Errors tab; None, said, if neither."""
-        tab = self.query_one(TabbedContent).active  # type: ignore[attr-defined]
+        tab = self.query_one(TabbedContent).active
         if tab == "errors":
-            group = self.query_one(ErrorsPane).highlighted_group()  # type: ignore[attr-defined]
+            group = self.query_one(ErrorsPane).highlighted_group()
             if group is None or not group.latest.request_id:
                 self.notify("Highlight an error group whose request is known (Errors tab), or use the Requests tab (6).", severity="warning")
                 return None
             event = group.latest
             return event.request_id, event.method, f"{event.method} {display_text(event.path, 60)}"
-        record = self.query_one(RequestsPane).selected  # type: ignore[attr-defined]
+        record = self.query_one(RequestsPane).selected
         if tab != "requests" or record is None:
             self.notify("Highlight a request on the Requests tab (6) or an error group (1) first.", severity="warning")
             return None
@@ -59,9 +64,10 @@ class RequestKeys:
             if yes:
                 self._control(self._replay(request_id, label, confirmed=True))
 
-        self.push_screen(ConfirmScreen(question, "Replay"), answered)  # type: ignore[attr-defined]
+        self.push_screen(ConfirmScreen(question, "Replay"), answered)
 
     async def _replay(self, request_id: int, label: str, *, confirmed: bool) -> None:
+        self.notify(f"Replaying {label}…", timeout=3, markup=False)  # a slow route takes a while to answer
         result = await self.sup.replay(request_id, confirmed=confirmed)
         if result.status == 0:
             self.notify(f"{label}: no response ({result.message})", title="Replay", severity="error", markup=False)
@@ -76,10 +82,10 @@ class RequestKeys:
             self._control(self._copy_curl(found[0], found[2]))
 
     async def _copy_curl(self, request_id: int, label: str) -> None:
-        pane = self.query_one(RequestsPane)  # type: ignore[attr-defined]
+        pane = self.query_one(RequestsPane)
         revealed = pane.revealed == request_id
         command = await self.sup.curl(request_id, reveal=revealed)
-        self.copy_to_clipboard(command)  # type: ignore[attr-defined]
+        self.copy_to_clipboard(command)
         secrets = "with its secrets (revealed)" if revealed else "secrets redacted"
         self.notify(f"{label} copied as curl, {secrets}.", markup=False)
 
@@ -93,10 +99,10 @@ class RequestKeys:
         )
 
     def action_reveal_request(self) -> None:
-        pane = self.query_one(RequestsPane)  # type: ignore[attr-defined]
+        pane = self.query_one(RequestsPane)
         record = pane.selected
-        if self.query_one(TabbedContent).active != "requests" or record is None:  # type: ignore[attr-defined]
-            self.action_show_tab("requests")  # type: ignore[attr-defined]
+        if self.query_one(TabbedContent).active != "requests" or record is None:
+            self.action_show_tab("requests")
             self.notify("Highlight a request, then reveal its secrets again from the palette.", severity="warning")
             return
         if pane.revealed == record.id:
@@ -107,19 +113,19 @@ class RequestKeys:
             self.notify(f"Secrets of request {record.id} shown on screen (only this one; C copies them too).", severity="warning")
 
     def action_filter_requests(self) -> None:
-        self.action_show_tab("requests")  # type: ignore[attr-defined]
-        self.query_one(RequestsPane).action_filter()  # type: ignore[attr-defined]
+        self.action_show_tab("requests")
+        self.query_one(RequestsPane).action_filter()
 
     def action_trust_host(self) -> None:
-        self.action_show_tab("access")  # type: ignore[attr-defined]
-        self.query_one(RefusedInbox).action_trust_row()  # type: ignore[attr-defined]
+        self.action_show_tab("access")
+        self.query_one(RefusedInbox).action_trust_row()
 
     def on_refused_inbox_grant_asked(self, message: RefusedInbox.GrantAsked) -> None:
         def granted(entry: Any) -> None:
             if entry is not None:
                 self._mark("access", "status")
 
-        self.push_screen(GrantScreen(self.sup.grant, message.address), granted)  # type: ignore[attr-defined]
+        self.push_screen(GrantScreen(self.sup.grant, message.address), granted)
 
     def on_refused_inbox_trust_asked(self, message: RefusedInbox.TrustAsked) -> None:
         self._control(self._trust(message.host))

@@ -194,7 +194,7 @@ def request_traffic(supervisor: Supervisor) -> list:
             _record(1, 690, "GET", "/", 200, size=3_481),
             _record(2, 691.5, "GET", "/static/app.css", 304, size=0, duration=0.0012),
             # The agent redacts secret query values before the record leaves the server.
-            _record(3, 693, "GET", "/api/orders", 200, query="page=2&token=[redacted]", duration=0.0213, size=18_210),
+            _record(3, 693, "GET", "/api/orders", 200, query="page=2&token=%5Bredacted%5D", duration=0.0213, size=18_210),
             _record(4, 695, "POST", "/login", 302, size=219, remote_addr="127.0.0.2"),
             _record(5, 697, "GET", "/missing", 404, size=207),
             _record(6, 700, "POST", "/checkout", 500, error=True, duration=0.0381, size=13_902),

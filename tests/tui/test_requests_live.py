@@ -16,6 +16,7 @@ from debugdash.core.settings import Settings
 from debugdash.tui.screens.confirm import ConfirmScreen
 from debugdash.tui.screens.grant import GrantScreen
 from debugdash.tui.widgets.request_detail import RequestDetail
+from debugdash.tui.widgets.traceback import TracebackView
 from tests.requests.reqkit import APP
 from tests.requests.reqkit import send as _send
 from tests.support import free_port, write_app
@@ -186,3 +187,35 @@ async def test_the_refused_inbox_grants_from_a_row_and_trusts_a_host_name(tmp_pa
             assert time.monotonic() < deadline, "the console never answered Host myhost.test after trusting it"
             await pilot.pause(0.1)
 
+
+
+async def test_a_failed_login_never_shows_its_password_the_form_nor_the_secret_local(tmp_path):
+    """The header, the form field and a local named secret_token, on every screen they reach."""
+    async with running_dashboard(_settings(tmp_path), size=(120, 40)) as (app, pilot, sup):
+        headers = {"Authorization": "Bearer abc123", "Content-Type": "application/x-www-form-urlencoded"}
+        status, _ = await send(sup.settings.port, "/login", method="POST", headers=headers, body=b"user=ann&password=hunter2")
+        assert status == 500
+        errors = app.query_one("#errors-table")
+        await until(pilot, lambda: errors.display and "RuntimeError" in rows_on_screen(errors)[1], what=lambda: screen_text(app))
+        # The raising frame's locals, opened as a user would.
+        view = app.query_one(TracebackView)
+        view.focus()
+        await pilot.press("end")
+        for _ in range(len(view.options)):
+            if "secret_token" in screen_text(app):
+                break
+            await pilot.press("up", "enter")
+        await until(pilot, lambda: "secret_token" in screen_text(app), what=lambda: screen_text(app))
+        assert "[redacted]" in next(line for line in screen_text(app).splitlines() if "secret_token" in line)
+        shown = [screen_text(app)]
+
+        await pilot.press("6")
+        await until(pilot, lambda: "password = [redacted]" in _detail(app), what=lambda: _detail(app))
+        assert "Authorization: [redacted]" in _detail(app)
+        shown.append(screen_text(app))
+        app.query_one(RequestDetail).focus()
+        for _ in range(4):
+            await pilot.press("pagedown")
+            shown.append(screen_text(app))
+        for secret in ("hunter2", "abc123"):
+            assert not any(secret in screen for screen in shown), secret

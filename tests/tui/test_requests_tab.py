@@ -114,6 +114,13 @@ async def test_new_requests_show_live_and_the_highlight_stays_on_the_chosen_one(
         assert "/checkout" in _detail(app).split("\n")[0]
         assert "8 requests" in screen_text(app)
 
+        # Arriving while another tab is in view: there when the Requests tab comes back.
+        await pilot.press("1")
+        later = sup.request_actions.take_batch(RequestBatch(pid=4243, records=[scenes._record(21, 810, "DELETE", "/later", 204)]))
+        await scenes.publish(pilot, later)
+        await pilot.press("6")
+        await until(pilot, lambda: _paths(app)[:2] == ["/later", "/fresh"], what=lambda: _paths(app))
+
 
 async def test_the_detail_shows_query_headers_bodies_and_the_traceback_never_a_secret():
     app, _sup, _clock = scenes.make_app()

@@ -143,7 +143,7 @@ def test_requests_tab(snap_compare, size):
     async def run_before(pilot):
         await _requests_scene(pilot)
         await pilot.press("6", "down")
-        await until(pilot, lambda: "Authorization: [redacted]" in screen_text(pilot.app) or "#1  POST /checkout" in screen_text(pilot.app))
+        await until(pilot, lambda: "Authorization: [redacted]" in screen_text(pilot.app))
         pilot.app.query_one("#request-detail").focus()
         await pilot.press("pagedown")  # down to the form and the traceback
         await pilot.pause(0.2)
@@ -159,8 +159,8 @@ def test_requests_filtered(snap_compare, size):
 
     async def run_before(pilot):
         await _requests_scene(pilot)
-        await pilot.press("6", "slash", *"4xx 5xx")
-        await until(pilot, lambda: "2 of 7 match" in screen_text(pilot.app))
+        await pilot.press("6", "slash", *"4xx 5xx", "enter")  # Enter: back to the list (no blinking cursor)
+        await until(pilot, lambda: "2 of 7 match" in screen_text(pilot.app) and "Authorization: [redacted]" in screen_text(pilot.app))
         await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
@@ -172,8 +172,11 @@ def test_replay_question(snap_compare, size):
 
     async def run_before(pilot):
         await _requests_scene(pilot)
-        await pilot.press("6", "down", "R")
-        await pilot.pause(0.3)
+        await pilot.press("6", "down")
+        await until(pilot, lambda: "Authorization: [redacted]" in screen_text(pilot.app))
+        await pilot.press("R")
+        await until(pilot, lambda: "Replay POST /checkout?" in screen_text(pilot.app))
+        await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 

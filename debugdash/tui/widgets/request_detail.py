@@ -44,43 +44,44 @@ def _pairs(title: str, pairs: Iterable[tuple[str, str]]) -> Text:
     return out
 
 
-def _json_pretty(value: Any, marker: str = REDACTED) -> Text:
-    """JSON indented; string values equal to the redaction marker stand out."""
-    text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False)
-    out = Text()
-    quoted = json.dumps(marker)
-    for line in text.splitlines():
-        line = display_text(line, 2000)
-        start = line.find(quoted)
-        if start < 0:
-            out.append(line + "\n")
-        else:
-            out.append(line[:start])
-            out.append(quoted, "italic magenta")
-            out.append(line[start + len(quoted) :] + "\n")
-    return out
+def _json_lines(value: Any) -> list[Text]:
+    """JSON indented, a line each; string values equal to the redaction marker stand out."""
+    quoted = json.dumps(REDACTED)
+    lines = []
+    for raw in json.dumps(value, indent=2, ensure_ascii=False).splitlines():
+        line = Text(display_text(raw, 2000))
+        start = line.plain.find(quoted)
+        if start >= 0:
+            line.stylize("italic magenta", start, start + len(quoted))
+        lines.append(line)
+    return lines
+
+
+def _form_lines(body: str) -> list[Text]:
+    return [
+        Text.assemble((f"  {display_text(name, 200)} = ", "cyan"), _value(value))
+        for name, value in parse_qsl(body, keep_blank_values=True)
+    ]
 
 
 def body_text(body: str, content_type: str) -> Text:
-    """The body as the developer wants to read it: JSON indented, a form one field a line."""
+    """The body as the developer wants to read it: JSON indented, a form one field a
+    line, anything else as text; at most BODY_LINES lines."""
     kind = content_type.split(";")[0].strip().lower()
+    lines: list[Text] | None = None
     if kind == "application/json" or kind.endswith("+json"):
         try:
-            return _json_pretty(json.loads(body))
+            lines = _json_lines(json.loads(body))
         except ValueError:
             pass
-    if kind == "application/x-www-form-urlencoded":
-        fields = parse_qsl(body, keep_blank_values=True)
-        out = Text()
-        for name, value in fields:
-            out.append(f"  {display_text(name, 200)} = ", "cyan")
-            out.append_text(_value(value))
-            out.append("\n")
-        return out
-    lines = body.splitlines()
-    out = Text("\n".join(display_text(line, 2000) for line in lines[:BODY_LINES]) + "\n")
+    elif kind == "application/x-www-form-urlencoded":
+        lines = _form_lines(body)
+    if lines is None:
+        lines = [Text(display_text(line, 2000)) for line in body.splitlines()]
+    out = Text("\n").join(lines[:BODY_LINES])
+    out.append("\n")
     if len(lines) > BODY_LINES:
-        out.append(f"… {len(lines) - BODY_LINES} more lines\n", "dim")
+        out.append(f"… {len(lines) - BODY_LINES} more lines (C copies all of it as curl)\n", "dim")
     return out
 
 

@@ -196,3 +196,17 @@ def test_uptime_is_the_serving_workers_even_under_the_apps_own_reloader() -> Non
     assert script.uptime(150.0) == 48.0
     script.apply(ready(12, 140.0))  # a save: the parent starts worker 12
     assert script.uptime(150.0) == 10.0
+
+
+def test_the_debug_session_paused_and_a_held_reload_until_the_reload() -> None:
+    from debugdash.protocol.events import DebugPaused, ReloadHeld
+
+    state = SessionState()
+    state.apply(DebugPaused(paused=True, thread_id=3, filename="/app/views.py", line=42, function="total"))
+    state.apply(ReloadHeld(filename="/app/views.py", pid=10))
+    assert state.attach.paused is not None and state.attach.paused.line == 42
+    assert state.attach.reload_pending == "/app/views.py"
+    state.apply(DebugPaused(paused=False))
+    assert state.attach.paused is None and state.attach.reload_pending == "/app/views.py"
+    state.apply(Reload(filename="/app/views.py", reloader="debugdash-stat"))
+    assert state.attach.reload_pending is None

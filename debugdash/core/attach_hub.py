@@ -38,6 +38,7 @@ from debugdash.core.dap import DapFramingError, Message, read_message
 from debugdash.core.reattach import replay
 from debugdash.protocol.events import AccessRefused, DebugPaused, Event, Notice
 from debugdash.protocol.peers import holds_socket, owner_uid, peer_socket
+from debugdash.protocol.text import neutralise
 
 #: How long a session waits for the debuggee to connect.
 DEBUGGEE_WAIT = 10.0
@@ -238,13 +239,10 @@ class AttachHub:
             threads = await debuggee.ask("threads", None, 5.0)
         except (OSError, asyncio.TimeoutError, RuntimeError):
             frames = threads = {}
-        top = ((frames.get("body") or {}).get("stackFrames") or [{}])[0]
-        paused.filename = str((top.get("source") or {}).get("path") or "")
-        paused.line = int(top.get("line") or 0)
-        paused.function = str(top.get("name") or "")
-        for thread in (threads.get("body") or {}).get("threads") or []:
-            if isinstance(thread, dict) and thread.get("id") == thread_id:
-                paused.thread = str(thread.get("name") or "")
+        try:
+            _describe(paused, frames, threads)
+        except (AttributeError, TypeError, IndexError):
+            pass  # an answer of another shape: the stop is still shown, without a place
         owner = self._owner
         if owner is not None and thread_id in owner.threads.stopped:
             owner.last_pause = paused
@@ -331,6 +329,19 @@ class AttachHub:
                 await asyncio.wait_for(self._arrival.wait(), min(left, 0.2))
             except asyncio.TimeoutError:
                 pass
+
+
+def _describe(paused: DebugPaused, frames: Message, threads: Message) -> None:
+    # Names the app chose (files, threads) reach terminals: neutralised here, as at every event boundary.
+    top = ((frames.get("body") or {}).get("stackFrames") or [{}])[0]
+    paused.filename = neutralise(str((top.get("source") or {}).get("path") or ""))
+    line = top.get("line")
+    paused.line = line if isinstance(line, int) else 0
+    paused.function = neutralise(str(top.get("name") or ""))
+    paused.reason = neutralise(paused.reason)
+    for thread in (threads.get("body") or {}).get("threads") or []:
+        if isinstance(thread, dict) and thread.get("id") == paused.thread_id:
+            paused.thread = neutralise(str(thread.get("name") or ""))
 
 
 #: What the IDE's debug console shows when a new worker took over.

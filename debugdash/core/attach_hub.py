@@ -110,6 +110,8 @@ class AttachHub:
                 await self._serve_session(reader, writer)
         except (OSError, asyncio.IncompleteReadError, DapFramingError):
             pass
+        except Exception as e:  # noqa: BLE001 - one odd conversation must not reach the terminal as a traceback
+            self._publish(Notice(level="warning", message=f"attach: connection ended: {type(e).__name__}: {e}"))
         except asyncio.CancelledError:
             # close() cancels us: end quietly, or asyncio's stream callback logs the
             # cancellation as an error on the user's terminal as debugdash quits.
@@ -169,7 +171,7 @@ class AttachHub:
                 finally:
                     debuggee.replaying = False
                 owner.send({"type": "event", "event": "output", "body": {"category": "console", "output": RELOADED}})
-        except (OSError, asyncio.TimeoutError, RuntimeError) as e:
+        except (OSError, asyncio.TimeoutError, RuntimeError, ValueError, TypeError, AttributeError) as e:
             message = str(e) or type(e).__name__
             self._publish(Notice(level="warning", message=f"attach: the new worker's debugger was not configured ({message})"))
         finally:

@@ -146,6 +146,8 @@ class AttachHub:
         old, debuggee = self._debuggee, Debuggee(pid, writer)
         if old is not None:  # a reloaded worker replaces the one going away
             old.writer.transport.abort()
+            self._debuggee = None
+            self._debuggee_went_away()
         self._debuggee = debuggee
         self._on_debuggee()
         configuring = asyncio.ensure_future(self._configure(debuggee))

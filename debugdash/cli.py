@@ -96,7 +96,7 @@ def _run_options(func: F, *, app: bool = True) -> F:
         click.option("--attach/--no-attach", default=None, help="External debugger attach with debugpy (default off)."),
         click.option("--attach-port", help="Port for IDE attach (default 5678)."),
         click.option("--attach-keep-debugger", is_flag=True, default=None, help="Keep the built-in debugger on while attach is on."),
-        click.option("--attach-keep-reloader", is_flag=True, default=None, help="Keep the reloader on while attach is on."),
+        click.option("--attach-keep-reloader", is_flag=True, default=None, help="No effect: attach keeps the reloader on (the IDE stays attached across reloads)."),
         click.option("--allow", multiple=True, metavar="ADDR", help="Grant ADDR debugger access at start (repeatable)."),
         click.option("--ttl", help="How long --allow grants last (default 15m; e.g. 90s, 2h, 1h30m)."),
         click.option("--wide", is_flag=True, default=None, help="Allow granting networks wider than /24 or /64."),

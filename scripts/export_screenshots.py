@@ -160,12 +160,13 @@ async def _shoot(out: Path, size: tuple[int, int], workdir: Path) -> None:
 
         await pilot.press("a")
         await _until(pilot, lambda: app.state.attach.port is not None)
-        # Attach turns the reloader off, which restarts the server: show it back up.
-        await _until(pilot, lambda: app.state.phase == "running" and not supervisor.toggles.reloader)
+        await _until(pilot, lambda: app.state.phase == "running" and not supervisor.toggles.debugger)
         await pilot.press("5")
         app.clear_notifications()
         await pilot.pause(0.5)
         _write(app, out, "external-attach")
+
+        await _paused(app, pilot, port, settings.attach_port, out)
         await pilot.press("a")
         await _until(pilot, lambda: not supervisor.toggles.attach)
 
@@ -175,6 +176,37 @@ async def _shoot(out: Path, size: tuple[int, int], workdir: Path) -> None:
         await pilot.press("escape")
         await pilot.press("q")
     await supervisor.stop()
+
+
+async def _paused(app: DashboardApp, pilot, port: int, attach_port: int, out: Path) -> None:
+    """An IDE (the tests' DAP client, sending what VS Code sends) stopped at a
+    breakpoint in the demo, and a save of that file waiting for it."""
+    from tests.dap import DapClient
+
+    import debugdash.demo.app as demo
+
+    source = Path(demo.__file__)
+    line = next(n for n, text in enumerate(source.read_text().splitlines(), 1) if "numerator / denominator" in text)
+    dap = await asyncio.to_thread(DapClient.connect, "127.0.0.1", attach_port)
+    try:
+        await asyncio.to_thread(dap.initialize)
+        await asyncio.to_thread(dap.attach, {str(source): [line]})
+        request = asyncio.ensure_future(asyncio.to_thread(_get, port, "/divide?n=7"))
+        await _until(pilot, lambda: app.state.attach.paused is not None)
+        # A save while stopped: the mtime alone is a change to the reloader.
+        info = source.stat()
+        os.utime(source, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000))
+        await _until(pilot, lambda: app.state.attach.reload_pending is not None)
+        app.clear_notifications()
+        await pilot.pause(0.5)
+        _write(app, out, "debug-paused")
+        stopped = await asyncio.to_thread(dap.wait_event, "stopped")
+        await asyncio.to_thread(dap.request, "continue", {"threadId": stopped["body"]["threadId"]})
+        await request
+        await asyncio.to_thread(dap.request, "disconnect", {"terminateDebuggee": False})
+    finally:
+        dap.close()
+    await _until(pilot, lambda: app.state.phase == "running" and app.state.attach.reload_pending is None)
 
 
 def main() -> None:

@@ -503,6 +503,32 @@ MUTANTS: list[Mutant] = [
         "            # and the record was lost with it.\n            self._finish()",
         "            # and the record was lost with it.\n            pass",
         ("tests/requests/test_record_after_hang_up.py",),
+        "reattach-no-replay", "a new worker gets the attached IDE's breakpoints (issue 14)",
+        "debugdash/core/attach_hub.py",
+        "            if owner is not None and owner.config.configured:\n                debuggee.replaying = True",
+        "            if False:\n                debuggee.replaying = True",
+        ("tests/e2e/test_reattach.py::test_breakpoints_survive_a_reload_on_the_same_connection",),
+    ),
+    Mutant(
+        "reattach-serves-before-configured", "the first request after a save stops at the breakpoints",
+        "debugdash/agent/runtime.py",
+        "            attach.configured.wait(attach.CONFIGURE_WAIT)",
+        "            pass",
+        ("tests/e2e/test_reattach.py::test_breakpoints_survive_a_reload_on_the_same_connection",),
+    ),
+    Mutant(
+        "reload-not-held-while-paused", "a save while the IDE holds the app stopped waits",
+        "debugdash/agent/runtime.py",
+        "        reloader.AgentHooks.held = staticmethod(attach.paused)",
+        "        pass",
+        ("tests/e2e/test_reattach.py::test_a_save_while_stopped_waits_for_continue_and_for_disconnect",),
+    ),
+    Mutant(
+        "relay-reads-no-dap", "bytes that are not DAP close the connection with an audit line",
+        "debugdash/core/attach_relay.py",
+        "                asyncio.create_task(_forward_messages(connection, reader, up_writer)),",
+        "                asyncio.create_task(_pipe(reader, up_writer)),",
+        ("tests/core/test_dap_framing.py",),
     ),
 ]
 

@@ -244,3 +244,15 @@ def test_repeats_of_a_cleared_group_count_from_its_next_whole_capture():
     assert state.error_groups == []
     state.apply(_counted(1.4, 8))
     assert state.error_groups[0].count == 4  # occurrences 5..8, those after the user cleared it
+def test_the_debug_session_paused_and_a_held_reload_until_the_reload() -> None:
+    from debugdash.protocol.events import DebugPaused, ReloadHeld
+
+    state = SessionState()
+    state.apply(DebugPaused(paused=True, thread_id=3, filename="/app/views.py", line=42, function="total"))
+    state.apply(ReloadHeld(filename="/app/views.py", pid=10))
+    assert state.attach.paused is not None and state.attach.paused.line == 42
+    assert state.attach.reload_pending == "/app/views.py"
+    state.apply(DebugPaused(paused=False))
+    assert state.attach.paused is None and state.attach.reload_pending == "/app/views.py"
+    state.apply(Reload(filename="/app/views.py", reloader="debugdash-stat"))
+    assert state.attach.reload_pending is None

@@ -38,6 +38,7 @@ from debugdash.core.dap import DapFramingError, Message, read_message
 from debugdash.core.reattach import replay
 from debugdash.protocol.events import AccessRefused, DebugPaused, Event, Notice
 from debugdash.protocol.peers import holds_socket, owner_uid, peer_socket
+from debugdash.protocol.text import neutralise
 
 #: How long a session waits for the debuggee to connect.
 DEBUGGEE_WAIT = 10.0
@@ -109,6 +110,8 @@ class AttachHub:
                 await self._serve_session(reader, writer)
         except (OSError, asyncio.IncompleteReadError, DapFramingError):
             pass
+        except Exception as e:  # noqa: BLE001 - one odd conversation must not reach the terminal as a traceback
+            self._publish(Notice(level="warning", message=f"attach: connection ended: {type(e).__name__}: {e}"))
         except asyncio.CancelledError:
             # close() cancels us: end quietly, or asyncio's stream callback logs the
             # cancellation as an error on the user's terminal as debugdash quits.
@@ -143,6 +146,8 @@ class AttachHub:
         old, debuggee = self._debuggee, Debuggee(pid, writer)
         if old is not None:  # a reloaded worker replaces the one going away
             old.writer.transport.abort()
+            self._debuggee = None
+            self._debuggee_went_away()
         self._debuggee = debuggee
         self._on_debuggee()
         configuring = asyncio.ensure_future(self._configure(debuggee))
@@ -168,7 +173,7 @@ class AttachHub:
                 finally:
                     debuggee.replaying = False
                 owner.send({"type": "event", "event": "output", "body": {"category": "console", "output": RELOADED}})
-        except (OSError, asyncio.TimeoutError, RuntimeError) as e:
+        except (OSError, asyncio.TimeoutError, RuntimeError, ValueError, TypeError, AttributeError) as e:
             message = str(e) or type(e).__name__
             self._publish(Notice(level="warning", message=f"attach: the new worker's debugger was not configured ({message})"))
         finally:
@@ -238,13 +243,10 @@ class AttachHub:
             threads = await debuggee.ask("threads", None, 5.0)
         except (OSError, asyncio.TimeoutError, RuntimeError):
             frames = threads = {}
-        top = ((frames.get("body") or {}).get("stackFrames") or [{}])[0]
-        paused.filename = str((top.get("source") or {}).get("path") or "")
-        paused.line = int(top.get("line") or 0)
-        paused.function = str(top.get("name") or "")
-        for thread in (threads.get("body") or {}).get("threads") or []:
-            if isinstance(thread, dict) and thread.get("id") == thread_id:
-                paused.thread = str(thread.get("name") or "")
+        try:
+            _describe(paused, frames, threads)
+        except (AttributeError, TypeError, IndexError):
+            pass  # an answer of another shape: the stop is still shown, without a place
         owner = self._owner
         if owner is not None and thread_id in owner.threads.stopped:
             owner.last_pause = paused
@@ -331,6 +333,19 @@ class AttachHub:
                 await asyncio.wait_for(self._arrival.wait(), min(left, 0.2))
             except asyncio.TimeoutError:
                 pass
+
+
+def _describe(paused: DebugPaused, frames: Message, threads: Message) -> None:
+    # Names the app chose (files, threads) reach terminals: neutralised here, as at every event boundary.
+    top = ((frames.get("body") or {}).get("stackFrames") or [{}])[0]
+    paused.filename = neutralise(str((top.get("source") or {}).get("path") or ""))
+    line = top.get("line")
+    paused.line = line if isinstance(line, int) else 0
+    paused.function = neutralise(str(top.get("name") or ""))
+    paused.reason = neutralise(paused.reason)
+    for thread in (threads.get("body") or {}).get("threads") or []:
+        if isinstance(thread, dict) and thread.get("id") == paused.thread_id:
+            paused.thread = neutralise(str(thread.get("name") or ""))
 
 
 #: What the IDE's debug console shows when a new worker took over.

@@ -8,6 +8,11 @@ when its socket belongs to debugdash's Unix user or it holds a grant: any user
 of the machine can connect from 127.0.0.1, and can close open
 connections the moment a grant ends. Because it lives in the supervisor, the
 port disappears with debugdash.
+
+What the IDE sends is read as Debug Adapter Protocol messages (``core.dap``) and
+passed on whole; bytes that are not DAP close that one connection, with an
+``access_refused`` (so an audit line) naming why. The other direction is the
+hub's, already framed, and is copied as it comes.
 """
 
 from __future__ import annotations

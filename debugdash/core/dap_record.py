@@ -26,8 +26,15 @@ _RESUMING = frozenset({"continue", "next", "stepIn", "stepOut", "stepBack", "rev
 
 
 def _source_key(arguments: dict[str, Any]) -> str:
-    source = arguments.get("source") or {}
+    source = arguments.get("source")
+    if not isinstance(source, dict):
+        return ""
     return str(source.get("path") or source.get("name") or source.get("sourceReference") or "")
+
+
+def _body(message: Message) -> dict[str, Any]:
+    body = message.get("body")
+    return body if isinstance(body, dict) else {}
 
 
 @dataclass
@@ -63,7 +70,7 @@ class SessionConfig:
         if request.get("command") != "setBreakpoints" or not response.get("success"):
             return
         key = _source_key(request.get("arguments") or {})
-        reported = (response.get("body") or {}).get("breakpoints") or []
+        reported = _body(response).get("breakpoints") or []
         # The IDE now knows this pydevd's ids for the source: no translation for them.
         for old in self.reported.get(key, []):
             self._ids = {new: ide for new, ide in self._ids.items() if ide != old.get("id")}
@@ -85,7 +92,7 @@ class SessionConfig:
         """After replaying one setBreakpoints: ``breakpoint`` events for what changed, in the IDE's ids."""
         key = _source_key(arguments)
         known = self.reported.get(key, [])
-        fresh = (response.get("body") or {}).get("breakpoints") or [] if response.get("success") else []
+        fresh = _body(response).get("breakpoints") or [] if response.get("success") else []
         events = []
         for old, new in zip(known, fresh):
             if not isinstance(new, dict):
@@ -102,8 +109,8 @@ class SessionConfig:
 
     def ide_breakpoint(self, event: Message) -> Message:
         """A ``breakpoint`` event from pydevd with its id as the IDE knows it."""
-        body = event.get("body") or {}
-        breakpoint = body.get("breakpoint") if isinstance(body, dict) else None
+        body = _body(event)
+        breakpoint = body.get("breakpoint")
         if isinstance(breakpoint, dict) and breakpoint.get("id") in self._ids:
             breakpoint = {**breakpoint, "id": self._ids[breakpoint["id"]]}
             event = {**event, "body": {**body, "breakpoint": breakpoint}}
@@ -122,9 +129,7 @@ class Threads:
         return bool(self.stopped)
 
     def on_event(self, event: Message) -> None:
-        body = event.get("body") or {}
-        if not isinstance(body, dict):
-            return
+        body = _body(event)
         name, thread = event.get("event"), body.get("threadId")
         if name == "stopped":
             if isinstance(thread, int):
@@ -145,8 +150,8 @@ class Threads:
             self._resumed(arguments.get("threadId") if isinstance(arguments, dict) else None, False)
 
     def on_response(self, request: Message, response: Message) -> None:
-        body = response.get("body") or {}
-        if not isinstance(body, dict) or not response.get("success"):
+        body = _body(response)
+        if not response.get("success"):
             return
         if request.get("command") == "threads":
             self.known.update(t["id"] for t in body.get("threads") or [] if isinstance(t, dict) and isinstance(t.get("id"), int))

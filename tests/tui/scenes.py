@@ -12,11 +12,13 @@ from debugdash.protocol.clock import ManualClock
 from debugdash.protocol.events import (
     AttachClient,
     AttachListening,
+    DebugPaused,
     ExceptionInfo,
     Exited,
     Frame,
     Ready,
     Reload,
+    ReloadHeld,
     RequestError,
     Started,
     Stats,
@@ -144,11 +146,23 @@ def crashed() -> list:
 
 def attached() -> list:
     return [
-        Toggles(time=T0, debug=True, debugger=False, reloader=False, attach=True),
+        Toggles(time=T0, debug=True, debugger=False, reloader=True, attach=True),
         Started(time=T0, pid=4242, command=["python", "-m", "debugdash.agent", "flask", "run"]),
         ready(),
         AttachListening(time=T0 + 2, host="127.0.0.1", port=5678),
         AttachClient(time=T0 + 600, state="connected", peer="127.0.0.1:53012"),
+    ]
+
+
+def paused_with_a_save_waiting() -> list:
+    """The attached IDE stopped at a breakpoint in a view, and a save of that file held."""
+    return [
+        *attached(),
+        DebugPaused(
+            time=T0 + 700, paused=True, thread_id=7, thread="Thread-3 (process_request_thread)",
+            filename=str(ROOT / "shop" / "views.py"), line=42, function="total", reason="breakpoint",
+        ),
+        ReloadHeld(time=T0 + 710, filename=str(ROOT / "shop" / "views.py"), pid=4243),
     ]
 
 

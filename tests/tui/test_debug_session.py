@@ -29,7 +29,7 @@ async def test_the_banner_and_attach_tab_say_where_it_is_paused_and_that_a_reloa
 
         await publish(pilot, [ReloadHeld(time=T0 + 710, filename=VIEWS, pid=4243)])
         banner = plain(app.query_one("#banner"))
-        assert "reload pending (views.py) — continue to apply, r forces it" in banner
+        assert "reload pending — continue to apply (views.py saved; r forces it)" in banner
         assert "paused at views.py:42" in plain(app.query_one("#attach-body"))
 
         await publish(pilot, [DebugPaused(time=T0 + 720, paused=False)])

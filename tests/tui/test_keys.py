@@ -235,8 +235,9 @@ async def test_a_turns_external_attach_on_with_connection_help_and_c_copies_it(d
         bar = app.query_one(ToggleBar)
         await pilot.press("a")
         await until(pilot, lambda: "attach ● on" in plain(bar), timeout=60, what=lambda: f"attach on: bar {plain(bar)!r}, toasts {toasts(app)}")
-        # External debugger mode: the built-in debugger and the reloader go off.
-        await until(pilot, lambda: "debugger ○ off" in plain(bar) and "reloader ○ off" in plain(bar), timeout=30)
+        # External debugger mode: the built-in debugger goes off; the reloader stays
+        # on (the IDE stays attached across reloads).
+        await until(pilot, lambda: "debugger ○ off" in plain(bar) and "reloader ● on" in plain(bar), timeout=30)
         await pilot.press("5")
         panel = app.query_one(AttachPanel)
         body = app.query_one("#attach-body")

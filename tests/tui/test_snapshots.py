@@ -204,3 +204,13 @@ def test_refused_inbox(snap_compare, size):
         await pilot.pause(0.3)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+@pytest.mark.parametrize("size", SIZES)
+def test_debug_session_paused(snap_compare, size):
+    app, _, _ = scenes.make_app()
+
+    async def run_before(pilot):
+        await scenes.publish(pilot, scenes.paused_with_a_save_waiting())
+        await pilot.press("5")
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

@@ -32,10 +32,10 @@ def lines(attach: AttachState) -> Text:
         text.append(f" at {where(attach.paused)}")
     if attach.reload_pending is not None:
         if text:
-            text.append(" · ")
+            text.append("\n")
         text.append("reload pending", "bold yellow")
-        name = os.path.basename(attach.reload_pending)
-        text.append(f" ({display_text(name, limit=60)}) — continue to apply, r forces it")
+        name = display_text(os.path.basename(attach.reload_pending), limit=60)
+        text.append(f" — continue to apply ({name} saved; r forces it)")
     return text
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import importlib
 import json
 import sys
 from collections.abc import Callable
@@ -163,13 +164,35 @@ def _serve(settings: Any, *, headless: bool, as_json: bool, json_pin: bool = Fal
             from debugdash.headless import run_headless
 
             return asyncio.run(run_headless(supervisor, as_json=as_json, json_pin=json_pin))
-        from debugdash.tui.app import DashboardApp
-
-        DashboardApp(supervisor).run()
-        return 0
+        return asyncio.run(_dashboard(supervisor))
     finally:
         supervisor.kill_now()
         process.end_descendants()
+
+
+async def _dashboard(supervisor: Any) -> int:
+    """Launch the server, and build the dashboard while it starts.
+
+    Importing Textual and the dashboard takes longer than starting a small app:
+    the import runs in a thread while the loop launches the server and answers
+    its agent. Events published before the dashboard subscribes are handed to it.
+    """
+    early: list[Any] = []
+    unsubscribe = supervisor.subscribe(early.extend)
+    launching = asyncio.ensure_future(supervisor.start())
+    try:
+        module = await asyncio.to_thread(importlib.import_module, "debugdash.tui.app")
+    except BaseException:
+        unsubscribe()
+        launching.cancel()
+        raise
+
+    def handed_over() -> list[Any]:
+        unsubscribe()
+        return early
+
+    await module.DashboardApp(supervisor, launching=launching, early_events=handed_over).run_async()
+    return 0
 
 
 # --- control subcommands ---------------------------------------------------------

@@ -175,23 +175,15 @@ async def _dashboard(supervisor: Any) -> int:
 
     Importing Textual and the dashboard takes longer than starting a small app:
     the import runs in a thread while the loop launches the server and answers
-    its agent. Events published before the dashboard subscribes are handed to it.
+    its agent. The dashboard gets what was published before it subscribed, and
+    the start's outcome (its own ``start()`` waits for this one).
     """
-    early: list[Any] = []
-    unsubscribe = supervisor.subscribe(early.extend)
+    supervisor.hold_events()
     launching = asyncio.ensure_future(supervisor.start())
-    try:
-        module = await asyncio.to_thread(importlib.import_module, "debugdash.tui.app")
-    except BaseException:
-        unsubscribe()
-        launching.cancel()
-        raise
-
-    def handed_over() -> list[Any]:
-        unsubscribe()
-        return early
-
-    await module.DashboardApp(supervisor, launching=launching, early_events=handed_over).run_async()
+    # Its error, if any, is the dashboard's to show: not "never retrieved".
+    launching.add_done_callback(lambda task: task.cancelled() or task.exception())
+    module = await asyncio.to_thread(importlib.import_module, "debugdash.tui.app")
+    await module.DashboardApp(supervisor).run_async()
     return 0
 
 

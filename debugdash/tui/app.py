@@ -14,7 +14,7 @@ import contextlib
 import os
 import time
 from pathlib import Path
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -97,15 +97,8 @@ class DashboardApp(App[None]):
         start: bool = True,
         wall_clock: Callable[[], float] = time.time,
         driver_class: type[Driver] | None = None,
-        launching: Awaitable[None] | None = None,
-        early_events: Callable[[], list[Event]] | None = None,
     ) -> None:
-        """``start=False`` shows the supervisor without starting it (for replayed events).
-
-        ``launching``: the supervisor's start, already under way (the server starts
-        while the dashboard is built); ``early_events`` returns what it published
-        before the dashboard subscribed.
-        """
+        """``start=False`` shows the supervisor without starting it (for replayed events)."""
         super().__init__(driver_class=driver_class)
         self.sup = supervisor
         self.state = SessionState()
@@ -121,8 +114,6 @@ class DashboardApp(App[None]):
         self._dash_timers: list[Timer] = []
         self._announcer = Announcer(self.notify, lambda: self.query_one(ErrorsPane).keep_clear_of_toast(NEW_ERROR_TIMEOUT))
         self._starting: Worker[None] | None = None
-        self._launching = launching
-        self._early_events = early_events
         self.state.apply(supervisor.toggles)
         if "TEXTUAL_ANIMATIONS" not in os.environ:  # when set, the user's choice
             # A sliding tab underline or scroll is ~20 redraws (and, over SSH, screens
@@ -156,8 +147,7 @@ class DashboardApp(App[None]):
     def on_mount(self) -> None:
         self.title = f"debugdash · {self.sup.settings.app_label}"
         self._unsubscribe = self.sup.subscribe(self._on_events)
-        if self._early_events is not None:
-            self._on_events(self._early_events())
+        self._on_events(self.sup.held_events())  # published while the dashboard was being built
         self.query_one(LogPane).follow_buffer(self.sup.logs)
         # Rendering is scheduled by whatever makes a part dirty, so an idle dashboard
         # wakes once a second (uptime, countdowns) and not ten times.
@@ -172,7 +162,7 @@ class DashboardApp(App[None]):
 
     async def _start_supervisor(self) -> None:
         try:
-            await (self._launching if self._launching is not None else self.sup.start())
+            await self.sup.start()
         except Exception as e:  # noqa: BLE001  UserInputError names the fix; anything else is shown, not raised
             if self._stopped:
                 return

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import importlib
 import json
 import sys
 from collections.abc import Callable
@@ -167,13 +168,27 @@ def _serve(settings: Any, *, headless: bool, as_json: bool, json_pin: bool = Fal
             from debugdash.headless import run_headless
 
             return asyncio.run(run_headless(supervisor, as_json=as_json, json_pin=json_pin))
-        from debugdash.tui.app import DashboardApp
-
-        DashboardApp(supervisor).run()
-        return 0
+        return asyncio.run(_dashboard(supervisor))
     finally:
         supervisor.kill_now()
         process.end_descendants()
+
+
+async def _dashboard(supervisor: Any) -> int:
+    """Launch the server, and build the dashboard while it starts.
+
+    Importing Textual and the dashboard takes longer than starting a small app:
+    the import runs in a thread while the loop launches the server and answers
+    its agent. The dashboard gets what was published before it subscribed, and
+    the start's outcome (its own ``start()`` waits for this one).
+    """
+    supervisor.hold_events()
+    launching = asyncio.ensure_future(supervisor.start())
+    # Its error, if any, is the dashboard's to show: not "never retrieved".
+    launching.add_done_callback(lambda task: task.cancelled() or task.exception())
+    module = await asyncio.to_thread(importlib.import_module, "debugdash.tui.app")
+    await module.DashboardApp(supervisor).run_async()
+    return 0
 
 
 # --- control subcommands ---------------------------------------------------------

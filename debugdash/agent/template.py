@@ -140,7 +140,7 @@ class _Template:
         if reason is None and preload._python_threads():
             reason = "a thread runs in the template"
         if reason is not None:
-            self.send({"op": "stale", "reason": reason})
+            self.send({"op": "stale", "reason": reason, "reply": True})
             return False
         sys.stdout.flush()
         sys.stderr.flush()

@@ -59,6 +59,7 @@ class Lifecycle:
             spawn=lambda extra, fds: self._spawn(extra=extra, extra_fds=fds, with_listener=False),
             key=self._key,
             wanted=lambda: template_wanted() and self._owns_socket(),
+            serving=lambda: self.running is not None,
             publish=publish,
         )
         self.server: ServerProcess | None = None
@@ -118,7 +119,9 @@ class Lifecycle:
                 if server is None:
                     server, via = await self.reloader.activate_spare(), "spare"
             if server is None:
+                # A start or restart is a new server: nothing warmed for the old one stays.
                 await self.reloader.discard_spare()
+                await self.templates.discard()
                 server, via = await self._spawn(), "fresh"
         except OSError as e:
             message = f"could not start the server: {e.strerror or e}"
@@ -138,6 +141,8 @@ class Lifecycle:
             building = self.templates.ensure()
             if building is not None:
                 await asyncio.shield(building)
+                if self.stopping or self.running is None:
+                    return  # the server ended while the template was built: no spare for it
             await self.reloader.start_spare()
 
     async def restart(self, reason: str) -> None:

@@ -68,6 +68,9 @@ class Supervisor:
         self._bus = EventBus(self.audit, self._apply)
         self._started = False
         self._start_done = asyncio.Event()
+        self._start_error: Exception | None = None
+        self._held: list[Event] = []
+        self._held_release: Callable[[], None] | None = None
         self._session: SessionDir | None = None
         self._control: ControlServer | None = None
         self.hub = AgentHub(configure=self._configure_for, on_event=self._on_agent_event)
@@ -138,6 +141,18 @@ class Supervisor:
 
     # --- subscribing ---------------------------------------------------------
 
+    def hold_events(self) -> None:
+        """Keep what is published from now until ``held_events()``: for a face that subscribes late."""
+        self._held_release = self.subscribe(self._held.extend)
+
+    def held_events(self) -> list[Event]:
+        """What was published since ``hold_events()``, handed out once; [] when nothing was held."""
+        held, self._held = self._held, []
+        if self._held_release is not None:
+            self._held_release()
+            self._held_release = None
+        return held
+
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
         """Call ``callback(events)`` with each batch of events; returns the unsubscribe function."""
         return self._bus.subscribe(callback)
@@ -171,10 +186,17 @@ class Supervisor:
         Raises UserInputError when the port is taken.
         """
         if self._started:
+            # Begun already (the CLI starts it while the dashboard is built): its outcome.
+            await self._start_done.wait()
+            if self._start_error is not None:
+                raise self._start_error
             return
         self._started = True
         try:
             await self._start()
+        except Exception as e:
+            self._start_error = e
+            raise
         finally:
             self._start_done.set()
 

@@ -114,11 +114,12 @@ class Template:
             worker = self.workers.pop(int(message["pid"]), None)
             if worker is not None:
                 worker.exited(int(message["code"]))
-        elif op == "stale" and "pid" not in message:
+        elif op == "stale":
             if self.stale is None:
                 self.stale = str(message.get("reason", "stale"))
                 self._on_stale(self.stale)
-            self._replies.put_nowait(message)
+            if message.get("reply"):
+                self._replies.put_nowait(message)
         elif op == "forked":
             self._replies.put_nowait(message)
 
@@ -146,7 +147,10 @@ class Template:
             try:
                 reply = await asyncio.wait_for(self._replies.get(), FORK_TIMEOUT)
             except asyncio.TimeoutError:
-                reply = {"op": "timeout"}
+                # A late answer must never be taken for the next request's: this template is done.
+                reply = {"op": "timeout", "reason": "no answer to a fork request"}
+                self.stale = reply["reason"]
+                asyncio.ensure_future(self.end())
             if reply.get("op") != "forked":
                 for fd in (out_r, err_r):
                     os.close(fd)

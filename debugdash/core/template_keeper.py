@@ -42,11 +42,13 @@ class TemplateKeeper:
         spawn: SpawnTemplate,
         key: Callable[[], tuple[Any, ...]],
         wanted: Callable[[], bool],
+        serving: Callable[[], bool],
         publish: Callable[[Event], None],
     ) -> None:
         self._spawn = spawn
         self._key = key
         self._wanted = wanted
+        self._serving = serving
         self._publish = publish
         self.current: Template | None = None
         self._retired: list[Template] = []
@@ -61,7 +63,8 @@ class TemplateKeeper:
         return t if t is not None and t.usable and t.key == self._key() and self._wanted() else None
 
     def wanted(self) -> bool:
-        return fork_supported() and self._wanted() and not self.stopping
+        """Whether to build one: never for a server that crashed (nothing idles while the app is broken)."""
+        return fork_supported() and self._wanted() and self._serving() and not self.stopping
 
     async def fork(self, env: dict[str, str], cwd: str, fds: dict[str, int], output: OutputSink) -> ServerProcess | None:
         template = self.usable
@@ -103,7 +106,7 @@ class TemplateKeeper:
                 self._pending = None
                 await template.end()
                 continue
-            if not template.usable or self.stopping:
+            if not template.usable or not self.wanted():
                 self._pending = None
                 await template.end()
                 return

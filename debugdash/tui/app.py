@@ -157,6 +157,7 @@ class DashboardApp(ConsoleKeys, RequestKeys, App[None]):
     def on_mount(self) -> None:
         self.title = f"debugdash · {self.sup.settings.app_label}"
         self._unsubscribe = self.sup.subscribe(self._on_events)
+        self._on_events(self.sup.held_events())  # published while the dashboard was being built
         self.query_one(LogPane).follow_buffer(self.sup.logs)
         # Rendering is scheduled by whatever makes a part dirty, so an idle dashboard
         # wakes once a second (uptime, countdowns) and not ten times.

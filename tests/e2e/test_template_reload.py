@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import site
 import subprocess
@@ -184,6 +185,14 @@ def test_a_package_that_starts_a_thread_at_import_is_left_out_and_reloads_still_
     assert "poller" in app.state()["threads"]
 
 
+def test_a_package_that_opens_a_socket_at_import_is_left_out(served) -> None:
+    app = served(extra_libraries={"chatty": "import socket\nVALUE = 1\n_probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"})
+    assert app.wait_template()["excluded"] == ["chatty"]
+    assert any("chatty" in e["message"] and "socket" in e["message"] for e in app.session.named("notice"))
+    assert app.edit(app.root / "helper.py", 'VALUE = "project-2"\n')["via"] == "template"
+    assert app.get("/") == "project-2 lib-1"
+
+
 def _comparable(state: dict) -> dict:
     pid = str(state["pid"])
     env = dict(state["env"])
@@ -308,3 +317,41 @@ def test_numpy_is_preloaded_and_its_thread_pool_works_in_the_forked_worker(tmp_p
         assert (status, body.split()[0]) == (200, "True"), body
     finally:
         session.close()
+
+
+def _templates_below(root: psutil.Process) -> list[psutil.Process]:
+    found = []
+    for child in root.children(recursive=True):
+        try:
+            if child.environ().get("DEBUGDASH_TEMPLATE_FD"):
+                found.append(child)
+        except psutil.Error:
+            continue
+    return found
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed: `q` needs a real terminal")
+def test_q_in_the_dashboard_ends_the_template_and_its_worker(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    write_app(tmp_path, 'from flask import Flask\nimport helper\napp = Flask(__name__)\napp.get("/")(lambda: helper.VALUE)\n')
+    write_app(tmp_path, 'VALUE = "one"\n', "helper.py")
+    port = free_port()
+    tmux = ["tmux", "-S", str(tmp_path_factory.mktemp("tmux") / "s")]
+    command = ["env", "-u", "COLUMNS", "-u", "LINES", "TERM=xterm-256color", sys.executable, "-m", "debugdash", "--app", "app", "--port", str(port)]
+    subprocess.run([*tmux, "-f", "/dev/null", "new-session", "-d", "-s", "dash", "-x", "100", "-y", "30", "-c", str(tmp_path), " ".join(command)], check=True, timeout=30)
+    procs: list[psutil.Process] = []
+    try:
+        pane = psutil.Process(int(subprocess.run([*tmux, "display", "-p", "-t", "dash", "#{pane_pid}"], capture_output=True, text=True, timeout=30).stdout))
+        # The warm spare starts once the template is ready: worker, template and spare.
+        wait_for(lambda: _templates_below(pane) and len(pane.children()) >= 3, timeout=60, what="a ready template")
+        # A reload, so that a worker forked from the template serves.
+        (tmp_path / "helper.py").write_text('VALUE = "two"\n')
+        wait_for(lambda: http(port, "/")[1] == "two", timeout=30, what="the new code")
+        # Its guard and the forked worker.
+        wait_for(lambda: any(len(t.children()) >= 2 for t in _templates_below(pane)), timeout=30, what="a worker forked from a template")
+        procs = [pane, *pane.children(recursive=True)]
+        subprocess.run([*tmux, "send-keys", "-t", "dash", "q"], check=True, timeout=30)
+        wait_for(lambda: not alive(procs), timeout=10, what="every process gone after q")
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True, timeout=30)
+        for proc in alive(procs):
+            proc.kill()

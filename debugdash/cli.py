@@ -103,6 +103,7 @@ def _run_options(func: F, *, app: bool = True) -> F:
         click.option("--python", help="The app's interpreter (default: the active virtualenv's)."),
         click.option("--mcp-allow-eval", is_flag=True, default=None, help="Let `debugdash mcp` evaluate code in kept frames (eval tool)."),
         click.option("--mcp-allow-unsafe-replay", is_flag=True, default=None, help="Let `debugdash mcp` replay requests other than GET/HEAD."),
+        click.option("--keep-frames", help="Failing requests whose frames the console keeps (default 20; 0: none)."),
         click.option("--headless", is_flag=True, help="No dashboard: print events to stdout."),
         click.option("--json", "as_json", is_flag=True, help="With --headless: one JSON object per line."),
         _json_pin_option,
@@ -310,3 +311,7 @@ def mcp_server(port: int | None) -> None:
     from debugdash.mcp.launch import serve
 
     serve(port)
+# `debugdash errors` and `debugdash eval` live beside this module (issue 13).
+from debugdash import cli_console  # noqa: E402
+
+cli_console.register(main, user_errors=_user_errors, port_option=_port_option)

@@ -23,6 +23,7 @@ from debugdash.protocol.events import (
     AttachClient,
     AttachListening,
     CodingAgent,
+    Evaluated,
     Event,
     Exited,
     Gate,
@@ -192,6 +193,9 @@ def describe(event: Event, *, show_pin: bool = False) -> str:
             return f"agent     {event.client} (pid {event.pid}) {event.state}"
         case Notice():
             return f"{event.level:<9} {event.message}"
+        case Evaluated():
+            code = " ⏎ ".join(event.code.splitlines())
+            return f"eval      {event.user} in {event.occurrence} {event.frame}: {code}"
         case Toggles():
             names = ("debug", "debugger", "reloader", "attach")
             return "toggles   " + ", ".join(f"{n} {'on' if getattr(event, n) else 'off'}" for n in names)

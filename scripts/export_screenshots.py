@@ -27,6 +27,7 @@ sys.path.insert(0, str(REPO))
 from debugdash.core.settings import Settings
 from debugdash.core.supervisor import Supervisor
 from debugdash.tui.app import DashboardApp
+from debugdash.tui.widgets.console import FrameConsole
 from debugdash.tui.widgets.traceback import TracebackView
 
 
@@ -95,6 +96,18 @@ async def _shoot(out: Path, size: tuple[int, int], workdir: Path) -> None:
         await pilot.press("enter")
         await pilot.pause(0.3)
         _write(app, out, "traceback-locals")
+
+        # The console in the raising frame of that traceback (issue 13).
+        await pilot.press("i")
+        await pilot.pause(0.3)
+        console = app.query_one(FrameConsole)
+        for line in ('config["port"]', "awkward", "int(config['port'])", "print(sorted(config))"):
+            await pilot.press(*[{" ": "space"}.get(c, c) for c in line], "enter")
+            await pilot.pause(0.1)
+            await _until(pilot, lambda: not console.running)
+        await pilot.pause(0.3)
+        _write(app, out, "console")
+        await pilot.press("escape")
 
         await pilot.press("2")
         await pilot.pause(0.5)

@@ -35,7 +35,8 @@ def request_error_json(event: RequestError) -> str:
     return (
         f'{{"event":{_dumps(RequestError.name)},"time":{_dumps(event.time)},"method":{_dumps(event.method)},'
         f'"path":{_dumps(event.path)},"remote_addr":{_dumps(event.remote_addr)},"chain":[{chain}],'
-        f'"streaming":{_dumps(event.streaming)},"pid":{_dumps(event.pid)}}}'
+        f'"streaming":{_dumps(event.streaming)},"pid":{_dumps(event.pid)}'
+        f',"occurrence":{_dumps(event.occurrence)}}}'
     )
 
 

@@ -18,13 +18,17 @@ from debugdash.protocol.events import Event, RequestError
 
 
 class ErrorReporter:
-    def __init__(self, emit: Callable[[Event], None]) -> None:
+    def __init__(self, emit: Callable[[Event], None], keep: Callable[[BaseException], str] | None = None) -> None:
         self._emit = emit
+        #: Files the exception's live frames away for the console; returns the occurrence id.
+        self._keep = keep
 
     def report(self, environ: dict, exc: BaseException, streaming: bool = False) -> None:
         """Emit a ``request_error`` for ``exc`` unless it was reported already; never raises."""
         if not mark_reported(exc):
             return
+        # Every occurrence keeps its frames, whatever the event says of it (issue 13).
+        occurrence = self._keep(exc) if self._keep is not None else ""
         try:
             event = RequestError(
                 method=str(environ.get("REQUEST_METHOD", "")),
@@ -33,6 +37,7 @@ class ErrorReporter:
                 chain=exception_chain(exc),
                 streaming=streaming,
                 pid=os.getpid(),
+                occurrence=occurrence,
             )
         except Exception:
             return  # reporting must never turn into a second failure of the request

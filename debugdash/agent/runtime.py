@@ -11,12 +11,14 @@ import os
 from typing import Any
 
 from debugdash.agent import attach, guard, output, reloader
+from debugdash.agent.evaluation import Evaluations
+from debugdash.agent.frames import FrameStore
 from debugdash.agent.gate import DebuggerGate
 from debugdash.agent.link import Link
 from debugdash.agent.queries import Queries
 from debugdash.agent.request_errors import ErrorReporter
 from debugdash.protocol.events import Event, Pong
-from debugdash.protocol.commands import Command, Configure, Ping, Query, SetAttach, SetGate, SetGrants
+from debugdash.protocol.commands import Command, Configure, Ping, Query, ReleaseFrames, SetAttach, SetGate, SetGrants
 
 LOST_EXIT_CODE = reloader.CLOSED_EXIT_CODE
 
@@ -34,10 +36,14 @@ class Agent:
             pin=configure.pin,
             pin_cookie=configure.pin_cookie,
         )
-        self.reporter = ErrorReporter(self.emit)
+        #: The live frames of the newest failing requests, and the consoles over them.
+        self.frames = FrameStore(configure.keep_frames)
+        self.evaluations = Evaluations(self.frames)
+        self.reporter = ErrorReporter(self.emit, self.frames.keep)
         #: What the supervisor may ask this process (see ``protocol.commands.Query``).
         self.queries = Queries(self.emit)
         self.queries.register(Ping, lambda query: Pong(pid=os.getpid()))
+        self.evaluations.answer_queries(self.queries)
         #: Files the reloader watches besides loaded modules (e.g. a module that failed to load).
         self.extra_watch: set[str] = set()
         #: The debugpy port the supervisor wants (None: off); applied once this process serves.
@@ -73,6 +79,11 @@ class Agent:
             self._attach_port = command.port
             if self.serving:
                 attach.set_attach(command.port, self.emit)
+        elif isinstance(command, ReleaseFrames):
+            if command.all:
+                self.frames.release_all()
+            else:
+                self.frames.release_groups({(str(t), str(f), int(n)) for t, f, n in command.groups})
         elif isinstance(command, Query):
             self.queries.answer(command)
         elif isinstance(command, Configure):

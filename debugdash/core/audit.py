@@ -7,6 +7,9 @@ One line per record, appended, tab-separated so ``cut``/``awk`` read it:
 Actions: grant, extend, revoke, expire, refuse; and for a coding agent's
 `debugdash mcp` (issue 17): mcp-connect, mcp (one per tool call: the tool, its
 arguments redacted, and how it went), mcp-disconnect. Only these events are
+Actions: grant, extend, revoke, expire, refuse, and eval (code run in a kept
+frame by the console: the occurrence, the frame, the error and the code with
+secret-named values redacted). Only these events are
 written, and none of them carries the debugger PIN, so the PIN never reaches
 this file.
 
@@ -33,6 +36,7 @@ from debugdash.protocol.events import (
     AccessRevoked,
     AttachClient,
     CodingAgent,
+    Evaluated,
     Event,
 )
 from debugdash.protocol.clock import Clock, system_clock
@@ -155,6 +159,10 @@ class AuditLog:
             else:
                 outcome = event.summary if event.summary == "refused" else f"failed: {event.summary}"
             return (event.user or current_user(), "mcp", who, event.tool, f"{event.arguments or '{}'} -> {outcome}")
+        if isinstance(event, Evaluated):
+            # The code is already redacted (``protocol.redaction``); its lines joined to keep one record a line.
+            code = " ⏎ ".join(event.code.splitlines())
+            return (event.user or current_user(), "eval", event.occurrence, event.frame or "-", f"{event.error} | {code}")
         if isinstance(event, AttachClient) and event.state == "refused":
             if self._seen_refusal(event.peer, "attach", event.time):
                 return None

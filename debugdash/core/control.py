@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from debugdash.core.allowlist import AccessEntry
+from debugdash.core.console import ConsoleAccess
 from debugdash.core.errors import UserInputError
 from debugdash.core.runtime import runtime_base, session_sockets
 from debugdash.protocol.clock import Clock
@@ -48,6 +49,16 @@ from debugdash.protocol.control import (
     Toggle,
     decode,
     encode,
+)
+from debugdash.protocol.console import (
+    Complete,
+    CompletionsResult,
+    ErrorGroupInfo,
+    Errors,
+    Eval,
+    EvalResult,
+    Interrupt,
+    InterruptResult,
 )
 from debugdash.protocol.events import Toggles
 from debugdash.protocol.observe import (
@@ -75,6 +86,7 @@ class Steerable(Protocol):
     toggles: Toggles
     views: SessionViews
     coding_agents: CodingAgents
+    console: ConsoleAccess
 
     def status(self) -> SessionStatus: ...
     async def grant(self, address: str, *, what: str, ttl: str | float | None, wide: bool, user: str | None) -> AccessEntry: ...
@@ -109,6 +121,10 @@ class ControlServer:
             WaitForReload: self._wait_for_reload,
             ErrorDetail: self._error_detail,
             CodingAgentReport: self._coding_agent,
+            Errors: self._errors,
+            Eval: self._eval,
+            Complete: self._complete,
+            Interrupt: self._interrupt,
         }
 
     async def start(self) -> None:
@@ -204,6 +220,25 @@ class ControlServer:
     async def _coding_agent(self, request: CodingAgentReport, user: str | None) -> Noted:
         self.session.coding_agents.report(request, user)
         return Noted()
+
+
+    # --- the console (issue 13): only this socket's same-uid peers reach it ------------
+
+    async def _errors(self, request: Errors, user: str | None) -> list[ErrorGroupInfo]:
+        return await self.session.console.error_groups()
+
+    async def _eval(self, request: Eval, user: str | None) -> EvalResult:
+        return await self.session.console.evaluate(
+            request.occurrence, request.code, frame=request.frame, link=request.link, timeout=request.timeout, user=user
+        )
+
+    async def _complete(self, request: Complete, user: str | None) -> CompletionsResult:
+        matches = await self.session.console.complete(request.occurrence, request.text, frame=request.frame, link=request.link)
+        return CompletionsResult(matches=matches)
+
+    async def _interrupt(self, request: Interrupt, user: str | None) -> InterruptResult:
+        interrupted = await self.session.console.interrupt(request.occurrence, frame=request.frame, link=request.link)
+        return InterruptResult(interrupted=interrupted)
 
 
 def _peer_user(writer: asyncio.StreamWriter) -> str | None:

@@ -42,6 +42,7 @@ _PYPROJECT_KEYS: dict[str, type] = {
     "key": str,
     "trusted-hosts": list,
     "allow": list,
+    "keep-frames": int,
 }
 #: How a type reads in "must be ..." messages.
 _KINDS = {str: "a string", int: "an integer", bool: "true or false", list: "a list of strings"}
@@ -85,6 +86,8 @@ class Settings:
     cwd: Path = field(default_factory=Path.cwd)
     #: Variables from .flaskenv/.env, passed to the server like Flask would.
     env: dict[str, str] = field(default_factory=dict)
+    #: Failing requests whose live frames the console can use (the newest ones; 0: none).
+    keep_frames: int = 20
     #: True when the port came from the user (script mode otherwise keeps the script's own).
     port_given: bool = True
     #: What a coding agent's `debugdash mcp` may do beyond reading (issue 17). Command line
@@ -268,7 +271,22 @@ def _port(value: Any, what: str) -> int:
     return port
 
 
+def _keep_frames(value: Any, what: str) -> int:
+    try:
+        count = int(str(value).strip(), 10)
+    except ValueError:
+        raise UserInputError(f"{what} must be a whole number of failing requests, e.g. 20 (0 keeps none), not {value!r}") from None
+    if not 0 <= count <= MAX_KEEP_FRAMES:
+        raise UserInputError(f"{what} {value} is out of range; use a number from 0 to {MAX_KEEP_FRAMES}")
+    return count
+
+
+#: More kept frames hold more of the app's memory alive; a thousand is already a lot.
+MAX_KEEP_FRAMES = 1000
+
+
 def _validate(settings: Settings, env: Mapping[str, str]) -> None:
+    settings.keep_frames = _keep_frames(settings.keep_frames, settings.source("keep_frames"))
     settings.port = _port(settings.port, settings.source("port"))
     settings.attach_port = _port(settings.attach_port, settings.source("attach_port"))
     if settings.attach_port == settings.port:

@@ -23,6 +23,7 @@ from debugdash.core.allowlist import AccessEntry
 from debugdash.core.audit import AuditLog
 from debugdash.core.bus import EventBus, Subscriber
 from debugdash.core.coding_agents import CodingAgents
+from debugdash.core.console import ConsoleAccess
 from debugdash.core.control import ControlServer
 from debugdash.core.lifecycle import Lifecycle
 from debugdash.core.pins import SessionPin
@@ -60,6 +61,13 @@ class Supervisor:
         self._session: SessionDir | None = None
         self._control: ControlServer | None = None
         self.hub = AgentHub(configure=self._configure_for, on_event=self._on_agent_event)
+        #: Error groups with occurrence ids, and evaluations in their kept frames (issue 13).
+        self.console = ConsoleAccess(
+            ask=self.hub.ask,
+            groups=lambda: self.state.error_groups,
+            publish=self.publish_one,
+            send=lambda command: self.hub.send(command, roles=("worker", "server")),
+        )
         self.switches = Switches(
             settings,
             Toggles(debug=settings.debug, debugger=settings.debugger, reloader=settings.reload, attach=False),
@@ -225,6 +233,7 @@ class Supervisor:
 
     def _configure_for(self, hello: wire.Hello) -> wire.Configure:
         configure = self.switches.configure(hello.role in ("worker", "server"), self.allowlist.wire_grants(), self.trusted_hosts())
+        configure.keep_frames = self.settings.keep_frames
         return self.pins.fill(configure)
 
     def _on_agent_event(self, event: Event) -> None:
@@ -305,3 +314,9 @@ class Supervisor:
             suggested_grant=self.suggested_grant,
         )
 
+    # --- errors ------------------------------------------------------------------------
+
+    def clear_errors(self, key: tuple[str, str, int] | None = None) -> None:
+        """Forget one error group (all with None) and let the server release their kept frames."""
+        self.state.clear_errors(key)
+        self.console.release(key)

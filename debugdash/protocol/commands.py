@@ -69,6 +69,8 @@ class Configure(Command):
     #: session, so a reload keeps them (and the browser's unlock), as `flask run` does.
     pin: str = ""
     pin_cookie: str = ""
+    #: How many failing requests keep their live frames for the console (0: none).
+    keep_frames: int = 20
 
 
 @dataclass(slots=True, kw_only=True)
@@ -135,3 +137,13 @@ def encode(message: Event | Command) -> bytes:
 def decode(line: bytes) -> Event | Command:
     """Parse one line into an event or a command; raise EventFormatError if neither."""
     return codec.decode(line, codec.COMMANDS, codec.EVENTS)
+
+
+@dataclass(slots=True, kw_only=True)
+class ReleaseFrames(Command):
+    """Let go of the kept frames of some error groups (all of them with ``all``): the user cleared them."""
+
+    name: ClassVar[str] = "release_frames"
+    #: Group keys as the dashboard groups errors: [exception type, file, line].
+    groups: list[list[str | int]] = field(default_factory=list)
+    all: bool = False

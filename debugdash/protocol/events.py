@@ -153,6 +153,8 @@ class RequestError(Event):
     chain: list[ExceptionInfo]
     streaming: bool = False
     pid: int = 0
+    #: Names this failure for the console (``debugdash eval OCCURRENCE``): "<pid>-<n>".
+    occurrence: str = ""
 
     @property
     def exception(self) -> ExceptionInfo:
@@ -336,3 +338,18 @@ class CodingAgent(Event):
     arguments: str = ""  # redacted, one line
     ok: bool = True
     summary: str = ""  # the result in a few words, e.g. "200 OK" or "refused"
+
+
+@dataclass(slots=True, kw_only=True)
+class Evaluated(Event):
+    """Code was evaluated in a kept frame of a failing request (the console; issue 13)."""
+
+    name: ClassVar[str] = "evaluated"
+    user: str
+    occurrence: str
+    #: The error it belongs to, "KeyError: 'zone'", and the frame, "app.py:12 in checkout".
+    error: str = ""
+    frame: str = ""
+    #: The code as typed, with the values of secret-named names redacted.
+    code: str = field(default="", metadata=MULTILINE)
+    raised: bool = False

@@ -47,6 +47,7 @@ from debugdash.protocol.events import (
 from debugdash.core.state import SessionState
 from debugdash.tui import format as fmt
 from debugdash.tui.commands import KEYS, DashboardCommands
+from debugdash.tui.console_keys import ConsoleKeys, clear_errors
 from debugdash.tui.handoff import copy_shown, open_in_editor
 from debugdash.tui.notices import NEW_ERROR_TIMEOUT, Announcer
 from debugdash.tui.screens.grant import GrantScreen
@@ -82,7 +83,7 @@ _REDRAWS: dict[type[Event], tuple[str, ...]] = {
 }
 
 
-class DashboardApp(App[None]):
+class DashboardApp(ConsoleKeys, App[None]):
     """The debugdash dashboard for one Supervisor."""
 
     CSS_PATH = "dashboard.tcss"
@@ -323,13 +324,13 @@ class DashboardApp(App[None]):
             self.action_show_tab("errors")
             self.notify("No error group highlighted to clear." if key is None else "Highlight a group and press Delete again.")
             return
-        self.state.clear_errors(key)
+        clear_errors(self.state, self.sup.console, key)
         self.notify(f"Cleared {key[0]} at {fmt.short_path(key[1], self._root)}:{key[2]}.", markup=False)
         self._mark("errors")
 
     def action_clear_errors(self) -> None:
         count = len(self.state.error_groups)
-        self.state.clear_errors()
+        clear_errors(self.state, self.sup.console)
         self.notify(f"Cleared {count} error group{'s' if count != 1 else ''}.")
         self._mark("errors")
 

@@ -19,13 +19,14 @@ KEYS: list[BindingType] = [
     Binding("x", "revoke", "Revoke"),
     Binding("e", "edit", "Edit"),
     Binding("c", "copy", "Copy"),
+    Binding("i", "console", "Console", show=False),
     Binding("delete", "clear_error", "Clear error", show=False),
     Binding("C", "clear_errors", "Clear all errors", show=False),
     Binding("s", "save_log", "Save log", show=False),
     Binding("question_mark", "help", "Help", key_display="?"),
     Binding("q", "quit", "Quit"),
     # Ctrl-C ends `flask run`; it ends this too (Textual would only hint at Ctrl-Q).
-    Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+    Binding("ctrl+c", "ctrl_c", "Quit", show=False, priority=True),
     *(Binding(str(n), f"show_tab('{tab}')", tab.title(), show=False) for n, tab in enumerate(TABS, 1)),
 ]
 
@@ -44,6 +45,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("Clear all errors", "C", "clear_errors"),
     ("Open the highlighted frame in $EDITOR", "e", "edit"),
     ("Copy the traceback (or attach help)", "c · OSC 52, works over SSH", "copy"),
+    ("Console in the highlighted frame", "i · Python in the failing request's frame", "console"),
     ("Save the log to a file", "s · in the app's folder, readable by you only", "save_log"),
     ("Show errors", "1", "show_tab('errors')"),
     ("Show the server log", "2", "show_tab('log')"),

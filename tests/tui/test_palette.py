@@ -83,7 +83,10 @@ async def test_every_palette_command_that_moves_around_the_dashboard():
 
 
 #: Palette commands checked in the test of their own feature.
-TESTED_ELSEWHERE = {"Save the log to a file"}  # tests/tui/test_log_pane.py
+TESTED_ELSEWHERE = {
+    "Save the log to a file",  # tests/tui/test_log_pane.py
+    "Console in the highlighted frame",  # tests/tui/test_console.py
+}
 
 
 #: Palette commands checked against a running server in the test below.

@@ -22,6 +22,7 @@ KEYS: list[tuple[str, str]] = [
     ("x", "revoke the highlighted remote-access entry"),
     ("e", "open the highlighted frame in $EDITOR at its line"),
     ("c", "copy the traceback (on the Attach tab: tunnel + launch.json)"),
+    ("i", "Python console in the highlighted frame (Ctrl-C interrupts, Esc closes)"),
     ("?", "this help"),
     ("q", "quit: stop the server and leave"),
     ("ctrl+p", "command palette: every action by name"),

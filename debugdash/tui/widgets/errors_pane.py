@@ -12,6 +12,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable
 
 from debugdash.core.state import ErrorGroup, SessionState
+from debugdash.tui.widgets.console import ConsoleCalls, FrameConsole
 from debugdash.tui.widgets.errors import ErrorList, group_id, group_key
 from debugdash.tui.widgets.traceback import TracebackView
 
@@ -30,6 +31,7 @@ class ErrorsPane(Vertical):
     def compose(self) -> ComposeResult:
         yield ErrorList(id="errors-table")
         yield TracebackView(id="traceback", root=self._root)
+        yield FrameConsole(id="console")
 
     def show(self, state: SessionState) -> None:
         table = self.query_one(ErrorList)
@@ -49,6 +51,17 @@ class ErrorsPane(Vertical):
     def highlighted_key(self) -> tuple[str, str, int] | None:
         selected = self.query_one(ErrorList).selected_id
         return group_key(selected) if selected is not None else None
+
+    def highlighted_group(self) -> ErrorGroup | None:
+        return self._group(self.query_one(ErrorList).selected_id)
+
+    def open_console(self, calls: ConsoleCalls) -> None:
+        """Show the console under the traceback, bound to the frame ``calls`` reach."""
+        self.query_one(FrameConsole).open(calls)
+
+    @on(FrameConsole.Closed)
+    def _console_closed(self) -> None:
+        self.query_one(TracebackView).focus()
 
     def keep_clear_of_toast(self, seconds: float) -> None:
         """For ``seconds``, keep the traceback's text above the bottom-right toast,

@@ -137,6 +137,18 @@ class TracebackView(OptionList):
         return self._frames.get(option.id)
 
     @property
+    def selected_place(self) -> tuple[int, int] | None:
+        """(link of the chain, frame number) of the highlighted frame, as the console names frames.
+
+        None when no frame is highlighted, or it belongs to an exception group's member.
+        """
+        option = self.highlighted_option
+        if option is None or option.id is None or option.id not in self._frames:
+            return None
+        link, _, number = option.id.removeprefix("frame-").rpartition("-")
+        return (int(link), int(number)) if link.isdigit() else None
+
+    @property
     def has_traceback(self) -> bool:
         return bool(self._chain or self._heading)
 

@@ -18,6 +18,7 @@ from debugdash import __version__
 from debugdash.core.errors import UserInputError
 from debugdash.protocol import codec
 from debugdash.protocol.control import Allow, NewPin, Request, Restart, Revoke, SessionStatus, Status, Toggle
+from debugdash.cli_requests import add_commands as add_request_commands
 
 F = Callable[..., Any]
 
@@ -180,10 +181,10 @@ def _serve(settings: Any, *, headless: bool, as_json: bool, json_pin: bool = Fal
 _port_option = click.option("--port", type=int, help="The session's server port, when several run.")
 
 
-def _control(message: Request, port: int | None) -> Any:
+def _control(message: Request, port: int | None, timeout: float = 30.0) -> Any:
     from debugdash.core import control
 
-    return control.request(message, port)
+    return control.request(message, port, timeout=timeout)
 
 
 @main.command()
@@ -257,6 +258,10 @@ def _echo_status(status: SessionStatus) -> None:
         click.echo(f"  attach: port {status.attach.port}  tunnel: {status.attach.tunnel}")
     if status.audit_log:
         click.echo(f"  audit log: {status.audit_log}")
+    if status.requests is not None and status.error_groups is not None:
+        groups = status.error_groups
+        click.echo(f"  requests: {status.requests.total} ({status.requests.failed} failed); "
+                   f"error groups: {groups.open} open, {groups.fixed} fixed ✓")
 
 
 @main.command()
@@ -315,3 +320,4 @@ def mcp_server(port: int | None) -> None:
 from debugdash import cli_console  # noqa: E402
 
 cli_console.register(main, user_errors=_user_errors, port_option=_port_option)
+add_request_commands(main, _control, _port_option, _user_errors)

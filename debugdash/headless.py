@@ -38,6 +38,7 @@ from debugdash.protocol.events import (
     Stats,
     Toggles,
 )
+from debugdash.protocol.events import RequestRecord, Verified, VerifyOnReload
 from debugdash.core.supervisor import Supervisor
 from debugdash.protocol.text import display_lines
 
@@ -72,7 +73,7 @@ class HeadlessPrinter:
                 if "pin" in data and not self.json_pin:
                     del data["pin"]
                 line = json.dumps(data, separators=(",", ":"))
-            elif not isinstance(event, (Stats, Toggles)):
+            elif not isinstance(event, (Stats, Toggles, RequestRecord)):  # the server's own log shows each request
                 # A message of several lines is indented, so no line of it reads as a record of ours.
                 text = describe(event, show_pin=self.show_pin).replace("\n", "\n          ")
                 line = f"{_clock(event.time)} {text}"
@@ -178,7 +179,13 @@ def describe(event: Event, *, show_pin: bool = False) -> str:
         case AccessExpired():
             return f"access    expired {event.address} ({', '.join(event.what)})"
         case AccessRefused():
-            return f"refused   {event.peer} asked for the {event.what} {event.detail}".rstrip()
+            host = f" with untrusted Host {event.host}" if event.host else ""
+            return f"refused   {event.peer} asked for the {event.what}{host} {event.detail}".rstrip()
+        case Verified():
+            outcome = "fixed ✓" if event.fixed else "still failing"
+            return f"verify    {event.error_type} at {event.filename}:{event.lineno}: {outcome} (request {event.request_id} replayed)"
+        case VerifyOnReload():
+            return f"verify    on reload {'on' if event.on else 'off'}"
         case AttachListening():
             state = "listening on" if event.listening else "closed"
             return f"attach    {state} {event.host}:{event.port}"

@@ -405,6 +405,34 @@ MUTANTS: list[Mutant] = [
         "                pass",
         ("tests/core/test_observe.py", "tests/mcp/test_agent_session.py::test_wait_for_reload_reports_a_load_error_even_when_it_came_before_the_call"),
     ),
+    Mutant(
+        "redact-headers", "credential headers are redacted in every face (issue 12)",
+        "debugdash/protocol/redact.py",
+        "    return [(name, REDACTED if is_secret_header(name) else value) for name, value in headers]",
+        "    return [(name, value) for name, value in headers]",
+        ("tests/requests/test_redaction.py",),
+    ),
+    Mutant(
+        "redact-locals", "traceback locals named like secrets are redacted at capture (issue 12)",
+        "debugdash/agent/capture.py",
+        "        result[name] = REDACTED if is_secret_name(name) else safe_repr(value)",
+        "        result[name] = safe_repr(value)",
+        ("tests/requests/test_redaction.py",),
+    ),
+    Mutant(
+        "replay-confirm", "a replay of a POST needs --yes (issue 12)",
+        "debugdash/core/request_actions.py",
+        "        if request.method.upper() not in SAFE_METHODS and not confirmed:",
+        "        if False:",
+        ("tests/requests/test_verify_on_reload.py",),
+    ),
+    Mutant(
+        "verify-get-only", "verify on reload replays GET and HEAD only (issue 12)",
+        "debugdash/core/verify.py",
+        'VERIFIED_METHODS = ("GET", "HEAD")',
+        'VERIFIED_METHODS = ("GET", "HEAD", "POST")',
+        ("tests/requests/test_verify_on_reload.py",),
+    ),
 ]
 
 

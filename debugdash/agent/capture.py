@@ -18,6 +18,7 @@ from types import CodeType, TracebackType
 
 from debugdash.agent.statements import statement_at
 from debugdash.protocol.events import ExceptionInfo, Frame
+from debugdash.protocol.redact import REDACTED, is_secret_name
 
 MAX_FRAMES = 60
 MAX_CHAIN = 10
@@ -230,7 +231,9 @@ def _locals_of(namespace: dict) -> dict[str, str]:
     except Exception:
         return result
     for name, value in items[:MAX_LOCALS]:
-        result[str(name)] = safe_repr(value)
+        name = str(name)
+        # Secrets by name never leave the process, not even as a repr.
+        result[name] = REDACTED if is_secret_name(name) else safe_repr(value)
     return result
 
 

@@ -14,6 +14,8 @@ import json
 
 from debugdash.protocol.events import Event, ExceptionInfo, Frame, RequestError
 from debugdash.protocol.commands import Command, encode
+from debugdash.protocol.requests import RequestBatch
+from debugdash.agent.request_encoding import batch_json
 
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
 
@@ -22,6 +24,8 @@ def encode_message(message: Event | Command) -> bytes:
     """One line of the wire format for ``message``, newline included (as ``wire.encode``)."""
     if type(message) is RequestError:
         return request_error_json(message).encode() + b"\n"
+    if type(message) is RequestBatch:
+        return batch_json(message)
     return encode(message)
 
 
@@ -36,7 +40,7 @@ def request_error_json(event: RequestError) -> str:
         f'{{"event":{_dumps(RequestError.name)},"time":{_dumps(event.time)},"method":{_dumps(event.method)},'
         f'"path":{_dumps(event.path)},"remote_addr":{_dumps(event.remote_addr)},"chain":[{chain}],'
         f'"streaming":{_dumps(event.streaming)},"pid":{_dumps(event.pid)}'
-        f',"occurrence":{_dumps(event.occurrence)}}}'
+        f',"occurrence":{_dumps(event.occurrence)},"request_id":{_dumps(event.request_id)}}}'
     )
 
 

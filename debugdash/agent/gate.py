@@ -139,6 +139,7 @@ class DebuggerGate:
             )
             hosts = [h for h in self.trusted_hosts if h] or [*DEFAULT_TRUSTED_HOSTS, bound_host]
             debugged.trusted_hosts = hosts
+            debugged.on_untrusted_host = self._untrusted_host
             self._debugged = debugged
         else:
             self._debugged.app = app
@@ -147,6 +148,20 @@ class DebuggerGate:
         self._debugged._pin_cookie = self._pin_cookie
         self._debugged.pin = self.pin
         return _GatedApp(self, self._debugged, plain)
+
+    def _untrusted_host(self, environ: dict) -> None:
+        """The debugger turned a request away for its Host name (Werkzeug's DNS-rebinding check)."""
+        if environ.get("debugdash.host_refused"):
+            return  # one report per request, however often the debugger checks
+        environ["debugdash.host_refused"] = True
+        self._emit(
+            AccessRefused(
+                address=str(environ.get("REMOTE_ADDR", "")),
+                what="debugger",
+                detail=str(environ.get("PATH_INFO", "")),
+                host=_host_name(str(environ.get("HTTP_HOST", ""))),
+            )
+        )
 
     def _refused(self, environ: dict, uid: int | None) -> None:
         path = environ.get("PATH_INFO", "")
@@ -165,6 +180,13 @@ class DebuggerGate:
         )
 
 
+def _host_name(header: str) -> str:
+    """The name in a Host header, without its port (what a user trusts): ``[::1]:5000`` is ``[::1]``."""
+    if header.startswith("["):
+        return header.partition("]")[0] + "]"
+    return header.partition(":")[0]
+
+
 #: A Host header naming an IPv6 literal, as browsers send it: ``[::1]:5000``.
 _IPV6_HOST = re.compile(r"\[([0-9a-fA-F:.]+)\](?::[0-9]{1,5})?")
 
@@ -180,7 +202,15 @@ def _debugger_class() -> type:
     from werkzeug.debug import DebuggedApplication
 
     class Debugger(DebuggedApplication):
+        on_untrusted_host: Callable[[dict], None] | None = None
+
         def check_host_trust(self, environ: dict) -> bool:
+            trusted = self._host_trusted(environ)
+            if not trusted and self.on_untrusted_host is not None:
+                self.on_untrusted_host(environ)
+            return trusted
+
+        def _host_trusted(self, environ: dict) -> bool:
             if super().check_host_trust(environ):
                 return True
             match = _IPV6_HOST.fullmatch(environ.get("HTTP_HOST") or "")

@@ -22,6 +22,7 @@ from debugdash.agent.load_errors import report_load_error
 from debugdash.agent.request_errors import CaptureMiddleware
 from debugdash.agent.runtime import Agent
 from debugdash.protocol.events import Ready
+from debugdash.protocol.redact import redact_query
 from debugdash.protocol.env import HOST_ENV, PORT_ENV, RELOAD_ENV
 
 
@@ -46,6 +47,7 @@ def install(agent: Agent) -> None:
     if getattr(werkzeug, "run_simple", None) is not None:
         werkzeug.run_simple = patched
     _wrap_serve_forever(werkzeug.serving.BaseWSGIServer, agent)
+    _redact_request_log(werkzeug.serving.WSGIRequestHandler)
     try:
         import flask.cli
     except ImportError:
@@ -83,11 +85,35 @@ def _wrap_run_simple(original: Any, agent: Agent) -> Any:
             "reloader": bool(options["use_reloader"]),
         }
         captured = CaptureMiddleware(app, agent.reporter)
-        options["application"] = agent.gate.wrap(captured, captured, str(options["hostname"]))
+        gated = agent.gate.wrap(captured, captured, str(options["hostname"]))
+        # Outermost: the record sees the status the client gets, the debugger's error page included.
+        options["application"] = agent.recorder.wrap(gated)
         return original(*bound.args, **bound.kwargs)
 
     run_simple.__debugdash__ = True  # type: ignore[attr-defined]
     return run_simple
+
+
+def _redact_request_log(handler_class: type) -> None:
+    """The server's own line per request shows secret query values as ``[redacted]``, like every other face."""
+    original = handler_class.log_request
+    if getattr(original, "__debugdash__", False):
+        return
+
+    @functools.wraps(original)
+    def log_request(self: Any, *args: Any, **kwargs: Any) -> Any:
+        path = getattr(self, "path", None)
+        if not isinstance(path, str) or "?" not in path:
+            return original(self, *args, **kwargs)
+        before, _, query = path.partition("?")
+        self.path = f"{before}?{redact_query(query)}"
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            self.path = path
+
+    log_request.__debugdash__ = True  # type: ignore[attr-defined]
+    handler_class.log_request = log_request
 
 
 def _debug_of(app: Any) -> bool:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from debugdash.agent.capture import exception_chain, mark_reported
+from debugdash.agent.requests import RAISED_KEY, REQUEST_ID_KEY
 from debugdash.protocol.events import Event, RequestError
 
 
@@ -38,7 +39,9 @@ class ErrorReporter:
                 streaming=streaming,
                 pid=os.getpid(),
                 occurrence=occurrence,
+                request_id=environ.get(REQUEST_ID_KEY, 0),
             )
+            environ[RAISED_KEY] = True  # the request's record links to this event
         except Exception:
             return  # reporting must never turn into a second failure of the request
         self._emit(event)

@@ -17,8 +17,11 @@ from debugdash.agent.gate import DebuggerGate
 from debugdash.agent.link import Link
 from debugdash.agent.queries import Queries
 from debugdash.agent.request_errors import ErrorReporter
+from debugdash.agent.requests import RequestRecorder
 from debugdash.protocol.events import Event, Pong
-from debugdash.protocol.commands import Command, Configure, Ping, Query, ReleaseFrames, SetAttach, SetGate, SetGrants
+from debugdash.protocol.commands import (
+    Command, Configure, FetchRequest, Ping, Query, ReleaseFrames, SetAttach, SetGate, SetGrants,
+)
 
 LOST_EXIT_CODE = reloader.CLOSED_EXIT_CODE
 
@@ -44,6 +47,9 @@ class Agent:
         self.queries = Queries(self.emit)
         self.queries.register(Ping, lambda query: Pong(pid=os.getpid()))
         self.evaluations.answer_queries(self.queries)
+        #: Every request's record; the batch thread starts with the first server.
+        self.recorder = RequestRecorder(self.emit)
+        self.queries.register(FetchRequest, self.recorder.fetch)
         #: Files the reloader watches besides loaded modules (e.g. a module that failed to load).
         self.extra_watch: set[str] = set()
         #: The debugpy port the supervisor wants (None: off); applied once this process serves.

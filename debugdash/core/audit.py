@@ -149,7 +149,8 @@ class AuditLog:
         if isinstance(event, AccessRefused):
             if self._seen_refusal(event.address, event.what, event.time):
                 return None
-            return (current_user(), "refuse", event.address, event.what, event.detail)
+            detail = f"host={event.host} {event.detail}".rstrip() if event.host else event.detail
+            return (current_user(), "refuse", event.address, event.what, detail)
         if isinstance(event, CodingAgent):
             who = f"{event.client or 'mcp client'} pid {event.pid}"
             if event.state != "call":

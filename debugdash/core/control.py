@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from debugdash.core.allowlist import AccessEntry
 from debugdash.core.console import ConsoleAccess
 from debugdash.core.errors import UserInputError
+from debugdash.core.requests import RequestStore
 from debugdash.core.runtime import runtime_base, session_sockets
 from debugdash.protocol.clock import Clock
 from debugdash.protocol.control import (
@@ -77,6 +78,8 @@ from debugdash.protocol.observe import (
 if TYPE_CHECKING:
     from debugdash.core.coding_agents import CodingAgents
     from debugdash.core.observe import SessionViews
+from debugdash.protocol.control import Curl, CurlCommand, Replay, ReplayResult, Requests, TrustedHosts, TrustHost
+from debugdash.protocol.events import RequestRecord, Toggles
 
 
 class Steerable(Protocol):
@@ -87,6 +90,7 @@ class Steerable(Protocol):
     views: SessionViews
     coding_agents: CodingAgents
     console: ConsoleAccess
+    requests: RequestStore
 
     def status(self) -> SessionStatus: ...
     async def grant(self, address: str, *, what: str, ttl: str | float | None, wide: bool, user: str | None) -> AccessEntry: ...
@@ -98,6 +102,9 @@ class Steerable(Protocol):
     async def set_reloader(self, on: bool) -> None: ...
     async def set_attach(self, on: bool) -> None: ...
     async def set_debug(self, on: bool) -> None: ...
+    async def curl(self, request_id: int, *, reveal: bool = False) -> str: ...
+    async def replay(self, request_id: int, *, confirmed: bool = False) -> ReplayResult: ...
+    async def trust_host(self, host: str) -> list[str]: ...
 
 
 NO_SESSION = "no debugdash session is running; start one with `debugdash --app yourapp`"
@@ -125,6 +132,10 @@ class ControlServer:
             Eval: self._eval,
             Complete: self._complete,
             Interrupt: self._interrupt,
+            Requests: self._requests,
+            Curl: self._curl,
+            Replay: self._replay,
+            TrustHost: self._trust_host,
         }
 
     async def start(self) -> None:
@@ -239,6 +250,17 @@ class ControlServer:
     async def _interrupt(self, request: Interrupt, user: str | None) -> InterruptResult:
         interrupted = await self.session.console.interrupt(request.occurrence, frame=request.frame, link=request.link)
         return InterruptResult(interrupted=interrupted)
+    async def _requests(self, request: Requests, user: str | None) -> list[RequestRecord]:
+        return self.session.requests.records(errors=request.errors, limit=request.limit)
+
+    async def _curl(self, request: Curl, user: str | None) -> CurlCommand:
+        return CurlCommand(text=await self.session.curl(request.id))
+
+    async def _replay(self, request: Replay, user: str | None) -> ReplayResult:
+        return await self.session.replay(request.id, confirmed=request.yes)
+
+    async def _trust_host(self, request: TrustHost, user: str | None) -> TrustedHosts:
+        return TrustedHosts(hosts=await self.session.trust_host(request.host))
 
 
 def _peer_user(writer: asyncio.StreamWriter) -> str | None:

@@ -43,6 +43,7 @@ _PYPROJECT_KEYS: dict[str, type] = {
     "trusted-hosts": list,
     "allow": list,
     "keep-frames": int,
+    "verify-on-reload": bool,
 }
 #: How a type reads in "must be ..." messages.
 _KINDS = {str: "a string", int: "an integer", bool: "true or false", list: "a list of strings"}
@@ -83,6 +84,8 @@ class Settings:
     #: TLS as for `flask run --cert/--key` (a certificate file, or "adhoc").
     cert: str | None = None
     key: str | None = None
+    #: Replay failing GET/HEAD requests from this machine after each reload (``v`` flips it).
+    verify_on_reload: bool = True
     cwd: Path = field(default_factory=Path.cwd)
     #: Variables from .flaskenv/.env, passed to the server like Flask would.
     env: dict[str, str] = field(default_factory=dict)

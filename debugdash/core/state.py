@@ -30,6 +30,8 @@ from debugdash.protocol.events import (
     Stats,
     Toggles,
 )
+from debugdash.protocol.events import AccessRefused, RequestRecord, Verified, VerifyOnReload
+from debugdash.core.inbox import Inbox
 
 Phase = Literal["starting", "running", "reloading", "crashed", "stopped"]
 
@@ -48,6 +50,14 @@ class ErrorGroup:
     first_seen: float  # wall-clock seconds, from the events
     last_seen: float
     latest: RequestError
+    #: The last verify-on-reload of this group (``fixed`` or still failing); None
+    #: until one ran, and again when the group fails anew after being fixed.
+    verified: Verified | None = None
+
+    @property
+    def fixed(self) -> bool:
+        """Fixed ✓: a replay after a reload did not raise, and nothing failed here since."""
+        return self.verified is not None and self.verified.fixed
 
     @property
     def type(self) -> str:
@@ -111,6 +121,13 @@ class SessionState:
     #: Coding agents connected through `debugdash mcp` (pid -> client name), and the last tool one called.
     coding_agents: dict[int, str] = field(default_factory=dict)
     coding_agent_call: CodingAgent | None = None
+    #: Requests served (``request`` records), and how many of them raised.
+    request_count: int = 0
+    failed_request_count: int = 0
+    #: Whether failing GET/HEAD requests from this machine are replayed after a reload.
+    verify_on_reload: bool | None = None
+    #: Debugger and attach requests that were refused, by address and by Host name.
+    inbox: Inbox = field(default_factory=Inbox)
 
     def apply_all(self, events: Iterable[Event]) -> None:
         for event in events:
@@ -214,6 +231,7 @@ class SessionState:
         group.count += 1
         group.last_seen = max(group.last_seen, event.time)
         group.latest = event
+        group.verified = None
         self._groups[key] = group
         while len(self._groups) > MAX_ERROR_GROUPS:
             self._groups.popitem(last=False)
@@ -252,6 +270,26 @@ class SessionState:
         self.coding_agents[event.pid] = event.client
         if event.state == "call":
             self.coding_agent_call = event
+    def _request(self, event: RequestRecord) -> None:
+        self.request_count += 1
+        if event.error:
+            self.failed_request_count += 1
+
+    def _verified(self, event: Verified) -> None:
+        group = self._groups.get((event.error_type, event.filename, event.lineno))
+        if group is not None:
+            group.verified = event
+
+    def _verify_on_reload(self, event: VerifyOnReload) -> None:
+        self.verify_on_reload = event.on
+
+    def _access_refused(self, event: AccessRefused) -> None:
+        self.inbox.apply(event)
+
+    @property
+    def open_groups(self) -> list[ErrorGroup]:
+        """Error groups not verified fixed, the most recently seen first."""
+        return [g for g in self.error_groups if not g.fixed]
 
 
 def _group_key(event: RequestError) -> tuple[str, str, int]:
@@ -278,4 +316,8 @@ _HANDLERS = {
     AttachListening: SessionState._attach_listening,
     AttachClient: SessionState._attach_client,
     CodingAgent: SessionState._coding_agent,
+    RequestRecord: SessionState._request,
+    Verified: SessionState._verified,
+    VerifyOnReload: SessionState._verify_on_reload,
+    AccessRefused: SessionState._access_refused,
 }

@@ -41,6 +41,16 @@ from debugdash.protocol import commands as wire
 from debugdash.protocol.clock import Clock, system_clock
 from debugdash.protocol.control import AttachInfo, SessionStatus
 from debugdash.protocol.events import Event, Exited, Notice, Ready, Toggles
+from debugdash.protocol.events import AccessRefused, Event, Exited, Notice, Ready, Toggles
+from debugdash.core.agent_hub import AgentQueryError
+from debugdash.core.request_actions import RequestActions
+from debugdash.core.requests import RequestStore
+from debugdash.core.verify import Verifier
+from debugdash.core.inbox import host_name
+from debugdash.protocol.events import VerifyOnReload
+from debugdash.protocol.control import GroupCounts, RequestCounts
+from debugdash.protocol.requests import CapturedRequest, RequestBatch
+
 
 
 class Supervisor:
@@ -105,6 +115,24 @@ class Supervisor:
         #: What `debugdash mcp` reads, and the coding agents it reports (issue 17).
         self.views = SessionViews(logs=self.logs, state=lambda: self.state, subscribe=self.subscribe)
         self.coding_agents = CodingAgents(publish=self.publish_one, spawn=self.life.spawn_task)
+        #: Requests: records and failed requests in memory, what faces do with them, verify on reload.
+        self.requests = RequestStore()
+        self.request_actions = RequestActions(self.requests, ready=lambda: self.ready, fetch=self._fetch_request)
+        self.verifier = Verifier(
+            groups=lambda: self.state.error_groups,
+            captured=self.requests.captured,
+            replay=self.request_actions.replay,
+            publish=self.publish_one,
+            on=settings.verify_on_reload,
+        )
+        # What the Requests tab and the control socket call (see RequestActions, Verifier).
+        self.request_detail = self.request_actions.detail
+        self.curl = self.request_actions.curl
+        self.replay = self.request_actions.replay
+        self.replay_needs_confirmation = self.request_actions.needs_confirmation
+        self.set_verify_on_reload = self.verifier.set
+        #: Host names trusted for this session from the refused inbox (on top of the settings').
+        self._trusted_here: list[str] = []
 
     # --- subscribing ---------------------------------------------------------
 
@@ -160,6 +188,7 @@ class Supervisor:
         if self.settings.port_given:
             await self._open_control(self.settings.port)
         self.publish_one(self.toggles)
+        self.publish_one(VerifyOnReload(on=self.verifier.on))
         for address in self.settings.allow:
             await self.grant(address, ttl=self.settings.ttl, wide=self.settings.wide)
         self.life.spawn_task(self.access.expiry_loop())
@@ -237,6 +266,13 @@ class Supervisor:
         return self.pins.fill(configure)
 
     def _on_agent_event(self, event: Event) -> None:
+        if isinstance(event, RequestBatch):
+            # Its records are published; its full requests stay here, never published.
+            self.publish(list(self.request_actions.take_batch(event)))
+            return
+        self.request_actions.take_event(event)
+        if self.verifier.due(event):
+            self.life.spawn_task(self.verifier.after_reload())
         if isinstance(event, Ready):
             self.ready = event
             if self.life.sampler is not None:
@@ -250,7 +286,27 @@ class Supervisor:
 
     def trusted_hosts(self) -> list[str]:
         """The host names the debugger accepts (DNS-rebinding protection); never empty."""
-        return trusted_hosts(self.settings)
+        return list(dict.fromkeys(trusted_hosts(self.settings) + self._trusted_here))
+
+    async def trust_host(self, host: str) -> list[str]:
+        """Let the debugger accept Host name ``host`` for this session; the trusted names."""
+        host = host_name(host)
+        self._trusted_here.append(host)
+        self.state.inbox.forget_host(host)
+        configure = self.switches.configure(False, self.allowlist.wire_grants(), self.trusted_hosts())
+        self.hub.send(configure, roles=("worker", "server"))
+        return self.trusted_hosts()
+
+    @property
+    def verify_on_reload(self) -> bool:
+        return self.verifier.on
+
+    async def _fetch_request(self, pid: int, number: int) -> CapturedRequest | None:
+        try:
+            reply = await self.hub.ask(wire.FetchRequest(pid=pid, number=number), timeout=5.0)
+        except AgentQueryError:
+            return None  # no server, or another one: the request is gone with its worker
+        return reply.request
 
     # --- toggles: the debugger gate is live; debug mode and the reloader restart (see Switches)
 
@@ -304,7 +360,7 @@ class Supervisor:
     def status(self) -> SessionStatus:
         """Everything `debugdash status` shows (the PIN too: only its user reaches the control socket)."""
         server = self.life.server
-        return session_status(
+        status = session_status(
             self.settings, self.ready, self.phase, self.toggles,
             pid=server.pid if server else None,
             pin=self.pin,
@@ -313,6 +369,10 @@ class Supervisor:
             attach=self.attach_help(),
             suggested_grant=self.suggested_grant,
         )
+        status.requests = RequestCounts(total=self.requests.total, failed=self.requests.failed)
+        fixed = sum(1 for group in self.state.error_groups if group.fixed)
+        status.error_groups = GroupCounts(open=len(self.state.error_groups) - fixed, fixed=fixed)
+        return status
 
     # --- errors ------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 from debugdash.protocol import codec
 from debugdash.protocol.codec import MAX_LINE  # noqa: F401  (the socket's line limit)
 from debugdash.protocol.events import Event, Pong, Reply
+from debugdash.protocol.requests import FetchedRequest
 
 
 @dataclass(slots=True)
@@ -127,6 +128,16 @@ class Ping(Query):
 
     name: ClassVar[str] = "ping"
     Reply: ClassVar[type[Reply]] = Pong
+
+
+@dataclass(slots=True, kw_only=True)
+class FetchRequest(Query):
+    """A request the serving process still holds in its ring (one that succeeded), with its real values."""
+
+    name: ClassVar[str] = "fetch_request"
+    Reply: ClassVar[type[Reply]] = FetchedRequest
+    pid: int  # the process that served it: another one never has it
+    number: int  # that process's own number for it
 
 
 def encode(message: Event | Command) -> bytes:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 from debugdash.protocol import codec
+from debugdash.protocol.events import RequestRecord
 from debugdash.protocol.text import neutralise
 
 TOGGLES = ("debugger", "reloader", "attach", "debug")
@@ -91,6 +92,59 @@ class SessionStatus:
     python: str | None
     #: The session's settings, name → value, as `debugdash status --json` prints them.
     settings: dict[str, Any]
+    #: Requests served and error groups, open and verified fixed (issue 12).
+    requests: RequestCounts | None = None
+    error_groups: GroupCounts | None = None
+
+
+@dataclass(slots=True)
+class RequestCounts:
+    total: int  # every request recorded this session
+    failed: int  # of which raised
+
+
+@dataclass(slots=True)
+class GroupCounts:
+    open: int
+    fixed: int  # verified fixed by a replay after a reload
+
+
+@dataclass(slots=True)
+class CurlCommand:
+    text: str = field(metadata=codec.MULTILINE)
+
+
+@dataclass(slots=True)
+class ReplayResult:
+    """What a replay got back."""
+
+    id: int  # the request replayed
+    status: int  # 0 when no response came
+    reason: str
+    duration: float
+    size: int
+    #: The replay's own record, once the agent reported it (0 when it never did).
+    replay_id: int = 0
+    #: True when the replayed request raised in the app (its traceback is a ``request_error``).
+    raised: bool = False
+    #: Why no response came, when none did.
+    message: str = ""
+
+    @property
+    def failed(self) -> bool:
+        """A 5xx, or no response at all: what makes `debugdash replay` exit 1."""
+        return self.status == 0 or self.status >= 500
+
+    def status_line(self) -> str:
+        if self.status == 0:
+            return f"replay of request {self.id}: no response ({self.message})"
+        shown = f", request {self.replay_id}" if self.replay_id else ""
+        return f"HTTP {self.status} {self.reason} in {self.duration * 1000:.0f} ms, {self.size} bytes{shown}"
+
+
+@dataclass(slots=True)
+class TrustedHosts:
+    hosts: list[str]
 
 
 @dataclass(slots=True)
@@ -262,6 +316,50 @@ def _state(value: Any, key: str) -> bool | None:
     raise BadRequest('bad request: \'state\' must be true, false, "on" or "off" (or absent to flip)')
 
 
+@dataclass(slots=True, kw_only=True)
+class Requests(Request):
+    """Recent requests, newest first."""
+
+    cmd: ClassVar[str] = "requests"
+    Result: ClassVar[Any] = list[RequestRecord]
+    errors: bool = False
+    limit: int | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class Curl(Request):
+    cmd: ClassVar[str] = "curl"
+    Result: ClassVar[Any] = CurlCommand
+    id: int
+
+
+@dataclass(slots=True, kw_only=True)
+class Replay(Request):
+    cmd: ClassVar[str] = "replay"
+    Result: ClassVar[Any] = ReplayResult
+    id: int
+    yes: bool = False  # needed for a method other than GET, HEAD, OPTIONS
+
+
+@dataclass(slots=True, kw_only=True)
+class TrustHost(Request):
+    """Let the debugger accept a Host name for this session (refused by the DNS-rebinding check)."""
+
+    cmd: ClassVar[str] = "trust_host"
+    Result: ClassVar[Any] = TrustedHosts
+    host: str
+
+
+def _number(value: Any, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise BadRequest(f"bad request: {key!r} must be a whole number")
+    return value
+
+
+def _optional_number(value: Any, key: str) -> int | None:
+    return None if value is None else _number(value, key)
+
+
 # How each field of each request is checked, before the codec builds it.
 _CHECKS = {
     (Allow, "address"): _text,
@@ -272,4 +370,10 @@ _CHECKS = {
     (Revoke, "all"): _flag,
     (Toggle, "name"): _text,
     (Toggle, "state"): _state,
+    (Requests, "errors"): _flag,
+    (Requests, "limit"): _optional_number,
+    (Curl, "id"): _number,
+    (Replay, "id"): _number,
+    (Replay, "yes"): _flag,
+    (TrustHost, "host"): _text,
 }

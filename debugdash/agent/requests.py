@@ -1,0 +1,353 @@
+"""A record of every request, cheap enough for every request.
+
+``RequestRecorder`` is the outermost WSGI middleware. On the request's thread
+it only notes what it must (its number, the clock, the status, the body's
+size, a copy of the environ's strings, the first 64 KB of the request body)
+and appends one tuple to a queue; a daemon thread turns the queue into a
+``request_batch`` every ``INTERVAL`` seconds: the records (secret query values
+redacted), the full requests of those that raised or answered 5xx (they go to
+the supervisor, which keeps them for replay after this worker is gone), and
+every request into a ring bounded in count and bytes, from which the
+supervisor can fetch one that succeeded when a user selects it.
+
+A replay carries ``X-Debugdash-Replay``: it is taken out here, before the app
+sees the request, and its value put on the record.
+"""
+
+from __future__ import annotations
+
+import base64
+import collections
+import io
+import itertools
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from debugdash.protocol.events import Event, RequestRecord
+from debugdash.protocol.redact import redact_query
+from debugdash.protocol.requests import MAX_BODY, REPLAY_ENVIRON, CapturedRequest, FetchedRequest, RequestBatch
+
+#: Environ keys the other parts of the agent read: this request's number, and "it raised".
+REQUEST_ID_KEY = "debugdash.request_id"
+RAISED_KEY = "debugdash.raised"
+#: Seconds between batches: the dashboard shows a request this long after it ended, at most.
+INTERVAL = 0.05
+#: Full requests kept in this process, by count and by bytes.
+RING_COUNT = 500
+RING_BYTES = 8 * 1024 * 1024
+#: Requests waiting for the batch thread; beyond this they are counted, not kept.
+MAX_PENDING = 20_000
+
+_now = time.perf_counter
+
+
+class RequestRecorder:
+    """The middleware, the queue and the thread that sends batches."""
+
+    def __init__(self, emit: Callable[[Event], None], pid: int | None = None) -> None:
+        self._emit = emit
+        self.pid = os.getpid() if pid is None else pid
+        self._count = itertools.count(1)
+        self._pending: collections.deque[tuple] = collections.deque()
+        self.ring = RequestRing()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._flushing = threading.Lock()  # the batch thread, and a fetch that must see the latest
+        self.lost = 0
+
+    def wrap(self, app: Callable) -> Callable:
+        """``app`` with every request recorded; starts the batch thread."""
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="debugdash-requests", daemon=True)
+                self._thread.start()
+        recorder = self
+
+        def recorded(environ: dict, start_response: Callable) -> Iterable[bytes]:
+            __traceback_hide__ = True  # noqa: F841 (see CaptureMiddleware)
+            return _Exchange(recorder, app, environ, start_response).run()
+
+        return recorded
+
+    def done(self, entry: tuple) -> None:
+        """A request ended (called on its thread): queue its entry for the batch thread."""
+        if len(self._pending) < MAX_PENDING:
+            self._pending.append(entry)
+        else:
+            self.lost += 1
+
+    def fetch(self, query: Any) -> FetchedRequest:
+        """Answer ``FetchRequest``: the full request from the ring, when this process served it and still has it."""
+        if query.pid != self.pid:
+            return FetchedRequest(request=None)
+        self.flush()  # it may have ended a moment ago, its entry still queued
+        return FetchedRequest(request=self.ring.get(query.number))
+
+    # --- the batch thread ----------------------------------------------------------
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(INTERVAL)
+            self.flush()
+
+    def flush(self) -> None:
+        """Send what is queued as one batch (also called at exit)."""
+        pending = self._pending
+        if not pending:
+            return
+        with self._flushing:
+            self._flush(pending)
+
+    def _flush(self, pending: collections.deque[tuple]) -> None:
+        records: list[RequestRecord] = []
+        captured: list[CapturedRequest] = []
+        while pending:
+            try:
+                entry = pending.popleft()
+            except IndexError:
+                break
+            record = _record(entry, self.pid)
+            records.append(record)
+            number, environ, body, truncated = entry[0], entry[7], entry[8], entry[9]
+            # What keeps a connection's objects alive goes: the ring holds text and bytes only.
+            environ.pop("wsgi.input", None)
+            environ.pop("wsgi.errors", None)
+            environ.pop("werkzeug.socket", None)
+            kept = (number, environ, body, truncated)
+            self.ring.add(kept)
+            if record.error or record.status >= 500:
+                captured.append(_captured(kept))
+        try:
+            self._emit(RequestBatch(records=records, captured=captured, pid=self.pid))
+        except Exception:
+            pass  # a record that cannot be sent is lost, never the request
+
+
+class _Exchange:
+    """One request on its way through: the status and size of its answer, as it goes."""
+
+    __slots__ = ("recorder", "app", "environ", "start_response", "number", "started", "status", "size", "raised",
+                 "body", "truncated", "strings", "replay", "_iterable", "_done")
+
+    def __init__(self, recorder: RequestRecorder, app: Callable, environ: dict, start_response: Callable) -> None:
+        self.recorder = recorder
+        self.app = app
+        self.environ = environ
+        self.start_response = start_response
+        self.number = next(recorder._count)
+        self.started = _now()
+        self.status = 0
+        self.size = 0
+        self.raised = False
+        self.body: Any = b""
+        self.truncated = False
+        self._iterable: Any = None
+        self._done = False
+
+    def run(self) -> Any:
+        __traceback_hide__ = True  # noqa: F841
+        environ = self.environ
+        self.replay = environ.pop(REPLAY_ENVIRON, "")
+        # The request as it came (method, target, headers, peer), before the app can change it;
+        # a plain copy here, sorted out on the batch thread.
+        self.strings = environ.copy()
+        environ[REQUEST_ID_KEY] = self.number
+        length = environ.get("CONTENT_LENGTH")
+        if length and length != "0" or environ.get("wsgi.input_terminated"):
+            self._keep_body(length)
+        try:
+            self._iterable = self.app(environ, self._start_response)
+        except BaseException:
+            self.raised = True
+            self.status = self.status or 500
+            self._finish()
+            raise
+        return self
+
+    def _start_response(self, status: str, headers: list, exc_info: Any = None) -> Any:
+        try:
+            self.status = int(status[:3])
+        except ValueError:
+            self.status = 0
+        if exc_info is None:
+            return self.start_response(status, headers)
+        return self.start_response(status, headers, exc_info)
+
+    def __iter__(self) -> Iterator[bytes]:
+        size = 0
+        try:
+            for chunk in self._iterable:
+                size += len(chunk)
+                yield chunk
+        except BaseException:
+            self.raised = True
+            raise
+        finally:
+            self.size += size
+
+    def close(self) -> None:
+        try:
+            close = getattr(self._iterable, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._finish()
+
+    def _finish(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        environ = self.environ
+        body = self.body
+        if isinstance(body, _TeeInput):
+            body, self.truncated = body.kept()
+        self.recorder.done(
+            (self.number, time.time(), _now() - self.started, self.status, self.size,
+             self.raised or bool(environ.get(RAISED_KEY)), self.replay, self.strings, body, self.truncated)
+        )
+
+    def _keep_body(self, length: str | None) -> None:
+        environ = self.environ
+        stream = environ.get("wsgi.input")
+        if stream is None:
+            return
+        try:
+            size = int(length) if length else -1
+        except ValueError:
+            return
+        if 0 < size <= MAX_BODY:
+            # Small enough to read now: the app reads the same bytes from memory,
+            # and a request that fails before reading its body still has it here.
+            data = stream.read(size)
+            self.body = data
+            environ["wsgi.input"] = io.BytesIO(data)
+        else:
+            tee = _TeeInput(stream)
+            self.body = tee
+            environ["wsgi.input"] = tee
+
+
+class _TeeInput:
+    """The request body as the app reads it, its first 64 KB kept on the side."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._kept = bytearray()
+        self._truncated = False
+
+    def _keep(self, data: bytes) -> bytes:
+        room = MAX_BODY - len(self._kept)
+        if room > 0:
+            self._kept += data[:room]
+        if len(data) > room:
+            self._truncated = True
+        return data
+
+    def read(self, *args: Any) -> bytes:
+        return self._keep(self._stream.read(*args))
+
+    def readline(self, *args: Any) -> bytes:
+        return self._keep(self._stream.readline(*args))
+
+    def readlines(self, *args: Any) -> list[bytes]:
+        return [self._keep(line) for line in self._stream.readlines(*args)]
+
+    def __iter__(self) -> Iterator[bytes]:
+        for line in self._stream:
+            yield self._keep(line)
+
+    def kept(self) -> tuple[bytes, bool]:
+        return bytes(self._kept), self._truncated
+
+
+def _record(entry: tuple, pid: int) -> RequestRecord:
+    number, when, duration, status, size, raised, replay, environ, _body, _truncated = entry
+    get = environ.get
+    return RequestRecord(
+        time=when,
+        id=number,
+        method=get("REQUEST_METHOD", ""),
+        path=get("SCRIPT_NAME", "") + get("PATH_INFO", ""),
+        query=redact_query(get("QUERY_STRING", "")),
+        status=status,
+        duration=duration,
+        size=size,
+        remote_addr=get("REMOTE_ADDR", ""),
+        pid=pid,
+        error=raised,
+        replay=replay,
+    )
+
+
+def _captured(kept: tuple) -> CapturedRequest:
+    """The full request of a ring entry, as the supervisor keeps it."""
+    number, environ, body, truncated = kept
+    get = environ.get
+    query = get("QUERY_STRING", "")
+    path = get("SCRIPT_NAME", "") + get("PATH_INFO", "")
+    target = get("REQUEST_URI") or get("RAW_URI") or (path + ("?" + query if query else ""))
+    return CapturedRequest(
+        id=number,
+        method=get("REQUEST_METHOD", ""),
+        target=target,
+        headers=_headers(environ),
+        body64=base64.b64encode(body).decode("ascii") if body else "",
+        body_truncated=truncated,
+        remote_addr=get("REMOTE_ADDR", ""),
+        scheme=get("wsgi.url_scheme", "http"),
+    )
+
+
+def _headers(environ: dict[str, Any]) -> list[list[str]]:
+    """The request's headers from the environ, names spelt the usual way (the environ lost the client's spelling)."""
+    headers = []
+    for key, value in environ.items():
+        if type(value) is not str:
+            continue
+        if key.startswith("HTTP_"):
+            name = key[5:]
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            name = key
+            if not value:
+                continue
+        else:
+            continue
+        headers.append(["-".join(part.capitalize() for part in name.split("_")), value])
+    return headers
+
+
+class RequestRing:
+    """The latest requests of this process, bounded in count and bytes (thread-safe).
+
+    Entries stay as the batch thread got them (the environ's copy and the body);
+    a ``CapturedRequest`` is built only for the one a user selects.
+    """
+
+    def __init__(self, count: int = RING_COUNT, size: int = RING_BYTES) -> None:
+        self._items: collections.OrderedDict[int, tuple[tuple, int]] = collections.OrderedDict()
+        self._bytes = 0
+        self._count = count
+        self._size = size
+        self._lock = threading.Lock()
+
+    def add(self, kept: tuple) -> None:
+        """Keep ``(number, environ, body, truncated)``; the oldest go when over a bound."""
+        environ, body = kept[1], kept[2]
+        size = len(body) + 64 * len(environ) + sum([len(v) for v in environ.values() if type(v) is str])
+        with self._lock:
+            self._items[kept[0]] = (kept, size)
+            self._bytes += size
+            while self._items and (len(self._items) > self._count or self._bytes > self._size):
+                _, (_, old) = self._items.popitem(last=False)
+                self._bytes -= old
+
+    def get(self, number: int) -> CapturedRequest | None:
+        with self._lock:
+            item = self._items.get(number)
+        return _captured(item[0]) if item is not None else None
+
+    def __len__(self) -> int:
+        return len(self._items)

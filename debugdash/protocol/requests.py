@@ -1,0 +1,71 @@
+"""Requests as the agent hands them to the supervisor, with their real values.
+
+Never published: a ``request_batch`` is unpacked by the supervisor, its records
+published one by one (``events.RequestRecord``, secrets already redacted), its
+captured requests kept in the supervisor's memory for detail, curl and replay,
+where every face but the replay itself gets the redacted form (``redact``).
+
+Standard library only, like the rest of ``protocol``.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from debugdash.protocol.events import Event, Reply, RequestRecord
+
+#: The header debugdash marks a replay with; the agent takes it out before the app sees the request.
+REPLAY_HEADER = "X-Debugdash-Replay"
+REPLAY_ENVIRON = "HTTP_X_DEBUGDASH_REPLAY"
+#: Longest body kept of one request.
+MAX_BODY = 64 * 1024
+
+
+@dataclass(slots=True)
+class CapturedRequest:
+    """A whole request as it arrived: enough to show it and to send it again."""
+
+    id: int  # the RequestRecord's id (the agent's count until the supervisor renumbers it)
+    method: str
+    #: The request target as sent (path and query, still percent-encoded).
+    target: str
+    headers: list[list[str]] = field(default_factory=list)  # [name, value] pairs, in order
+    #: The body, base64 (bytes of any kind survive the JSON line unchanged).
+    body64: str = ""
+    body_truncated: bool = False
+    remote_addr: str = ""
+    scheme: str = "http"
+
+    @property
+    def body(self) -> bytes:
+        return base64.b64decode(self.body64) if self.body64 else b""
+
+    def header(self, name: str) -> str:
+        """The first value of header ``name`` (any case), or ""."""
+        lower = name.lower()
+        return next((value for key, value in self.headers if key.lower() == lower), "")
+
+    @property
+    def size(self) -> int:
+        """Bytes this takes in memory, roughly: what the bounded stores count."""
+        return len(self.target) + len(self.body64) + sum(len(k) + len(v) + 2 for k, v in self.headers) + 64
+
+
+@dataclass(slots=True, kw_only=True)
+class RequestBatch(Event):
+    """Records of the requests served lately, and the full requests of those that failed."""
+
+    name: ClassVar[str] = "request_batch"
+    records: list[RequestRecord] = field(default_factory=list)
+    captured: list[CapturedRequest] = field(default_factory=list)
+    pid: int = 0
+
+
+@dataclass(slots=True, kw_only=True)
+class FetchedRequest(Reply):
+    """The answer to ``commands.FetchRequest``: the request, or None when the ring let it go."""
+
+    name: ClassVar[str] = "fetched_request"
+    request: CapturedRequest | None = None

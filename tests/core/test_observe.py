@@ -14,7 +14,8 @@ from debugdash.core.errors import UserInputError
 from debugdash.core.settings import Settings
 from debugdash.core.supervisor import Supervisor
 from debugdash.protocol.clock import ManualClock
-from debugdash.protocol.events import CodingAgent, ExceptionInfo, Frame, LoadError, Ready, Reload, RequestError, Started
+from debugdash.protocol.observe import CodingAgent
+from debugdash.protocol.events import ExceptionInfo, Frame, LoadError, Ready, Reload, RequestError, Started
 
 T0 = 1_800_000_000.0
 

@@ -28,6 +28,6 @@ def serve(port: int | None) -> None:
 
     link = SessionLink(status.port)
     try:
-        build(link).run("stdio")
+        build(link, allow_eval=bool(status.settings.get("mcp_allow_eval"))).run("stdio")
     finally:
         link.disconnected()

@@ -84,7 +84,8 @@ class ErrorDetailAnswer:
     streaming: bool
     #: Root cause first, the exception the request raised last; locals as safe reprs.
     chain: list[ExceptionInfo]
-    occurrence: str = ""
+    occurrence: str = ""  # for eval (issue 13)
+    request_id: int = 0  # the request that raised, for request/replay (issue 12); 0 when unknown
 
 
 @dataclass(slots=True)

@@ -44,6 +44,8 @@ def status(answer: SessionStatus, last_reload: ReloadInfo | None, now: float) ->
             for g in answer.grants
         ],
         "attach_port": answer.attach.port if answer.attach else None,
+        "requests": {"total": answer.requests.total, "failed": answer.requests.failed} if answer.requests else None,
+        "error_groups": {"open": answer.error_groups.open, "verified_fixed": answer.error_groups.fixed} if answer.error_groups else None,
         "allowed_to_agents": {
             "eval": bool(answer.settings.get("mcp_allow_eval")),
             "unsafe_replay": bool(answer.settings.get("mcp_allow_unsafe_replay")),

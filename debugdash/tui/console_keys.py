@@ -53,6 +53,7 @@ class ConsoleKeys:
                 evaluate=lambda code: console.evaluate(occurrence, code, frame=number, link=link),
                 complete=lambda text: console.complete(occurrence, text, frame=number, link=link),
                 interrupt=lambda: console.interrupt(occurrence, frame=number, link=link),
+                # Completing nothing still looks the frame up: gone, it says why ("frames released: ...").
                 check=lambda: console.complete(occurrence, "", frame=number, link=link),
             )
         )

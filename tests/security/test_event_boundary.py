@@ -72,7 +72,7 @@ def _strings(value: Any, path: str = "") -> list[tuple[str, str]]:
     return []
 
 
-MULTILINE_PATHS = (".message",)
+MULTILINE_PATHS = (".message", ".code", ".output", ".value", ".traceback")  # the last four: the console (issue 13)
 
 
 @pytest.mark.parametrize("cls", _events(), ids=lambda cls: cls.name)

@@ -130,6 +130,9 @@ async def test_no_tool_grants_revokes_reveals_the_pin_or_widens_access(tmp_path:
             failed, text = await call(client, tool, **dict(arguments))
             assert failed and "refused" in text and command in text, (tool, text)
 
+        failed, text = await call(client, "eval", occurrence="1-1", code="1")
+        assert failed and "eval" in text, "without --mcp-allow-eval there is no eval tool to call"
+
         failed, text = await call(client, "toggle", name="debugger", state="off")
         assert (failed, text) == (False, "debugger off"), "narrowing access is the agent's to do"
         failed, text = await call(client, "toggle", name="debugger", state="on")
@@ -179,5 +182,12 @@ async def test_eval_is_offered_only_with_the_humans_flag_and_runs_in_the_failed_
         assert (result["output"], result["value"]) == ("['items']\n", "6"), result
         result = await call_json(client, "eval", occurrence=group["occurrence"], code="password = 'hunter2'; len(password)")
         assert result["value"] == "7"
+
+        # The newest failure as one document, for clients that prefer a resource or a prompt.
+        resource = await client.read_resource("debugdash://failures/newest")
+        document = resource.contents[0].text
+        assert document.startswith("# KeyError: 'total'") and "cart      = {'items': 3}" in document
+        prompt = await client.get_prompt("newest_failure")
+        assert "wait_for_reload" in prompt.messages[0].content.text and document in prompt.messages[0].content.text
     evals = [r for r in audit_lines(session) if r[2] == "mcp" and r[4] == "eval"]
     assert len(evals) == 2 and all("hunter2" not in r[5] for r in evals), evals

@@ -454,6 +454,37 @@ MUTANTS: list[Mutant] = [
         'VERIFIED_METHODS = ("GET", "HEAD", "POST")',
         ("tests/requests/test_verify_on_reload.py",),
     ),
+    # --- the console (issue 13) ---------------------------------------------------------
+    Mutant(
+        "control-peer-uid", "only the session's own user reaches the control socket (and so the console)",
+        "debugdash/core/control.py",
+        "    return _name_of(uid) if uid == os.getuid() else None",
+        "    return _name_of(uid)",
+        ("tests/security/test_console_access.py::test_another_user_cannot_evaluate",),
+    ),
+    Mutant(
+        "frames-bound", "only the newest keep_frames failing requests hold their frames",
+        "debugdash/agent/frames.py",
+        "            while len(self._kept) > self.limit:",
+        "            while len(self._kept) > self.limit * 1000:",
+        ("tests/e2e/test_console.py::test_only_the_newest_twenty_keep_frames_and_a_reload_releases_them_all",
+         "tests/e2e/test_console.py::test_the_server_memory_stays_bounded_under_a_thousand_failures"),
+    ),
+    Mutant(
+        "console-interrupt", "Ctrl-C interrupts a runaway evaluation in the server",
+        "debugdash/agent/console.py",
+        "            _async_raise(self._thread, KeyboardInterrupt)",
+        "            pass",
+        ("tests/agent/test_console.py::test_a_runaway_evaluation_is_interrupted_from_another_thread",
+         "tests/tui/test_console.py::test_ctrl_c_interrupts_a_runaway_loop_while_other_requests_are_served"),
+    ),
+    Mutant(
+        "eval-audit-redacted", "the audit record of an evaluation never holds a secret-named value",
+        "debugdash/core/console.py",
+        "                frame=f\"frame {reply.frame}: {where}\", code=redact_assignments(code), raised=reply.raised,",
+        "                frame=f\"frame {reply.frame}: {where}\", code=code, raised=reply.raised,",
+        ("tests/e2e/test_console.py::test_each_evaluation_is_an_audit_record_with_its_code_redacted",),
+    ),
 ]
 
 

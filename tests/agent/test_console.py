@@ -110,7 +110,8 @@ def test_completion_prefers_the_frames_names_to_builtins() -> None:
 def test_a_runaway_evaluation_is_interrupted_from_another_thread() -> None:
     console = Console(_frame_of_new_failure())
     outcomes = []
-    worker = threading.Thread(target=lambda: outcomes.append(console.run("n = 0\nwhile True:\n    n += 1")))
+    # A daemon: if the interrupt is broken, the loop must not keep pytest from exiting.
+    worker = threading.Thread(target=lambda: outcomes.append(console.run("n = 0\nwhile True:\n    n += 1")), daemon=True)
     worker.start()
     _wait(lambda: console.running and console.interrupt())
     worker.join(timeout=30)
@@ -122,7 +123,7 @@ def test_a_runaway_evaluation_is_interrupted_from_another_thread() -> None:
 
 def test_one_evaluation_at_a_time_per_console() -> None:
     console = Console(_frame_of_new_failure())
-    worker = threading.Thread(target=console.run, args=("while True: pass",))
+    worker = threading.Thread(target=console.run, args=("while True: pass",), daemon=True)
     worker.start()
     _wait(lambda: console.running)
     with pytest.raises(ConsoleBusy, match="Ctrl-C interrupts it"):

@@ -102,6 +102,19 @@ async def test_a_console_in_the_failing_frame(tmp_path: Path) -> None:
 
         await pilot.press("escape")
         await until(pilot, lambda: not console.display, what="Esc closed the console")
+
+        # An outer frame has a console of its own, with its own locals.
+        view = app.query_one(TracebackView)
+        assert app.focused is view
+        await pilot.press("up")
+        await until(pilot, lambda: view.selected_frame.function == "create_order", what="create_order highlighted")
+        await pilot.press("i")
+        await until(pilot, lambda: console.display and "shop.py:9 in create_order" in screen_text(app), what="the outer frame's console")
+        await type_line(pilot, "'amount' in dir(), sorted(order)")
+        await until(pilot, lambda: "(False, ['items', 'total'])" in transcript(app), what=lambda: repr(transcript(app)))
+        assert "2100" not in transcript(app)  # a new frame, a new transcript
+        await pilot.press("escape")
+
         # What was typed went to the console, not to the dashboard's keys (r restarts, d flips the debugger).
         assert (app.state.phase, app.state.pid, _sup.toggles) == ("running", pid, toggles)
 

@@ -16,6 +16,7 @@ sees the request, and its value put on the record.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import collections
 import io
@@ -64,6 +65,9 @@ class RequestRecorder:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="debugdash-requests", daemon=True)
                 self._thread.start()
+                # Registered after the link's own flush, so it runs before it: a reload's last
+                # requests (a failure the next worker will be asked to verify) still go out.
+                atexit.register(self.flush)
         recorder = self
 
         def recorded(environ: dict, start_response: Callable) -> Iterable[bytes]:

@@ -41,7 +41,6 @@ from debugdash.protocol import commands as wire
 from debugdash.protocol.clock import Clock, system_clock
 from debugdash.protocol.control import AttachInfo, SessionStatus
 from debugdash.protocol.events import Event, Exited, Notice, Ready, Toggles
-from debugdash.protocol.events import AccessRefused, Event, Exited, Notice, Ready, Toggles
 from debugdash.core.agent_hub import AgentQueryError
 from debugdash.core.request_actions import RequestActions
 from debugdash.core.requests import RequestStore
@@ -50,7 +49,6 @@ from debugdash.core.inbox import host_name
 from debugdash.protocol.events import VerifyOnReload
 from debugdash.protocol.control import GroupCounts, RequestCounts
 from debugdash.protocol.requests import CapturedRequest, RequestBatch
-
 
 
 class Supervisor:

@@ -11,10 +11,12 @@ Standard library only, like the rest of ``protocol``.
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import ClassVar
 
+from debugdash.protocol import codec
 from debugdash.protocol.events import Event, Reply, RequestRecord
+from debugdash.protocol.text import neutralise
 
 #: The header debugdash marks a replay with; the agent takes it out before the app sees the request.
 REPLAY_HEADER = "X-Debugdash-Replay"
@@ -61,6 +63,34 @@ class RequestBatch(Event):
     records: list[RequestRecord] = field(default_factory=list)
     captured: list[CapturedRequest] = field(default_factory=list)
     pid: int = 0
+
+    @classmethod
+    def from_plain(cls, data: dict) -> RequestBatch:
+        """``codec.build(RequestBatch, data)``, with the records (one per request served) built directly."""
+        records = data.get("records", [])
+        if type(records) is not list:
+            return codec.build(cls, data)
+        batch = codec.build(cls, {k: v for k, v in data.items() if k != "records"})
+        batch.records = [_record(item) for item in records]
+        return batch
+
+
+_RECORD_FIELDS = frozenset(f.name for f in fields(RequestRecord))
+_RECORD_TEXT = ("method", "path", "query", "remote_addr", "replay")
+
+
+def _record(item: object) -> RequestRecord:
+    """A record from its plain form as ``codec.build`` makes it (every string neutralised), when it has
+    exactly the usual shape; anything else goes the generic way."""
+    if type(item) is not dict or item.keys() != _RECORD_FIELDS:
+        return codec.build(RequestRecord, item)  # type: ignore[arg-type]
+    for key in _RECORD_TEXT:
+        value = item[key]
+        if type(value) is not str:
+            return codec.build(RequestRecord, item)
+        if not value.isprintable():
+            item[key] = neutralise(value)
+    return RequestRecord(**item)
 
 
 @dataclass(slots=True, kw_only=True)

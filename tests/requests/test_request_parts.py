@@ -242,3 +242,21 @@ def test_the_ring_is_bounded_in_count_and_bytes() -> None:
     assert kept and kept[-1] == 100 and len(kept) <= 10
     assert len(kept) * 400 <= 5_000  # each entry is over 400 bytes: the byte bound decides here
     assert ring.get(100).header("Cookie") == "c" * 300 and ring.get(100).body == b"b" * 100
+
+
+def test_a_batch_decodes_exactly_as_the_generic_codec_would_build_it() -> None:
+    from debugdash.protocol import codec
+
+    hostile = _record(path="/\x1b]52;c;x\x07\u202e", method="G\nET", remote_addr="127.0.0.1\x9b")
+    lines = [
+        batch_json(RequestBatch(time=3.0, records=[_record(), hostile], pid=9)),
+        b'{"event":"request_batch","time":1.0,"records":[{"time":2.0,"id":1,"method":"GET","path":["/a\\u001b"],"status":200,'
+        b'"duration":0.1,"size":1,"remote_addr":"x","extra":1}],"captured":[],"pid":2}\n',
+    ]
+    for line in lines:
+        data = json.loads(line)
+        data.pop("event")
+        assert commands.decode(line) == codec.build(RequestBatch, data)
+    decoded = commands.decode(lines[0]).records[1]
+    assert "\x1b" not in decoded.path and "\x07" not in decoded.path and "\u202e" not in decoded.path
+    assert "\n" not in decoded.method and "\x9b" not in decoded.remote_addr

@@ -22,7 +22,6 @@ from debugdash.protocol.events import (
     AccessRevoked,
     AttachClient,
     AttachListening,
-    CodingAgent,
     Evaluated,
     Event,
     Exited,
@@ -39,6 +38,7 @@ from debugdash.protocol.events import (
     Stats,
     Toggles,
 )
+from debugdash.protocol.observe import CodingAgent
 from debugdash.protocol.events import RequestRecord, Verified, VerifyOnReload
 from debugdash.core.supervisor import Supervisor
 from debugdash.protocol.text import display_lines

@@ -406,6 +406,27 @@ MUTANTS: list[Mutant] = [
         ("tests/core/test_observe.py", "tests/mcp/test_agent_session.py::test_wait_for_reload_reports_a_load_error_even_when_it_came_before_the_call"),
     ),
     Mutant(
+        "mcp-safe-replay", "an agent replays GET and HEAD only, unless the human started with --mcp-allow-unsafe-replay",
+        "debugdash/mcp/request_tools.py",
+        'SAFE_REPLAY = ("GET", "HEAD")',
+        'SAFE_REPLAY = ("GET", "HEAD", "POST")',
+        ("tests/mcp/test_agent_session.py::test_a_post_is_replayed_only_when_the_human_allowed_unsafe_replays",),
+    ),
+    Mutant(
+        "mcp-eval-listed-if-allowed", "eval is offered to an agent only with --mcp-allow-eval",
+        "debugdash/mcp/request_tools.py",
+        "    if allow_eval:",
+        "    if True:",
+        ("tests/mcp/test_agent_session.py::test_an_agent_reads_the_failure_fixes_the_file_and_sees_the_replay_succeed",),
+    ),
+    Mutant(
+        "mcp-audit-redacted", "an agent's arguments are redacted in the audit log",
+        "debugdash/mcp/calls.py",
+        "    given = {name: redact_assignments(value) if isinstance(value, str) else value for name, value in redact_json_value(given).items()}",
+        "    given = given",
+        ("tests/mcp/test_agent_session.py::test_eval_is_offered_only_with_the_humans_flag_and_runs_in_the_failed_frame",),
+    ),
+    Mutant(
         "redact-headers", "credential headers are redacted in every face (issue 12)",
         "debugdash/protocol/redact.py",
         "    return [(name, REDACTED if is_secret_header(name) else value) for name, value in headers]",

@@ -34,10 +34,10 @@ from debugdash.protocol.events import (
     AccessRefused,
     AccessRevoked,
     AttachClient,
-    CodingAgent,
     Evaluated,
     Event,
 )
+from debugdash.protocol.observe import CodingAgent
 from debugdash.protocol.clock import Clock, system_clock
 from debugdash.protocol.text import display_text
 

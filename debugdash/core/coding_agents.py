@@ -16,8 +16,8 @@ from typing import Any
 import psutil
 
 from debugdash.core.audit import current_user
-from debugdash.protocol.events import CodingAgent, Event
-from debugdash.protocol.observe import CodingAgentReport
+from debugdash.protocol.events import Event
+from debugdash.protocol.observe import CodingAgent, CodingAgentReport
 
 #: Seconds between looks at whether the connected `debugdash mcp` processes still run.
 WATCH_INTERVAL = 2.0

@@ -9,10 +9,10 @@ folded from published events); nothing asks the server process.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import Callable
 
 from debugdash.core.bus import Subscriber
+from debugdash.core.console import group_id  # the id `debugdash errors` lists (issue 13)
 from debugdash.core.errors import UserInputError
 from debugdash.core.logbuffer import LogBuffer
 from debugdash.core.state import ErrorGroup, SessionState
@@ -24,14 +24,6 @@ from debugdash.protocol.observe import (
     ReloadInfo,
     ReloadOutcome,
 )
-
-
-def group_id(key: tuple[str, str, int]) -> str:
-    """A short id for an error group, stable across sessions for the same type and place.
-
-    The same id `debugdash errors` lists (issue 13), so one id names a group everywhere.
-    """
-    return hashlib.sha1("\0".join(map(str, key)).encode("utf-8", "replace")).hexdigest()[:8]
 
 
 class SessionViews:
@@ -145,7 +137,8 @@ class SessionViews:
             remote_addr=latest.remote_addr,
             streaming=latest.streaming,
             chain=latest.chain,
-            occurrence=getattr(latest, "occurrence", ""),
+            occurrence=latest.occurrence,
+            request_id=latest.request_id,
         )
 
 

@@ -17,7 +17,6 @@ from typing import Literal
 from debugdash.protocol.events import (
     AttachClient,
     AttachListening,
-    CodingAgent,
     DebugPaused,
     Event,
     Exited,
@@ -33,6 +32,7 @@ from debugdash.protocol.events import (
     Stats,
     Toggles,
 )
+from debugdash.protocol.observe import CodingAgent
 from debugdash.protocol.events import AccessRefused, RequestRecord, Verified, VerifyOnReload
 from debugdash.core.inbox import Inbox
 

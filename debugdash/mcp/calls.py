@@ -13,6 +13,8 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from debugdash.core.errors import UserInputError
 from debugdash.mcp.link import SessionLink
+from debugdash.protocol.redact import redact_json_value
+from debugdash.protocol.redact import redact_assignments
 
 #: Longest argument text reported to the session: one line of the audit log.
 ARGUMENTS_LIMIT = 300
@@ -50,7 +52,10 @@ async def run(link: SessionLink, tool: str, arguments: dict[str, Any], work: Wor
 
 
 def describe_arguments(arguments: dict[str, Any]) -> str:
-    """The arguments the agent gave, as one short line (left-out defaults not shown)."""
+    """The arguments the agent gave, redacted, as one short line (left-out defaults not shown)."""
     given = {name: value for name, value in arguments.items() if value is not None}
+    # Secrets by name, as everywhere: a secret-named argument, and a secret-named
+    # value inside text (code for eval: ``login(password="hunter2")``).
+    given = {name: redact_assignments(value) if isinstance(value, str) else value for name, value in redact_json_value(given).items()}
     text = json.dumps(given, ensure_ascii=False, separators=(", ", ": "), default=str) if given else ""
     return text if len(text) <= ARGUMENTS_LIMIT else text[: ARGUMENTS_LIMIT - 1] + "…"

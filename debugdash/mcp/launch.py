@@ -28,6 +28,8 @@ def serve(port: int | None) -> None:
 
     link = SessionLink(status.port)
     try:
-        build(link).run("stdio")
+        build(link, allow_eval=bool(status.settings.get("mcp_allow_eval"))).run("stdio")
+    except KeyboardInterrupt:
+        pass  # run by hand in a terminal and stopped with Ctrl-C: nothing to report
     finally:
         link.disconnected()

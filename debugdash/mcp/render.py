@@ -14,8 +14,9 @@ import re
 from datetime import datetime
 from typing import Any
 
-from debugdash.protocol.control import SessionStatus
-from debugdash.protocol.events import ExceptionInfo, Frame
+from debugdash.protocol.console import ErrorGroupInfo, EvalResult
+from debugdash.protocol.control import ReplayResult, SessionStatus
+from debugdash.protocol.events import ExceptionInfo, Frame, RequestRecord
 from debugdash.protocol.observe import ErrorDetailAnswer, LogLines, ReloadInfo, ReloadOutcome
 
 _RELATIONS = {
@@ -43,6 +44,8 @@ def status(answer: SessionStatus, last_reload: ReloadInfo | None, now: float) ->
             for g in answer.grants
         ],
         "attach_port": answer.attach.port if answer.attach else None,
+        "requests": {"total": answer.requests.total, "failed": answer.requests.failed} if answer.requests else None,
+        "error_groups": {"open": answer.error_groups.open, "verified_fixed": answer.error_groups.fixed} if answer.error_groups else None,
         "allowed_to_agents": {
             "eval": bool(answer.settings.get("mcp_allow_eval")),
             "unsafe_replay": bool(answer.settings.get("mcp_allow_unsafe_replay")),
@@ -58,6 +61,62 @@ def reload(info: ReloadInfo, now: float) -> dict[str, Any]:
         "ready_after_seconds": None if info.ready_after is None else round(info.ready_after, 3),
         "load_error": info.load_error,
     }
+
+
+def error_group(group: ErrorGroupInfo) -> dict[str, Any]:
+    return {
+        "group": group.id,
+        "type": group.type,
+        "message": group.message,
+        "where": group.location,
+        "count": group.count,
+        "last_seen": _clock(group.last_seen),
+        "request": group.request,
+        "occurrence": group.occurrence,
+        "frames_kept_for_eval": group.frames_held,
+        "app_frames": group.frames,
+    }
+
+
+def request_record(record: RequestRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "time": _clock(record.time),
+        "method": record.method,
+        "path": record.path + (f"?{record.query}" if record.query else ""),
+        "status": record.status,
+        "duration_ms": round(record.duration * 1000, 1),
+        "size": record.size,
+        "from": record.remote_addr,
+        "raised": record.error,
+        **({"replay_of": record.replay} if record.replay else {}),
+    }
+
+
+def replay(result: ReplayResult) -> dict[str, Any]:
+    data: dict[str, Any] = {"status": result.status, "reason": result.reason}
+    if result.status:
+        data["ok"] = not result.failed and not result.raised
+        data["duration_ms"] = round(result.duration * 1000, 1)
+        data["size"] = result.size
+        data["raised"] = result.raised
+        if result.replay_id:
+            data["replay_request_id"] = result.replay_id
+    else:
+        data["ok"] = False
+        data["message"] = result.message
+    return data
+
+
+def evaluation(result: EvalResult) -> dict[str, Any]:
+    data: dict[str, Any] = {"where": result.where, "frame": result.frame}
+    if result.output:
+        data["output"] = result.output
+    if result.raised:
+        data["raised"] = result.traceback
+    else:
+        data["value"] = result.value
+    return data
 
 
 def outcome(answer: ReloadOutcome) -> dict[str, Any]:
@@ -91,7 +150,8 @@ def failure(detail: ErrorDetailAnswer) -> str:
         "",
         f"- request: `{detail.method} {detail.path}`{streaming} from {detail.remote_addr}",
         f"- seen {detail.count} time{'s' if detail.count != 1 else ''}, first {_clock(detail.first_seen)}, last {_clock(detail.last_seen)}",
-        f"- error group `{detail.group}`" + (f", occurrence `{detail.occurrence}`" if detail.occurrence else ""),
+        f"- error group `{detail.group}`" + (f", request `{detail.request_id}`" if detail.request_id else "")
+        + (f", occurrence `{detail.occurrence}` (frames kept for eval)" if detail.occurrence else ""),
         "",
         "## Traceback (most recent call last)",
     ]

@@ -9,26 +9,28 @@ from mcp.server.mcpserver import MCPServer
 
 from debugdash import __version__
 from debugdash.core.errors import UserInputError
-from debugdash.mcp import render, tools
+from debugdash.mcp import render, request_tools, tools
 from debugdash.mcp.link import SessionLink
 from debugdash.protocol.observe import ErrorDetail
 
 INSTRUCTIONS = """\
 debugdash runs this project's Flask development server. Use it to see what failed \
-(errors, error, logs), to check a fix (edit the code, call wait_for_reload, then \
-request the page again), and to restart the server. Access to the interactive \
+(errors, error, requests, logs), to check a fix (edit the code, call \
+wait_for_reload, then replay the failing request), and to restart the server. Access to the interactive \
 debugger (grants, the PIN, switching it on) stays with the human: those tools \
 answer with the command to ask the human to run."""
 
 NEWEST_FAILURE = "debugdash://failures/newest"
 
 
-def build(link: SessionLink) -> MCPServer:
+def build(link: SessionLink, *, allow_eval: bool = False) -> MCPServer:
+    """The server for ``link``'s session; ``allow_eval``: the human started it with --mcp-allow-eval."""
     server = MCPServer(
         "debugdash", version=__version__, instructions=INSTRUCTIONS,
         log_level="WARNING", middleware=[_Handshake(link)],
     )
     tools.register(server, link)
+    request_tools.register(server, link, allow_eval=allow_eval)
 
     @server.resource(NEWEST_FAILURE, name="newest_failure", mime_type="text/markdown",
                      description="The newest failing request as one markdown document: request, traceback, locals.")

@@ -369,21 +369,6 @@ class Notice(Event):
 
 
 @dataclass(slots=True, kw_only=True)
-class CodingAgent(Event):
-    """A coding agent's `debugdash mcp` connected, called a tool, or went away (issue 17)."""
-
-    name: ClassVar[str] = "coding_agent"
-    state: Literal["connected", "call", "disconnected"]
-    client: str  # the name its MCP client gave, e.g. "claude-code"
-    pid: int  # of the `debugdash mcp` process
-    user: str = ""
-    tool: str = ""
-    arguments: str = ""  # redacted, one line
-    ok: bool = True
-    summary: str = ""  # the result in a few words, e.g. "200 OK" or "refused"
-
-
-@dataclass(slots=True, kw_only=True)
 class RequestRecord(Event):
     """One request the server answered: the cheap record every request gets.
 

@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Literal
 
 from debugdash.protocol.codec import MULTILINE
 from debugdash.protocol.control import _CHECKS, BadRequest, Request, _optional_text, _text
-from debugdash.protocol.events import ExceptionInfo
+from debugdash.protocol.events import Event, ExceptionInfo
 
 #: Most lines one `Logs` answer carries: the control socket's answers stay small.
 MAX_LOG_LINES = 2000
@@ -84,12 +84,32 @@ class ErrorDetailAnswer:
     streaming: bool
     #: Root cause first, the exception the request raised last; locals as safe reprs.
     chain: list[ExceptionInfo]
-    occurrence: str = ""
+    occurrence: str = ""  # for eval (issue 13)
+    request_id: int = 0  # the request that raised, for request/replay (issue 12); 0 when unknown
 
 
 @dataclass(slots=True)
 class Noted:
     noted: bool = True
+
+
+# --- the event the session publishes of a coding agent ---------------------------
+# (here, beside the report it comes from: nothing but the session makes one)
+
+
+@dataclass(slots=True, kw_only=True)
+class CodingAgent(Event):
+    """A coding agent's `debugdash mcp` connected, called a tool, or went away (issue 17)."""
+
+    name: ClassVar[str] = "coding_agent"
+    state: Literal["connected", "call", "disconnected"]
+    client: str  # the name its MCP client gave, e.g. "claude-code"
+    pid: int  # of the `debugdash mcp` process
+    user: str = ""
+    tool: str = ""
+    arguments: str = ""  # redacted, one line
+    ok: bool = True
+    summary: str = ""  # the result in a few words, e.g. "200 OK" or "refused"
 
 
 # --- the requests ----------------------------------------------------------------

@@ -15,12 +15,12 @@ from debugdash.protocol.events import (
     AccessRefused,
     AccessRevoked,
     AttachListening,
-    CodingAgent,
     Event,
     Notice,
     RequestError,
     Toggles,
 )
+from debugdash.protocol.observe import CodingAgent
 from debugdash.core.state import SessionState
 from debugdash.protocol.text import display_text
 from debugdash.tui import format as fmt

@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 
 from debugdash.core.audit import AuditLog
+from debugdash.core.console import group_id
 from debugdash.core.errors import UserInputError
 from debugdash.core.settings import Settings
 from debugdash.core.supervisor import Supervisor
 from debugdash.protocol.clock import ManualClock
-from debugdash.protocol.events import CodingAgent, ExceptionInfo, Frame, LoadError, Ready, Reload, RequestError, Started
+from debugdash.protocol.observe import CodingAgent
+from debugdash.protocol.events import ExceptionInfo, Frame, LoadError, Ready, Reload, RequestError, Started
 
 T0 = 1_800_000_000.0
 
@@ -94,8 +96,6 @@ def test_error_detail_is_the_newest_group_or_the_one_named(tmp_path: Path) -> No
     newest = sup.views.error_detail(None)
     assert (newest.path, newest.count) == ("/a?again", 2)
     other = next(g for g in sup.state.error_groups if g.latest.path == "/b")
-    from debugdash.core.observe import group_id
-
     named = sup.views.error_detail(group_id(other.key))
     assert (named.path, named.count, named.chain[0].frames[0].locals) == ("/b", 1, {"x": "[]"})
     with pytest.raises(UserInputError, match="no error group 'nope'; the session has: "):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from debugdash.headless import describe
-from debugdash.protocol.events import CodingAgent
+from debugdash.protocol.observe import CodingAgent
 
 
 def test_each_call_reads_as_one_line_with_its_outcome() -> None:

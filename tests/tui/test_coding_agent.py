@@ -9,7 +9,7 @@ from pathlib import Path
 from debugdash.core.settings import Settings
 from debugdash.core.supervisor import Supervisor
 from debugdash.protocol.clock import ManualClock
-from debugdash.protocol.events import CodingAgent
+from debugdash.protocol.observe import CodingAgent
 from debugdash.tui.app import DashboardApp
 from tests.tui import scenes
 from tests.tui.conftest import plain, toasts, until

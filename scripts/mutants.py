@@ -551,6 +551,13 @@ MUTANTS: list[Mutant] = [
         "                asyncio.create_task(_pipe(reader, up_writer)),",
         ("tests/core/test_dap_framing.py",),
     ),
+    Mutant(
+        "agent-threads-stop-with-the-app", "switches and revocations apply while the IDE holds the app stopped",
+        "debugdash/agent/attach.py",
+        "            _keep_ours_running()",
+        "            pass",
+        ("tests/e2e/test_reattach.py::test_switches_still_apply_while_the_ide_holds_the_app_stopped",),
+    ),
 ]
 
 

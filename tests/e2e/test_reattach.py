@@ -37,6 +37,10 @@ APP = """
             raise KeyError("caught")
         except KeyError:
             return "handled"
+
+    @app.route("/boom")
+    def boom():
+        return str(1 / 0)
 """
 BREAKPOINT_LINE = 9  # `return str(value)`
 #: The same module with a new local before the breakpoint, every line number kept.
@@ -222,3 +226,22 @@ def test_restart_and_a_crash_and_restart_keep_the_client_attached(attached) -> N
     session.wait_event("ready", since=mark, timeout=60)
     frame = _stops_and_completes(dap, port, "/answer", (200, "42"), line=BREAKPOINT_LINE)
     assert frame["source"]["path"] == str(app)
+
+
+def test_switches_still_apply_while_the_ide_holds_the_app_stopped(attached) -> None:
+    """pydevd stops every thread when one stops (the server accepts nothing then):
+    debugdash's own threads in the server must run on, or a switch, or a revoked
+    grant, would wait for continue."""
+    session, port, app, dap = attached
+    dap.attach(breakpoints={str(app): [BREAKPOINT_LINE]})
+    request = Request(port, "/answer")
+    thread, _ = stopped_at(dap)
+    pid = session.named("ready")[-1]["pid"]
+    mark = session.mark()
+    assert session.cli("toggle", "debugger", "on").returncode == 0
+    # The server's own word that its gate opened, while the IDE still holds it stopped.
+    session.wait_event("gate", lambda e: e["debugger"] and e["pid"] == pid, since=mark, timeout=30)
+    assert "reply" not in request.result
+    dap.request("continue", {"threadId": thread})
+    assert request.reply()[:2] == (200, "42")
+    assert "Werkzeug Debugger" in http(port, "/boom")[1]

@@ -18,11 +18,21 @@ class EventBus:
         self._apply = apply
         self._subscribers: list[Subscriber] = []
         self._audit_warned = False
+        self._held: list[Event] | None = None
 
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
         """Call ``callback(events)`` with each batch of events; returns the unsubscribe function."""
         self._subscribers.append(callback)
         return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
+
+    def hold(self) -> None:
+        """Keep what is published from now until ``held()``: for a face that subscribes late."""
+        self._held = []
+
+    def held(self) -> list[Event]:
+        """What was published since ``hold()``, handed out once; [] when nothing was held."""
+        held, self._held = self._held or [], None
+        return held
 
     def publish(self, events: list[Event]) -> None:
         if not events:
@@ -33,6 +43,8 @@ class EventBus:
             if not audit.record(event) and audit.error is not None and not self._audit_warned:
                 self._audit_warned = True
                 events = [*events, Notice(level="error", message=f"cannot write the audit log {audit.path}: {audit.error.strerror}")]
+        if self._held is not None:
+            self._held.extend(events)
         for callback in list(self._subscribers):
             try:
                 callback(events)

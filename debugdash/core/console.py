@@ -73,6 +73,17 @@ class ConsoleAccess:
                 pass  # no server to ask: nothing holds frames
         return [_info(group, held) for group in groups]
 
+    async def send_newest(self, key: tuple[str, str, int], timeout: float = 5.0) -> bool:
+        """Have the serving process send the error group's newest occurrence whole now (issue 16).
+
+        When this returns, the session state holds it (the event travels ahead of
+        the reply); True when one was waiting to be sent. Raises AgentQueryError
+        when no server answers.
+        """
+        query = wire.SendNewestError(exception_type=key[0], filename=key[1], lineno=key[2])
+        reply = await self._ask(query, timeout=timeout)
+        return bool(getattr(reply, "sent", False))
+
     async def evaluate(
         self, occurrence: str, code: str, *, frame: int | None = None, link: int = -1, timeout: float = 0.0, user: str | None = None
     ) -> EvalResult:

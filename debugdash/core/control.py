@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from debugdash.core.allowlist import AccessEntry
 from debugdash.core.console import ConsoleAccess
 from debugdash.core.errors import UserInputError
-from debugdash.core.requests import RequestStore
+from debugdash.core.request_session import RequestSession
 from debugdash.core.runtime import runtime_base, session_sockets
 from debugdash.protocol.clock import Clock
 from debugdash.protocol.control import (
@@ -89,7 +89,7 @@ class Steerable(Protocol):
     toggles: Toggles
     views: SessionViews
     coding_agents: CodingAgents
-    requests: RequestStore
+    requests: RequestSession
     console: ConsoleAccess
 
     def status(self) -> SessionStatus: ...
@@ -102,9 +102,7 @@ class Steerable(Protocol):
     async def set_reloader(self, on: bool) -> None: ...
     async def set_attach(self, on: bool) -> None: ...
     async def set_debug(self, on: bool) -> None: ...
-    async def curl(self, request_id: int, *, reveal: bool = False) -> str: ...
-    async def replay(self, request_id: int, *, confirmed: bool = False) -> ReplayResult: ...
-    async def trust_host(self, host: str) -> list[str]: ...
+    def trusted_hosts(self) -> list[str]: ...
 
 
 NO_SESSION = "no debugdash session is running; start one with `debugdash --app yourapp`"
@@ -235,13 +233,14 @@ class ControlServer:
         return self.session.requests.records(errors=request.errors, limit=request.limit)
 
     async def _curl(self, request: Curl, user: str | None) -> CurlCommand:
-        return CurlCommand(text=await self.session.curl(request.id))
+        return CurlCommand(text=await self.session.requests.curl(request.id))
 
     async def _replay(self, request: Replay, user: str | None) -> ReplayResult:
-        return await self.session.replay(request.id, confirmed=request.yes)
+        return await self.session.requests.replay(request.id, confirmed=request.yes)
 
     async def _trust_host(self, request: TrustHost, user: str | None) -> TrustedHosts:
-        return TrustedHosts(hosts=await self.session.trust_host(request.host))
+        self.session.requests.trust_host(request.host)
+        return TrustedHosts(hosts=self.session.trusted_hosts())
 
 
     # --- the console (issue 13): only this socket's same-uid peers reach it ------------

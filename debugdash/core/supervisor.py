@@ -6,6 +6,8 @@ that each do one job and get what they need as callables: ``Lifecycle`` (the
 server process, the reloader parent, crash policy), ``AgentHub`` (the agent
 socket, and the queries it asks the serving process), ``AccessControl`` (grants
 and expiry), ``SessionPin``, ``Switches`` (the toggles and attach),
+``RequestSession`` (requests, replay, verify on reload), ``ConsoleAccess`` (the
+frame console), ``SessionViews`` and ``CodingAgents`` (`debugdash mcp`),
 ``ControlServer`` (other terminals), ``SessionDir``. Every toggle, from
 a key or from another terminal, goes through the same public coroutine here.
 """
@@ -27,9 +29,10 @@ from debugdash.core.coding_agents import CodingAgents
 from debugdash.core.console import ConsoleAccess
 from debugdash.core.control import ControlServer
 from debugdash.core.lifecycle import Lifecycle
-from debugdash.core.pins import SessionPin
 from debugdash.core.logbuffer import LogBuffer
 from debugdash.core.observe import SessionViews
+from debugdash.core.pins import SessionPin
+from debugdash.core.request_session import RequestSession
 from debugdash.core.runtime import control_socket_path, runtime_base, sweep_stale
 from debugdash.core.server_process import server_command, server_environment
 from debugdash.core.session_dir import SessionDir
@@ -43,14 +46,7 @@ from debugdash.protocol import commands as wire
 from debugdash.protocol.clock import Clock, system_clock
 from debugdash.protocol.control import AttachInfo, SessionStatus
 from debugdash.protocol.events import Event, Exited, Notice, Ready, Toggles
-from debugdash.core.agent_hub import AgentQueryError
-from debugdash.core.request_actions import RequestActions
-from debugdash.core.requests import RequestStore
-from debugdash.core.verify import Verifier
-from debugdash.core.inbox import host_name
 from debugdash.protocol.events import VerifyOnReload
-from debugdash.protocol.control import GroupCounts, RequestCounts
-from debugdash.protocol.requests import CapturedRequest, RequestBatch
 
 
 class Supervisor:
@@ -69,8 +65,6 @@ class Supervisor:
         self._started = False
         self._start_done = asyncio.Event()
         self._start_error: Exception | None = None
-        self._held: list[Event] = []
-        self._held_release: Callable[[], None] | None = None
         self._session: SessionDir | None = None
         self._control: ControlServer | None = None
         self.hub = AgentHub(configure=self._configure_for, on_event=self._on_agent_event)
@@ -120,38 +114,27 @@ class Supervisor:
         #: What `debugdash mcp` reads, and the coding agents it reports (issue 17).
         self.views = SessionViews(logs=self.logs, state=lambda: self.state, subscribe=self.subscribe)
         self.coding_agents = CodingAgents(publish=self.publish_one, spawn=self.life.spawn_task)
-        #: Requests: records and failed requests in memory, what faces do with them, verify on reload.
-        self.requests = RequestStore()
-        self.request_actions = RequestActions(self.requests, ready=lambda: self.ready, fetch=self._fetch_request)
-        self.verifier = Verifier(
-            groups=lambda: self.state.error_groups,
-            captured=self.requests.captured,
-            replay=self.request_actions.replay,
+        self.requests = RequestSession(
+            verify_on_reload=settings.verify_on_reload,
+            ready=lambda: self.ready,
+            ask=self.hub.ask,
+            state=lambda: self.state,
             publish=self.publish_one,
-            on=settings.verify_on_reload,
+            spawn=self.life.spawn_task,
+            push_trusted_hosts=lambda: self.hub.send(
+                self.switches.configure(False, self.allowlist.wire_grants(), self.trusted_hosts()), roles=("worker", "server")
+            ),
+            renumbered=self.hub.lines.renumber,
         )
-        # What the Requests tab and the control socket call (see RequestActions, Verifier).
-        self.request_detail = self.request_actions.detail
-        self.curl = self.request_actions.curl
-        self.replay = self.request_actions.replay
-        self.replay_needs_confirmation = self.request_actions.needs_confirmation
-        self.set_verify_on_reload = self.verifier.set
-        #: Host names trusted for this session from the refused inbox (on top of the settings').
-        self._trusted_here: list[str] = []
 
     # --- subscribing ---------------------------------------------------------
 
     def hold_events(self) -> None:
         """Keep what is published from now until ``held_events()``: for a face that subscribes late."""
-        self._held_release = self.subscribe(self._held.extend)
+        self._bus.hold()
 
     def held_events(self) -> list[Event]:
-        """What was published since ``hold_events()``, handed out once; [] when nothing was held."""
-        held, self._held = self._held, []
-        if self._held_release is not None:
-            self._held_release()
-            self._held_release = None
-        return held
+        return self._bus.held()
 
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
         """Call ``callback(events)`` with each batch of events; returns the unsubscribe function."""
@@ -212,7 +195,7 @@ class Supervisor:
         if self.settings.port_given:
             await self._open_control(self.settings.port)
         self.publish_one(self.toggles)
-        self.publish_one(VerifyOnReload(on=self.verifier.on))
+        self.publish_one(VerifyOnReload(on=self.requests.verify_on_reload))
         for address in self.settings.allow:
             await self.grant(address, ttl=self.settings.ttl, wide=self.settings.wide)
         self.life.spawn_task(self.access.expiry_loop())
@@ -290,14 +273,10 @@ class Supervisor:
         return self.pins.fill(configure)
 
     def _on_agent_event(self, event: Event) -> None:
-        if isinstance(event, RequestBatch):
-            # Its records are published; its full requests stay here, never published.
-            self.publish(list(self.request_actions.take_batch(event)))
+        instead = self.requests.take(event)
+        if instead is not None:
+            self.publish(instead)
             return
-        if self.request_actions.take_event(event):
-            self.hub.lines.renumber(event)
-        if self.verifier.due(event):
-            self.life.spawn_task(self.verifier.after_reload())
         if isinstance(event, Ready):
             self.ready = event
             if self.life.sampler is not None:
@@ -309,40 +288,9 @@ class Supervisor:
                 self.life.spawn_task(self.life.start_spare())
         self.publish_one(event)
 
-    async def send_newest_error(self, key: tuple[str, str, int], timeout: float = 5.0) -> bool:
-        """Have the serving process send the error group's newest occurrence whole now.
-
-        When this returns, ``state`` holds it (the event travels ahead of the
-        reply); True when one was waiting to be sent. Raises AgentQueryError
-        when no server answers.
-        """
-        query = wire.SendNewestError(exception_type=key[0], filename=key[1], lineno=key[2])
-        reply = await self.hub.ask(query, timeout=timeout)
-        return bool(getattr(reply, "sent", False))
-
     def trusted_hosts(self) -> list[str]:
         """The host names the debugger accepts (DNS-rebinding protection); never empty."""
-        return list(dict.fromkeys(trusted_hosts(self.settings) + self._trusted_here))
-
-    async def trust_host(self, host: str) -> list[str]:
-        """Let the debugger accept Host name ``host`` for this session; the trusted names."""
-        host = host_name(host)
-        self._trusted_here.append(host)
-        self.state.inbox.forget_host(host)
-        configure = self.switches.configure(False, self.allowlist.wire_grants(), self.trusted_hosts())
-        self.hub.send(configure, roles=("worker", "server"))
-        return self.trusted_hosts()
-
-    @property
-    def verify_on_reload(self) -> bool:
-        return self.verifier.on
-
-    async def _fetch_request(self, pid: int, number: int) -> CapturedRequest | None:
-        try:
-            reply = await self.hub.ask(wire.FetchRequest(pid=pid, number=number), timeout=5.0)
-        except AgentQueryError:
-            return None  # no server, or another one: the request is gone with its worker
-        return reply.request
+        return list(dict.fromkeys(trusted_hosts(self.settings) + self.requests.trusted_here))
 
     # --- toggles: the debugger gate is live; debug mode and the reloader restart (see Switches)
 
@@ -409,9 +357,7 @@ class Supervisor:
             attach=self.attach_help(),
             suggested_grant=self.suggested_grant,
         )
-        status.requests = RequestCounts(total=self.requests.total, failed=self.requests.failed)
-        fixed = sum(1 for group in self.state.error_groups if group.fixed)
-        status.error_groups = GroupCounts(open=len(self.state.error_groups) - fixed, fixed=fixed)
+        status.requests, status.error_groups = self.requests.counts()
         return status
 
     # --- errors ------------------------------------------------------------------------

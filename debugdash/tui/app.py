@@ -151,7 +151,7 @@ class DashboardApp(ConsoleKeys, RequestKeys, App[None]):
             with TabPane("Attach", id="attach"):
                 yield AttachPanel(id="attach-panel")
             with TabPane("Requests", id="requests"):
-                yield RequestsPane(self.sup.requests, self.sup.request_detail, lambda: self.sup.verify_on_reload, id="requests-pane")
+                yield RequestsPane(self.sup.requests.store, self.sup.requests.detail, lambda: self.sup.requests.verify_on_reload, id="requests-pane")
         yield KeyFooter()
 
     def on_mount(self) -> None:

@@ -55,7 +55,7 @@ class RequestKeys:
         if found is None:
             return
         request_id, method, label = found
-        if not self.sup.replay_needs_confirmation(request_id):
+        if not self.sup.requests.needs_confirmation(request_id):
             self._control(self._replay(request_id, label, confirmed=False))
             return
         question = Text.assemble(("Replay ", ""), (label, "bold"), ("?\n", ""), (f"A {method} may change data on the server: it is sent again with its real body and credentials.", "dim"))
@@ -68,7 +68,7 @@ class RequestKeys:
 
     async def _replay(self, request_id: int, label: str, *, confirmed: bool) -> None:
         self.notify(f"Replaying {label}…", timeout=3, markup=False)  # a slow route takes a while to answer
-        result = await self.sup.replay(request_id, confirmed=confirmed)
+        result = await self.sup.requests.replay(request_id, confirmed=confirmed)
         if result.status == 0:
             self.notify(f"{label}: no response ({result.message})", title="Replay", severity="error", markup=False)
             return
@@ -84,14 +84,14 @@ class RequestKeys:
     async def _copy_curl(self, request_id: int, label: str) -> None:
         pane = self.query_one(RequestsPane)
         revealed = pane.revealed == request_id
-        command = await self.sup.curl(request_id, reveal=revealed)
+        command = await self.sup.requests.curl(request_id, reveal=revealed)
         self.copy_to_clipboard(command)
         secrets = "with its secrets (revealed)" if revealed else "secrets redacted"
         self.notify(f"{label} copied as curl, {secrets}.", markup=False)
 
     def action_toggle_verify(self) -> None:
-        on = not self.sup.verify_on_reload
-        self.sup.set_verify_on_reload(on)
+        on = not self.sup.requests.verify_on_reload
+        self.sup.requests.set_verify_on_reload(on)
         self.notify(
             "Verify fixes on reload: on. After each reload, failing GET/HEAD groups are replayed once."
             if on else "Verify fixes on reload: off.",
@@ -131,7 +131,7 @@ class RequestKeys:
         self._control(self._trust(message.host))
 
     async def _trust(self, host: str) -> None:
-        await self.sup.trust_host(host)  # UserInputError for a malformed name: _control shows it
+        self.sup.requests.trust_host(host)  # UserInputError for a malformed name: _control shows it
         self.notify(f"{display_text(host, 80)} is trusted for this session: the debugger answers requests that use it.", markup=False)
         self._mark("access")
 

@@ -43,7 +43,7 @@ async def test_when_asked_the_newest_occurrence_is_there_whole_with_its_locals(t
         await asyncio.to_thread(wait_for, lambda: supervisor.state.error_count == 200, 30.0, 0.05, "every failure counted")
         (group,) = supervisor.state.error_groups
 
-        await supervisor.send_newest_error(group.key)
+        await supervisor.console.send_newest(group.key)
 
         # Whether it was waiting or had just gone out: the newest, whole, as it was when it failed.
         latest = supervisor.state.error_group(group.key).latest

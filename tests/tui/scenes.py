@@ -201,7 +201,7 @@ def request_traffic(supervisor: Supervisor) -> list:
     ones in full (with secrets to redact), and the traceback one of them raised."""
     checkout = key_error(700)
     checkout.request_id = 6
-    supervisor.request_actions.take_event(checkout)
+    supervisor.requests.actions.take_event(checkout)
     batch = RequestBatch(
         pid=4243,
         records=[
@@ -224,7 +224,7 @@ def request_traffic(supervisor: Supervisor) -> list:
             ], '{"name": "deploy", "api_key": "' + SECRET_KEY + '", "scopes": ["read", "write"]}'),
         ],
     )
-    return [checkout, *supervisor.request_actions.take_batch(batch)]
+    return [checkout, *supervisor.requests.actions.take_batch(batch)]
 
 
 def refusals() -> list:

@@ -146,7 +146,7 @@ async def test_a_cleared_group_releases_its_frames(tmp_path: Path) -> None:
         await pilot.press("escape")
         await pilot.press("shift+tab")  # back to the errors table
         occurrence = app.state.error_groups[0].latest.occurrence
-        await pilot.press("C")
+        await pilot.press("shift+delete")  # clear all errors (C copies a request as curl)
         await until(pilot, lambda: not app.state.error_groups, what="the groups cleared")
         # A new failure of the same kind: the old occurrence's frames are gone, and the console says why.
         await open_console_on_charge(app, pilot, settings.port, palette=True)

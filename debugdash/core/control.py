@@ -37,17 +37,24 @@ from debugdash.protocol.control import (
     Allow,
     Answer,
     BadRequest,
+    Curl,
+    CurlCommand,
     GrantInfo,
     NewPin,
     NewPinAnswer,
+    Replay,
+    ReplayResult,
     Request,
+    Requests,
     Restart,
     Restarted,
-    SessionStatus,
-    Switched,
     Revoke,
+    SessionStatus,
     Status,
+    Switched,
     Toggle,
+    TrustedHosts,
+    TrustHost,
     decode,
     encode,
 )
@@ -61,7 +68,7 @@ from debugdash.protocol.console import (
     Interrupt,
     InterruptResult,
 )
-from debugdash.protocol.events import Toggles
+from debugdash.protocol.events import RequestRecord, Toggles
 from debugdash.protocol.observe import (
     CodingAgentReport,
     ErrorDetail,
@@ -78,8 +85,6 @@ from debugdash.protocol.observe import (
 if TYPE_CHECKING:
     from debugdash.core.coding_agents import CodingAgents
     from debugdash.core.observe import SessionViews
-from debugdash.protocol.control import Curl, CurlCommand, Replay, ReplayResult, Requests, TrustedHosts, TrustHost
-from debugdash.protocol.events import RequestRecord, Toggles
 
 
 class Steerable(Protocol):

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable
-from typing import Any
 
 from debugdash.core import process
 from debugdash.core.access_control import AccessControl

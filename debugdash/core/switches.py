@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from debugdash.core.attach import AttachSession
 from debugdash.core.settings import Settings

@@ -27,31 +27,14 @@ from textual.widgets import TabbedContent, TabPane
 from textual.worker import Worker
 
 from debugdash.core.errors import UserInputError
-from debugdash.protocol.events import (
-    AccessExpired,
-    AccessGranted,
-    AccessRefused,
-    AccessRevoked,
-    AttachClient,
-    AttachListening,
-    Event,
-    Exited,
-    LoadError,
-    Notice,
-    Ready,
-    Reload,
-    RequestError,
-    RequestErrorRepeat,
-    Started,
-    Stats,
-)
-from debugdash.protocol.events import RequestRecord, Verified, VerifyOnReload
+from debugdash.protocol.events import Event, Reload, Stats
 from debugdash.core.state import SessionState
 from debugdash.tui import format as fmt
 from debugdash.tui.commands import KEYS, TAB_FOCUS, DashboardCommands
 from debugdash.tui.console_keys import ConsoleKeys, clear_errors
 from debugdash.tui.handoff import copy_shown, open_in_editor
 from debugdash.tui.notices import NEW_ERROR_TIMEOUT, Announcer
+from debugdash.tui.redraws import REDRAWS
 from debugdash.tui.request_keys import RequestKeys
 from debugdash.tui.screens.grant import GrantScreen
 from debugdash.tui.screens.help import HelpScreen
@@ -73,21 +56,6 @@ from debugdash.tui.widgets.traceback import TracebackView
 RENDER_INTERVAL = 0.1
 #: Longest wait for the server tree to stop before killing it outright.
 STOP_TIMEOUT = 5.0
-
-
-#: What each kind of event changes on screen, besides the status lines.
-_REDRAWS: dict[type[Event], tuple[str, ...]] = {
-    RequestError: ("errors",),
-    RequestErrorRepeat: ("errors",),
-    # Ready completes the latest reload's "served in".
-    **dict.fromkeys((Reload, LoadError, Ready), ("reloads", "banner", "attach", "errors")),
-    **dict.fromkeys((Started, Exited), ("banner", "attach")),
-    **dict.fromkeys((AccessGranted, AccessRevoked, AccessExpired), ("access",)),
-    **dict.fromkeys((AttachListening, AttachClient), ("attach",)),
-    **dict.fromkeys((Stats, Notice), ()),
-    AccessRefused: ("access",), RequestRecord: ("requests",),  # the refused inbox; the Requests tab
-    Verified: ("errors",), VerifyOnReload: ("requests",),  # "fixed ✓"; the Requests tab says whether it is on
-}
 
 
 class DashboardApp(ConsoleKeys, RequestKeys, App[None]):
@@ -212,7 +180,7 @@ class DashboardApp(ConsoleKeys, RequestKeys, App[None]):
         if isinstance(event, Reload):
             self.query_one(ReloadsPane).reloaded(event)
         # Toggles (and anything else, e.g. the debug session): the attach panel, the banner, the reloads hint.
-        self._dirty.update(_REDRAWS.get(type(event), ("attach", "reloads", "banner")))
+        self._dirty.update(REDRAWS.get(type(event), ("attach", "reloads", "banner")))
 
     def _render_dirty(self) -> None:
         dirty, self._dirty = self._dirty, set()

@@ -261,11 +261,15 @@ def test_control_commands_without_a_session_say_how_to_start_one(tmp_path: Path)
     assert "Traceback" not in result.stderr
 
 
-def test_reloads_use_a_warm_worker_and_no_request_is_refused_or_cut(tmp_path: Path, session_factory) -> None:
+@pytest.mark.parametrize("path", ["spare", "template"])
+def test_reloads_use_a_warm_worker_and_no_request_is_refused_or_cut(tmp_path: Path, session_factory, path: str) -> None:
     app = write_app(tmp_path, SIMPLE_APP.replace('"hello"', '"v0"'))
     port = free_port()
-    session = session_factory("--app", "app", "--port", str(port))
+    # The warm spare serves reloads when no template may (issue 15); else a worker forked from the template.
+    session = session_factory("--app", "app", "--port", str(port), env={"DEBUGDASH_TEMPLATE": "0"} if path == "spare" else {})
     session.wait_event("ready")
+    if path == "template":
+        session.wait_event("template", timeout=60)
     supervisor = psutil.Process(session.proc.pid)
     listening = [c for c in supervisor.net_connections("tcp") if c.status == psutil.CONN_LISTEN]
     assert [c.laddr.port for c in listening] == [port], "debugdash holds the port across workers"
@@ -298,7 +302,10 @@ def test_reloads_use_a_warm_worker_and_no_request_is_refused_or_cut(tmp_path: Pa
         finally:
             stop.set()
             thread.join()
-        assert ready["pid"] == spare.pid, "the warm spare became the worker"
+        if path == "spare":
+            assert ready["pid"] == spare.pid, "the warm spare became the worker"
+        else:
+            assert session.named("started", since=mark)[-1]["via"] == "template"
         allowed = {f"200 v{version - 1}", f"200 v{version}"}
         failed = [o for o in outcomes if o not in allowed]
         assert not failed, f"{len(failed)} of {len(outcomes)} requests failed during the reload: {failed[:5]}"

@@ -12,7 +12,7 @@ import click
 
 from debugdash.protocol import codec
 from debugdash.protocol.control import Curl, Replay, Requests, TrustHost
-from debugdash.protocol.events import RequestRecord
+from debugdash.protocol.request_events import RequestRecord
 
 Control = Callable[..., Any]
 

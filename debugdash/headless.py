@@ -22,7 +22,6 @@ from debugdash.protocol.events import (
     AccessRevoked,
     AttachClient,
     AttachListening,
-    Evaluated,
     Event,
     Exited,
     Gate,
@@ -38,8 +37,9 @@ from debugdash.protocol.events import (
     Stats,
     Toggles,
 )
+from debugdash.protocol.session_events import Evaluated
 from debugdash.protocol.observe import CodingAgent
-from debugdash.protocol.events import RequestRecord, Verified, VerifyOnReload
+from debugdash.protocol.request_events import RequestRecord, Verified, VerifyOnReload
 from debugdash.core.supervisor import Supervisor
 from debugdash.protocol.text import display_lines
 

@@ -245,7 +245,7 @@ def test_repeats_of_a_cleared_group_count_from_its_next_whole_capture():
     state.apply(_counted(1.4, 8))
     assert state.error_groups[0].count == 4  # occurrences 5..8, those after the user cleared it
 def test_the_debug_session_paused_and_a_held_reload_until_the_reload() -> None:
-    from debugdash.protocol.events import DebugPaused, ReloadHeld
+    from debugdash.protocol.session_events import DebugPaused, ReloadHeld
 
     state = SessionState()
     state.apply(DebugPaused(paused=True, thread_id=3, filename="/app/views.py", line=42, function="total"))

@@ -42,7 +42,8 @@ from werkzeug import _reloader
 from debugdash.agent import preload
 from debugdash.agent.drain import drain
 from debugdash.protocol.env import PRELOAD_FILE_ENV
-from debugdash.protocol.events import Event, Reload, ReloadHeld
+from debugdash.protocol.events import Event, Reload
+from debugdash.protocol.session_events import ReloadHeld
 
 NAME = "debugdash"
 DISPLAY_NAME = "debugdash-stat"

@@ -12,7 +12,7 @@ import json
 from json.encoder import encode_basestring_ascii as _string
 
 from debugdash.protocol import codec
-from debugdash.protocol.events import RequestRecord
+from debugdash.protocol.request_events import RequestRecord
 from debugdash.protocol.requests import RequestBatch
 
 _dumps = json.JSONEncoder(separators=(",", ":")).encode

@@ -27,7 +27,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from debugdash.protocol.events import Event, RequestRecord
+from debugdash.protocol.events import Event
+from debugdash.protocol.request_events import RequestRecord
 from debugdash.protocol.redact import redact_query
 from debugdash.protocol.requests import MAX_BODY, REPLAY_ENVIRON, CapturedRequest, FetchedRequest, RequestBatch
 

@@ -36,7 +36,8 @@ from collections.abc import Callable, Iterable
 from debugdash.core.attach_parties import Debuggee, Session
 from debugdash.core.dap import DapFramingError, Message, read_message
 from debugdash.core.reattach import replay
-from debugdash.protocol.events import AccessRefused, DebugPaused, Event, Notice
+from debugdash.protocol.events import AccessRefused, Event, Notice
+from debugdash.protocol.session_events import DebugPaused
 from debugdash.protocol.peers import holds_socket, owner_uid, peer_socket
 from debugdash.protocol.text import neutralise
 

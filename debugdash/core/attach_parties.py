@@ -14,7 +14,7 @@ from typing import Any
 
 from debugdash.core.dap import Message, frame
 from debugdash.core.dap_record import SessionConfig, Threads
-from debugdash.protocol.events import DebugPaused
+from debugdash.protocol.session_events import DebugPaused
 
 
 class Session:

@@ -34,9 +34,9 @@ from debugdash.protocol.events import (
     AccessRefused,
     AccessRevoked,
     AttachClient,
-    Evaluated,
     Event,
 )
+from debugdash.protocol.session_events import Evaluated
 from debugdash.protocol.observe import CodingAgent
 from debugdash.protocol.clock import Clock, system_clock
 from debugdash.protocol.text import display_text

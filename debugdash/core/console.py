@@ -29,7 +29,8 @@ from debugdash.protocol.console import (
     Interrupted,
     InterruptQuery,
 )
-from debugdash.protocol.events import Evaluated, Event, Reply
+from debugdash.protocol.events import Event, Reply
+from debugdash.protocol.session_events import Evaluated
 from debugdash.protocol.redact import redact_assignments
 
 Ask = Callable[..., Awaitable[Reply]]

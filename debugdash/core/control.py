@@ -68,7 +68,8 @@ from debugdash.protocol.console import (
     Interrupt,
     InterruptResult,
 )
-from debugdash.protocol.events import RequestRecord, Toggles
+from debugdash.protocol.events import Toggles
+from debugdash.protocol.request_events import RequestRecord
 from debugdash.protocol.observe import (
     CodingAgentReport,
     ErrorDetail,

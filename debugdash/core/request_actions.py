@@ -16,7 +16,8 @@ from functools import partial
 from debugdash.core.errors import UserInputError
 from debugdash.core.replay import ReplayResult, curl_command, new_mark, send
 from debugdash.core.requests import SAFE_METHODS, RequestDetail, RequestStore
-from debugdash.protocol.events import Event, Ready, RequestError, RequestErrorRepeat, RequestRecord
+from debugdash.protocol.events import Event, Ready, RequestError, RequestErrorRepeat
+from debugdash.protocol.request_events import RequestRecord
 from debugdash.protocol.requests import CapturedRequest, RequestBatch
 from debugdash.protocol.text import neutralise
 

@@ -21,7 +21,8 @@ from debugdash.core.state import ErrorGroup, SessionState
 from debugdash.core.verify import Verifier
 from debugdash.protocol import commands as wire
 from debugdash.protocol.control import GroupCounts, RequestCounts
-from debugdash.protocol.events import Event, Ready, RequestRecord
+from debugdash.protocol.events import Event, Ready
+from debugdash.protocol.request_events import RequestRecord
 from debugdash.protocol.requests import CapturedRequest, RequestBatch
 
 

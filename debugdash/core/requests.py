@@ -17,7 +17,8 @@ import json
 from collections import OrderedDict, deque
 from dataclasses import dataclass, replace
 
-from debugdash.protocol.events import RequestError, RequestRecord
+from debugdash.protocol.events import RequestError
+from debugdash.protocol.request_events import RequestRecord
 from debugdash.protocol.redact import redact_body, redact_headers, redact_query
 from debugdash.protocol.requests import CapturedRequest, RequestBatch
 from debugdash.protocol.text import neutralise

@@ -17,7 +17,6 @@ from typing import Literal
 from debugdash.protocol.events import (
     AttachClient,
     AttachListening,
-    DebugPaused,
     Event,
     Exited,
     Gate,
@@ -25,15 +24,16 @@ from debugdash.protocol.events import (
     LoadError,
     Ready,
     Reload,
-    ReloadHeld,
     RequestError,
     RequestErrorRepeat,
     Started,
     Stats,
     Toggles,
 )
+from debugdash.protocol.session_events import DebugPaused, ReloadHeld
 from debugdash.protocol.observe import CodingAgent
-from debugdash.protocol.events import AccessRefused, RequestRecord, Verified, VerifyOnReload
+from debugdash.protocol.events import AccessRefused
+from debugdash.protocol.request_events import RequestRecord, Verified, VerifyOnReload
 from debugdash.core.inbox import Inbox
 
 Phase = Literal["starting", "running", "reloading", "crashed", "stopped"]

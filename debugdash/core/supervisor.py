@@ -45,7 +45,7 @@ from debugdash.protocol import commands as wire
 from debugdash.protocol.clock import Clock, system_clock
 from debugdash.protocol.control import AttachInfo, SessionStatus
 from debugdash.protocol.events import Event, Exited, Notice, Ready, Toggles
-from debugdash.protocol.events import VerifyOnReload
+from debugdash.protocol.request_events import VerifyOnReload
 
 
 class Supervisor:

@@ -20,7 +20,8 @@ from typing import Any
 from debugdash.core.server_process import OutputSink, ServerProcess
 from debugdash.core.template import BUILD_TIMEOUT, Template
 from debugdash.protocol.env import TEMPLATE_EXCLUDE_ENV, TEMPLATE_FD_ENV
-from debugdash.protocol.events import Event, Notice, TemplateReady
+from debugdash.protocol.events import Event, Notice
+from debugdash.protocol.session_events import TemplateReady
 
 #: Set to 0 to never fork workers from a template (the warm spare serves every reload).
 TEMPLATE_SWITCH_ENV = "DEBUGDASH_TEMPLATE"

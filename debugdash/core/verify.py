@@ -15,7 +15,8 @@ from debugdash.core.errors import UserInputError
 from debugdash.core.replay import ReplayResult
 from debugdash.core.state import ErrorGroup
 from debugdash.protocol.addresses import is_local, parse_peer
-from debugdash.protocol.events import Event, Ready, Reload, Verified, VerifyOnReload
+from debugdash.protocol.events import Event, Ready, Reload
+from debugdash.protocol.request_events import Verified, VerifyOnReload
 from debugdash.protocol.requests import CapturedRequest
 
 VERIFIED_METHODS = ("GET", "HEAD")

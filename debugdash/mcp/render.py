@@ -16,7 +16,8 @@ from typing import Any
 
 from debugdash.protocol.console import ErrorGroupInfo, EvalResult
 from debugdash.protocol.control import ReplayResult, SessionStatus
-from debugdash.protocol.events import ExceptionInfo, Frame, RequestRecord
+from debugdash.protocol.events import ExceptionInfo, Frame
+from debugdash.protocol.request_events import RequestRecord
 from debugdash.protocol.observe import ErrorDetailAnswer, LogLines, ReloadInfo, ReloadOutcome
 
 _RELATIONS = {

@@ -22,7 +22,7 @@ from debugdash.mcp.link import SessionLink
 from debugdash.mcp.tools import ACT, READ
 from debugdash.protocol.console import Errors, Eval
 from debugdash.protocol.control import Curl, Replay, Requests, Status
-from debugdash.protocol.events import RequestRecord
+from debugdash.protocol.request_events import RequestRecord
 
 #: Methods an agent may replay without the human's --mcp-allow-unsafe-replay.
 SAFE_REPLAY = ("GET", "HEAD")

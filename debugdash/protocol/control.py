@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 from debugdash.protocol import codec
-from debugdash.protocol.events import RequestRecord
+from debugdash.protocol.request_events import RequestRecord
 from debugdash.protocol.text import neutralise
 
 TOGGLES = ("debugger", "reloader", "attach", "debug")

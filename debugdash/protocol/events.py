@@ -369,107 +369,6 @@ class Notice(Event):
 
 
 @dataclass(slots=True, kw_only=True)
-class RequestRecord(Event):
-    """One request the server answered: the cheap record every request gets.
-
-    Secret query values are already redacted here. The agent numbers requests
-    per process and sends them in batches; the supervisor renumbers them for
-    the session (``debugdash curl ID``) before they are published.
-    """
-
-    name: ClassVar[str] = "request"
-    id: int
-    method: str
-    path: str
-    query: str = ""
-    status: int
-    duration: float  # seconds, from the call into the app to the end of the body
-    size: int  # response body bytes
-    remote_addr: str
-    pid: int = 0
-    #: True when it raised: a ``request_error`` with this ``request_id`` has the traceback.
-    error: bool = False
-    #: Set when debugdash replayed this request (its mark); "" for every other request.
-    replay: str = ""
-
-
-@dataclass(slots=True, kw_only=True)
-class Verified(Event):
-    """A failing request replayed after a reload: the error group it belongs to is fixed or not."""
-
-    name: ClassVar[str] = "verified"
-    #: The error group, as ``ErrorGroup.key``: exception type, file, line.
-    error_type: str
-    filename: str
-    lineno: int
-    request_id: int  # the request that failed
-    replay_id: int = 0  # the replay's own record; 0 when it never arrived
-    fixed: bool
-    status: int = 0  # the replay's HTTP status; 0 when it got none
-    message: str = ""  # why it could not be replayed, when it could not
-
-
-@dataclass(slots=True, kw_only=True)
-class VerifyOnReload(Event):
-    """Verify-on-reload was switched (``v``, or ``[tool.debugdash] verify-on-reload``)."""
-
-    name: ClassVar[str] = "verify_on_reload"
-    on: bool
-
-
-@dataclass(slots=True, kw_only=True)
-class Evaluated(Event):
-    """Code was evaluated in a kept frame of a failing request (the console; issue 13)."""
-
-    name: ClassVar[str] = "evaluated"
-    user: str
-    occurrence: str
-    #: The error it belongs to, "KeyError: 'zone'", and the frame, "app.py:12 in checkout".
-    error: str = ""
-    frame: str = ""
-    #: The code as typed, with the values of secret-named names redacted.
-    code: str = field(default="", metadata=MULTILINE)
-    raised: bool = False
-
-
-@dataclass(slots=True, kw_only=True)
-class DebugPaused(Event):
-    """The attached IDE's debuggee stopped in a thread (``paused``), or runs on again."""
-
-    name: ClassVar[str] = "debug_paused"
-    paused: bool
-    thread_id: int = 0
-    thread: str = ""
-    filename: str = ""
-    line: int = 0
-    function: str = ""
-    reason: str = ""  # DAP's: breakpoint, step, exception, pause, ...
-
-
-@dataclass(slots=True, kw_only=True)
-class ReloadHeld(Event):
-    """A watched file changed while the debuggee is stopped: the reload waits until it runs on."""
-
-    name: ClassVar[str] = "reload_held"
-    filename: str
-    pid: int = 0
-
-
-@dataclass(slots=True, kw_only=True)
-class TemplateReady(Event):
-    """A preloaded template is ready to fork the next worker."""
-
-    name: ClassVar[str] = "template"
-    pid: int
-    #: Modules loaded in the template (the standard library's included).
-    modules: int
-    #: Resident memory of the template, in bytes.
-    rss: int
-    #: Top-level packages left out of the preload: they start threads or open sockets at import.
-    excluded: list[str] = field(default_factory=list)
-
-
-@dataclass(slots=True, kw_only=True)
 class NewestErrorSent(Reply):
     """The answer to ``commands.SendNewestError``: the group's newest occurrence went out whole
     (a ``RequestError`` ahead of this reply on the same socket), or none was waiting."""
@@ -479,3 +378,8 @@ class NewestErrorSent(Reply):
     sent: bool = False
     #: The group's running count in the serving process (0: the group is unknown there).
     count: int = 0
+
+
+# The events of newer parts live beside this module; importing them here registers them with the codec.
+from debugdash.protocol import request_events as _request_events  # noqa: E402,F401
+from debugdash.protocol import session_events as _session_events  # noqa: E402,F401

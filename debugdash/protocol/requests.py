@@ -1,7 +1,7 @@
 """Requests as the agent hands them to the supervisor, with their real values.
 
 Never published: a ``request_batch`` is unpacked by the supervisor, its records
-published one by one (``events.RequestRecord``, secrets already redacted), its
+published one by one (``request_events.RequestRecord``, secrets already redacted), its
 captured requests kept in the supervisor's memory for detail, curl and replay,
 where every face but the replay itself gets the redacted form (``redact``).
 
@@ -15,7 +15,8 @@ from dataclasses import dataclass, field, fields
 from typing import ClassVar
 
 from debugdash.protocol import codec
-from debugdash.protocol.events import Event, Reply, RequestRecord
+from debugdash.protocol.events import Event, Reply
+from debugdash.protocol.request_events import RequestRecord
 from debugdash.protocol.text import neutralise
 
 #: The header debugdash marks a replay with; the agent takes it out before the app sees the request.

@@ -21,7 +21,7 @@ from debugdash.protocol.events import (
     Started,
     Stats,
 )
-from debugdash.protocol.events import RequestRecord, Verified, VerifyOnReload
+from debugdash.protocol.request_events import RequestRecord, Verified, VerifyOnReload
 
 
 #: What each kind of event changes on screen, besides the status lines.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from debugdash.core.audit import AuditLog
-from debugdash.protocol.events import Evaluated
+from debugdash.protocol.session_events import Evaluated
 from debugdash.protocol.redact import REDACTED, is_secret_name, redact_assignments
 
 

@@ -17,7 +17,8 @@ from debugdash.core.replay import curl_command
 from debugdash.core.requests import RequestStore, redacted
 from debugdash.protocol import commands
 from debugdash.protocol.codec import encode
-from debugdash.protocol.events import RequestError, RequestRecord
+from debugdash.protocol.events import RequestError
+from debugdash.protocol.request_events import RequestRecord
 from debugdash.protocol.redact import REDACTED, is_secret_name, redact_body, redact_headers, redact_query
 from debugdash.protocol.requests import MAX_BODY, CapturedRequest, RequestBatch
 

@@ -12,19 +12,19 @@ from debugdash.protocol.clock import ManualClock
 from debugdash.protocol.events import (
     AttachClient,
     AttachListening,
-    DebugPaused,
     ExceptionInfo,
     Exited,
     Frame,
     Ready,
     Reload,
-    ReloadHeld,
     RequestError,
     Started,
     Stats,
     Toggles,
 )
-from debugdash.protocol.events import AccessRefused, RequestRecord
+from debugdash.protocol.session_events import DebugPaused, ReloadHeld
+from debugdash.protocol.events import AccessRefused
+from debugdash.protocol.request_events import RequestRecord
 from debugdash.protocol.requests import CapturedRequest, RequestBatch
 from debugdash.core.settings import Settings
 from debugdash.core.supervisor import Supervisor
@@ -237,7 +237,7 @@ def refusals() -> list:
 
 def verified(fixed: bool, at: float = 760) -> list:
     """The /checkout KeyError group replayed after a reload: fixed, or still failing."""
-    from debugdash.protocol.events import Verified
+    from debugdash.protocol.request_events import Verified
 
     return [Verified(time=T0 + at, error_type="KeyError", filename="/srv/shop/shop/views.py", lineno=41,
                      request_id=1, replay_id=99, fixed=fixed, status=200 if fixed else 500)]

@@ -4,7 +4,7 @@ paused request."""
 
 from __future__ import annotations
 
-from debugdash.protocol.events import DebugPaused, ReloadHeld
+from debugdash.protocol.session_events import DebugPaused, ReloadHeld
 from debugdash.tui.screens.confirm import ConfirmScreen
 from tests.tui.conftest import children, plain, running_dashboard, screen_text, shown_pid, toasts, until
 from tests.tui.scenes import T0, attached, make_app, publish

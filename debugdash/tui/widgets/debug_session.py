@@ -9,7 +9,7 @@ from typing import Any
 from rich.text import Text
 
 from debugdash.core.state import AttachState
-from debugdash.protocol.events import DebugPaused
+from debugdash.protocol.session_events import DebugPaused
 from debugdash.protocol.text import display_text
 from debugdash.tui.screens.confirm import ConfirmScreen
 

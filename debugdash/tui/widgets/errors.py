@@ -7,7 +7,7 @@ from textual.coordinate import Coordinate
 from textual.widgets.data_table import ColumnKey, RowDoesNotExist
 
 from debugdash.core.state import ErrorGroup
-from debugdash.protocol.events import Verified
+from debugdash.protocol.request_events import Verified
 from debugdash.protocol.text import display_text
 from debugdash.tui import format as fmt
 from debugdash.tui.widgets.table import MeasuredTable

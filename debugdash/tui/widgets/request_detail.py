@@ -13,7 +13,8 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from debugdash.protocol.events import RequestError, RequestRecord
+from debugdash.protocol.events import RequestError
+from debugdash.protocol.request_events import RequestRecord
 from debugdash.protocol.redact import REDACTED
 from debugdash.protocol.text import display_text
 from debugdash.tui import format as fmt

@@ -12,7 +12,7 @@ from rich.text import Text
 from textual.coordinate import Coordinate
 from textual.widgets.data_table import RowDoesNotExist
 
-from debugdash.protocol.events import RequestRecord
+from debugdash.protocol.request_events import RequestRecord
 from debugdash.protocol.text import display_text
 from debugdash.tui import format as fmt
 from debugdash.tui.widgets.table import MeasuredTable

@@ -14,7 +14,8 @@ from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.widgets import DataTable, Input, Static
 
-from debugdash.protocol.events import RequestError, RequestRecord
+from debugdash.protocol.events import RequestError
+from debugdash.protocol.request_events import RequestRecord
 from debugdash.tui.widgets.request_detail import RequestDetail, render_detail
 from debugdash.tui.widgets.requests import MAX_ROWS, RequestFilter, RequestList
 

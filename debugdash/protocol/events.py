@@ -378,8 +378,3 @@ class NewestErrorSent(Reply):
     sent: bool = False
     #: The group's running count in the serving process (0: the group is unknown there).
     count: int = 0
-
-
-# The events of newer parts live beside this module; importing them here registers them with the codec.
-from debugdash.protocol import request_events as _request_events  # noqa: E402,F401
-from debugdash.protocol import session_events as _session_events  # noqa: E402,F401

@@ -28,13 +28,18 @@ from tests.support import Session  # noqa: E402
 CLIENT_NAME = "test-agent"
 
 
-@asynccontextmanager
-async def agent(session: Session, *args: str) -> AsyncIterator[ClientSession]:
+def agent(session: Session, *args: str):
     """An initialized MCP client session with `debugdash mcp ARGS` started beside ``session``."""
+    return agent_at(session.cwd, session.env, *args)
+
+
+@asynccontextmanager
+async def agent_at(cwd: Path, environ: dict[str, str], *args: str) -> AsyncIterator[ClientSession]:
+    """The same, for a session started some other way (the dashboard in tmux)."""
     # The SDK starts the server with a minimal environment; ours adds where sessions live.
-    env = {name: session.env[name] for name in ("DEBUGDASH_RUNTIME_DIR", "XDG_STATE_HOME") if name in session.env}
+    env = {name: environ[name] for name in ("DEBUGDASH_RUNTIME_DIR", "XDG_STATE_HOME") if name in environ}
     params = StdioServerParameters(
-        command=sys.executable, args=["-m", "debugdash", "mcp", *args], env=env, cwd=str(session.cwd)
+        command=sys.executable, args=["-m", "debugdash", "mcp", *args], env=env, cwd=str(cwd)
     )
     with tempfile.TemporaryFile("w+") as errlog:
         try:

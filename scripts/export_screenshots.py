@@ -62,7 +62,7 @@ async def _until(pilot, predicate, timeout: float = 30.0) -> None:
     deadline = loop.time() + timeout
     while not predicate():
         if loop.time() > deadline:
-            raise SystemExit(f"the dashboard did not get there in time: {predicate}")
+            raise SystemExit(f"the dashboard did not get there in time: line {predicate.__code__.co_firstlineno} (phase {pilot.app.state.phase}, {pilot.app.sup.toggles})")
         await pilot.pause(0.1)
 
 
@@ -158,8 +158,15 @@ async def _shoot(out: Path, size: tuple[int, int], workdir: Path) -> None:
         _write(app, out, "grant-modal")
         await pilot.press("escape")
 
+        await pilot.press("question_mark")
+        await pilot.pause(0.3)
+        _write(app, out, "help")
+        await pilot.press("escape")
+
+        await pilot.press("1")  # off the Access tab's tables: their keys are their own
+        app.query_one(TracebackView).focus()
         await pilot.press("a")
-        await _until(pilot, lambda: app.state.attach.port is not None)
+        await _until(pilot, lambda: supervisor.toggles.attach and supervisor.attach_help() is not None)
         await _until(pilot, lambda: app.state.phase == "running" and not supervisor.toggles.debugger)
         await pilot.press("5")
         app.clear_notifications()
@@ -169,11 +176,6 @@ async def _shoot(out: Path, size: tuple[int, int], workdir: Path) -> None:
         await _paused(app, pilot, port, settings.attach_port, out)
         await pilot.press("a")
         await _until(pilot, lambda: not supervisor.toggles.attach)
-
-        await pilot.press("question_mark")
-        await pilot.pause(0.3)
-        _write(app, out, "help")
-        await pilot.press("escape")
         await pilot.press("q")
     await supervisor.stop()
 

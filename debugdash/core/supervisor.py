@@ -259,7 +259,6 @@ class Supervisor:
 
     def _forget_server(self) -> None:
         self.ready = None
-        self.switches.debugpy_used = False
 
     def _forget_ready(self) -> None:
         self.ready = None

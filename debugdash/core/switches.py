@@ -39,15 +39,11 @@ class Switches:
         self._granted = granted
         self.attach: AttachSession | None = None
         self._before_attach: tuple[bool, bool] | None = None
-        #: Whether the running server was told to start debugpy (it can only once).
-        self.debugpy_used = False
         #: The debugger toggle when debug mode was turned off, to restore with it.
         self._debugger_before_debug_off: bool | None = None
 
     def configure(self, serving: bool, grants: list[wire.WireGrant], trusted_hosts: list[str]) -> wire.Configure:
         """The whole state for an agent that just said hello (``serving``: a worker, not a reloader parent)."""
-        if serving and self.toggles.attach:
-            self.debugpy_used = True
         return wire.Configure(
             debugger=self.toggles.debugger,
             grants=grants,
@@ -99,14 +95,10 @@ class Switches:
         if on == self.toggles.attach:
             return
         if on:
-            reloader_before = self.toggles.reloader
             await self.open_attach()
-            if reloader_before != self.toggles.reloader or self.debugpy_used:
-                # debugpy listens once per process: a server that had it needs a fresh start.
-                await self._restart("toggle")
-            else:
-                self._send(wire.SetAttach(port=self._internal_port()), roles=("worker", "server"))
-                self.debugpy_used = True
+            # debugpy belongs in a fresh worker: started with -Xfrozen_modules=off, never
+            # forked from the preloaded template, and debugpy listens once per process.
+            await self._restart("toggle")
             return
         session, self.attach = self.attach, None
         self._set(attach=False)

@@ -245,3 +245,38 @@ def test_switches_still_apply_while_the_ide_holds_the_app_stopped(attached) -> N
     dap.request("continue", {"threadId": thread})
     assert request.reply()[:2] == (200, "42")
     assert "Werkzeug Debugger" in http(port, "/boom")[1]
+
+
+def test_attach_turned_on_after_a_reload_through_the_template_reaches_a_debugger(tmp_path: Path) -> None:
+    """Save, then decide to attach: the worker serving then was forked from the
+    preloaded template; turning attach on gives a worker in which debugpy runs, and
+    a request stops at the IDE's breakpoint."""
+    app = write_app(tmp_path, APP)
+    port, attach_port = free_port(), free_port()
+    session = Session("--app", "app", "--port", str(port), "--attach-port", str(attach_port), cwd=tmp_path)
+    try:
+        session.wait_event("ready")
+        session.wait_event("template", timeout=120)
+        mark = session.mark()
+        rewrite(app, APP_EDITED)
+        session.wait_event("started", lambda e: e.get("via") == "template", since=mark, timeout=60)
+        session.wait_event("ready", since=mark)
+        turned = session.cli("toggle", "attach", "on")
+        assert turned.returncode == 0, turned.stderr
+        session.wait_event("notice", lambda e: "debugpy listening" in e["message"], since=mark, timeout=60)
+        dap = DapClient.connect("127.0.0.1", attach_port)
+        try:
+            dap.initialize()
+            dap.attach(breakpoints={str(app): [BREAKPOINT_LINE]})
+            results: dict[str, tuple[int, str]] = {}
+            request = threading.Thread(target=lambda: results.update(answer=http(port, "/answer")))
+            request.start()
+            stopped = dap.wait_event("stopped", timeout=60)
+            dap.request("continue", {"threadId": stopped["body"]["threadId"]})
+            request.join(60)
+            assert results["answer"][:2] == (200, "42")
+            dap.request("disconnect", {"terminateDebuggee": False})
+        finally:
+            dap.close()
+    finally:
+        session.close()

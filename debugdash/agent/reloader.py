@@ -165,9 +165,11 @@ class DebugdashStatLoop(_reloader.ReloaderLoop):
             old = self.mtimes.get(name)
             if old is None:
                 self.mtimes[name] = mtime
-                if mtime > _STARTED_NS:
+                if _STARTED_NS < mtime <= time.time_ns():
                     # Saved after this process started, so maybe after it was
-                    # imported: the version running may be the old one.
+                    # imported: the version running may be the old one. (A time
+                    # in the future says nothing of when it was saved: every new
+                    # worker would reload again until the clock caught up.)
                     self.trigger_reload(name)
             elif mtime != old:
                 self.trigger_reload(name)

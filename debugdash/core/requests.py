@@ -111,7 +111,12 @@ class RequestStore:
     # --- from the agent ----------------------------------------------------------
 
     def session_id(self, pid: int, agent_id: int) -> int:
-        """The session's number for the request ``agent_id`` of process ``pid``."""
+        """The session's number for the request ``agent_id`` of process ``pid``.
+
+        Kept after the request's record came (bounded): adaptive capture may send
+        the request's traceback whole later than its record (issue 16), and it must
+        name the same request.
+        """
         key = (pid, agent_id)
         number = self._ids.get(key)
         if number is None:
@@ -139,7 +144,6 @@ class RequestStore:
             key = (batch.pid, record.id)
             record.id = self.session_id(*key)
             self._agent_ids[record.id] = key
-            self._ids.pop(key, None)  # the record comes last: the number is settled
             self._records[record.id] = record
             self.total += 1
             if record.error:

@@ -20,6 +20,8 @@ from debugdash.protocol.request_events import Verified, VerifyOnReload
 from debugdash.protocol.requests import CapturedRequest
 
 VERIFIED_METHODS = ("GET", "HEAD")
+#: Seconds within which a ``ready`` reported before its ``reload`` still pairs with it.
+PAIRING_WINDOW = 5.0
 
 
 class Verifier:
@@ -38,14 +40,27 @@ class Verifier:
         self._publish = publish
         self.on = on
         self._reloaded = False
+        #: A ``ready`` seen with no reload before it: the reload's report may still come.
+        self._early_ready: Ready | None = None
 
     def due(self, event: Event) -> bool:
-        """True when ``event`` is the first ``ready`` after a reload: time to verify."""
+        """True when the server that follows a reload is ready: time to verify.
+
+        The old worker reports the reload and the new one its readiness, each on
+        its own connection: a warm spare or a fork can be ready before the reload
+        is reported. So either order counts, when the two are close in time.
+        """
         if isinstance(event, Reload):
+            early = self._early_ready
+            self._early_ready = None
+            if early is not None and early.pid != event.pid and abs(event.time - early.time) <= PAIRING_WINDOW:
+                return True
             self._reloaded = True
-        elif isinstance(event, Ready) and self._reloaded:
-            self._reloaded = False
-            return True
+        elif isinstance(event, Ready):
+            if self._reloaded:
+                self._reloaded = False
+                return True
+            self._early_ready = event
         return False
 
     def candidates(self) -> list[tuple[ErrorGroup, int]]:

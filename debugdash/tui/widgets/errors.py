@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.coordinate import Coordinate
-from textual.widgets.data_table import ColumnKey, RowDoesNotExist
+from textual.widgets.data_table import ColumnKey
 
 from debugdash.core.state import ErrorGroup
 from debugdash.protocol.request_events import Verified
 from debugdash.protocol.text import display_text
 from debugdash.tui import format as fmt
-from debugdash.tui.widgets.table import MeasuredTable
+from debugdash.tui.widgets.table import FollowingTable
 
 
 def group_id(key: tuple[str, str, int]) -> str:
@@ -40,20 +39,9 @@ def verdict(verified: Verified) -> Text:
 _OTHER_CELLS = 4 + 8 + 8 + 5 * 2
 
 
-class ErrorList(MeasuredTable):
-    """Error groups, newest first; the highlighted row picks the traceback shown.
-
-    The highlight follows the newest group (the top row) until the user moves it:
-    then it stays on the group the user chose, wherever newer errors push that
-    row, until the user moves back to the top row (or the group is dropped).
-    """
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        #: The group the user moved to; None while following the newest.
-        self._chosen: str | None = None
-        # True while show() rebuilds the rows: cursor moves then are ours, not the user's.
-        self._placing = False
+class ErrorList(FollowingTable):
+    """Error groups, newest first; the highlighted row picks the traceback shown
+    (it follows the newest group until the user moves it: see FollowingTable)."""
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
@@ -64,27 +52,13 @@ class ErrorList(MeasuredTable):
         self.add_column("first", key="first", width=8)
         self.add_column("last", key="last", width=8)
 
-    @property
-    def selected_id(self) -> str | None:
-        if not self.row_count:
-            return None
-        return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-
-    def watch_cursor_coordinate(self, old: Coordinate, new: Coordinate) -> None:
-        super().watch_cursor_coordinate(old, new)
-        # Watchers run synchronously, so a move outside show() is a key or a click.
-        if not self._placing and self.row_count:
-            self._chosen = None if new.row == 0 else self.selected_id
-
     def show(self, groups: list[ErrorGroup], root: str | None = None, code_since: float | None = None) -> None:
         """Replace the rows; highlight the newest, or the group the user chose while it is there.
 
         Groups last seen before ``code_since`` (the latest reload or start) were
         raised by code that has changed since: their rows are dimmed and say so.
         """
-        self._placing = True
-        try:
-            self.clear_rows()
+        with self.rebuilding():
             olds = [code_since is not None and g.last_seen < code_since for g in groups]
             places = []
             for group, old in zip(groups, olds):
@@ -116,12 +90,3 @@ class ErrorList(MeasuredTable):
                     Text(fmt.clock_time(group.last_seen), "dim" if old else ""),
                     key=group_id(group.key),
                 )
-            row = 0
-            if self._chosen is not None:
-                try:
-                    row = self.get_row_index(self._chosen)
-                except RowDoesNotExist:  # the group was dropped: follow the newest again
-                    self._chosen = None
-            self.move_cursor(row=row, animate=False)
-        finally:
-            self._placing = False

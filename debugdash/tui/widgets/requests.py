@@ -5,17 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import unquote_plus
 
 from rich.text import Text
-from textual.coordinate import Coordinate
-from textual.widgets.data_table import RowDoesNotExist
 
 from debugdash.protocol.request_events import RequestRecord
 from debugdash.protocol.text import display_text
 from debugdash.tui import format as fmt
-from debugdash.tui.widgets.table import MeasuredTable
+from debugdash.tui.widgets.table import FollowingTable
 
 #: Rows drawn at most: a busy server sends thousands a second, and nobody scrolls
 #: past the first screens; the filter reaches every request the store holds.
@@ -78,14 +75,9 @@ def millis(seconds: float) -> str:
 _OTHER_CELLS = 8 + 7 + 3 + 7 + 8 + 15 + 7 * 2
 
 
-class RequestList(MeasuredTable):
+class RequestList(FollowingTable):
     """Requests newest first; the highlight follows the newest until the user moves it
     (then it stays on the request chosen, wherever newer ones push it)."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._chosen: str | None = None
-        self._placing = False
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
@@ -98,22 +90,9 @@ class RequestList(MeasuredTable):
         self.add_column("size", key="size")
         self.add_column("from", key="peer")
 
-    @property
-    def selected_id(self) -> str | None:
-        if not self.row_count:
-            return None
-        return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-
-    def watch_cursor_coordinate(self, old: Coordinate, new: Coordinate) -> None:
-        super().watch_cursor_coordinate(old, new)
-        if not self._placing and self.row_count:
-            self._chosen = None if new.row == 0 else self.selected_id
-
     def show(self, records: Sequence[RequestRecord]) -> None:
         """Replace the rows with ``records`` (newest first); those that raised stand out."""
-        self._placing = True
-        try:
-            self.clear_rows()
+        with self.rebuilding():
             width = self.size.width or self.app.size.width
             room = max(12, width - _OTHER_CELLS)
             for record in records[:MAX_ROWS]:
@@ -132,12 +111,3 @@ class RequestList(MeasuredTable):
                     Text(display_text(record.remote_addr, 40), "dim"),
                     key=key,
                 )
-            row = 0
-            if self._chosen is not None:
-                try:
-                    row = self.get_row_index(self._chosen)
-                except RowDoesNotExist:  # filtered out or dropped: follow the newest again
-                    self._chosen = None
-            self.move_cursor(row=row, animate=False)
-        finally:
-            self._placing = False

@@ -4,6 +4,8 @@ subprocess, real HTTP from chosen source addresses, polling with deadlines.
 
 from __future__ import annotations
 
+import asyncio
+
 import http.client as httpclient
 import json
 import os
@@ -67,6 +69,19 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, interval: floa
         if time.monotonic() > deadline:
             raise AssertionError(f"not within {timeout} s: {what or predicate}")
         time.sleep(interval)
+
+
+async def wait_for_async(predicate: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05, what: str = "") -> Any:
+    """``wait_for`` inside a test's event loop: polls without blocking the loop (a
+    supervisor running on it must go on)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what or predicate}")
+        await asyncio.sleep(interval)
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -17,7 +17,7 @@ from debugdash.core.settings import Settings
 from debugdash.core.supervisor import Supervisor
 from debugdash.protocol.commands import Ping, Query
 from debugdash.protocol.events import Event, Pong, Ready
-from tests.support import SIMPLE_APP, free_port, write_app
+from tests.support import SIMPLE_APP, free_port, wait_for_async, write_app
 
 
 @dataclass(slots=True, kw_only=True)
@@ -25,15 +25,6 @@ class _Unknown(Query):
     """A query no agent answers (as an older agent would meet a newer supervisor)."""
 
     name: ClassVar[str] = "test_unknown_query"
-
-
-async def _until(predicate, what: str, timeout: float = 60.0):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not (value := predicate()):
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        await asyncio.sleep(0.05)
-    return value
 
 
 async def test_the_serving_process_answers_and_a_failure_is_a_message(tmp_path: Path) -> None:
@@ -47,7 +38,7 @@ async def test_the_serving_process_answers_and_a_failure_is_a_message(tmp_path: 
         with pytest.raises(AgentQueryError, match="no server is running"):
             await supervisor.hub.ask(Ping())
         await supervisor.start()
-        first = (await _until(ready, "ready"))[-1]
+        first = (await wait_for_async(ready, timeout=60, what="ready"))[-1]
 
         answers = await asyncio.gather(*(supervisor.hub.ask(Ping()) for _ in range(5)))
         assert all(isinstance(a, Pong) and a.pid == first.pid for a in answers)
@@ -58,7 +49,7 @@ async def test_the_serving_process_answers_and_a_failure_is_a_message(tmp_path: 
             await supervisor.hub.ask(_Unknown())
 
         await supervisor.restart()
-        second = (await _until(lambda: [e for e in ready() if e.pid != first.pid], "the restarted server"))[-1]
+        second = (await wait_for_async(lambda: [e for e in ready() if e.pid != first.pid], timeout=60, what="the restarted server"))[-1]
         assert (await supervisor.hub.ask(Ping())).pid == second.pid
     finally:
         await supervisor.stop()

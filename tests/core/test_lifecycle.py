@@ -7,12 +7,12 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-import time
 from pathlib import Path
 
 from debugdash.core.lifecycle import Lifecycle
 from debugdash.core.settings import Settings
 from debugdash.protocol.events import Event, Exited, LaunchFailed, Started
+from tests.support import wait_for_async
 
 
 def _lifecycle(tmp_path: Path, code: str, events: list[Event], output: list[bytes]) -> Lifecycle:
@@ -31,19 +31,12 @@ def _lifecycle(tmp_path: Path, code: str, events: list[Event], output: list[byte
     )
 
 
-async def _until(predicate, what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.02)
-
-
 async def test_a_crash_is_published_with_its_last_lines_and_not_restarted(tmp_path: Path) -> None:
     events: list[Event] = []
     life = _lifecycle(tmp_path, "import sys; print('about to fail', flush=True); sys.exit(4)", events, [])
     try:
         await life.launch("start")
-        await _until(lambda: any(isinstance(e, Exited) for e in events), "the exit")
+        await wait_for_async(lambda: any(isinstance(e, Exited) for e in events), timeout=30, interval=0.02, what="the exit")
         started, exited = events[0], events[-1]
         assert isinstance(started, Started) and started.reason == "start"
         assert isinstance(exited, Exited)

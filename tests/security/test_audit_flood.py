@@ -15,18 +15,9 @@ from debugdash.protocol.clock import ManualClock
 from debugdash.protocol.events import AccessRefused, Event, Ready
 from debugdash.core.settings import Settings
 from debugdash.core.supervisor import Supervisor
-from tests.support import SIMPLE_APP, free_port, http, write_app
+from tests.support import SIMPLE_APP, free_port, http, wait_for_async, write_app
 
 FLOOD = 1000
-
-
-async def _until(predicate, timeout: float = 60.0, what: str = ""):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not (value := predicate()):
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        await asyncio.sleep(0.05)
-    return value
 
 
 def _flood(port: int, source: str, count: int) -> None:
@@ -49,11 +40,11 @@ async def test_a_thousand_refused_requests_cost_two_lines_that_say_how_many(tmp_
     refused = lambda: sum(isinstance(e, AccessRefused) for e in seen)  # noqa: E731
     try:
         await supervisor.start()
-        await _until(lambda: any(isinstance(e, Ready) for e in seen), what="ready")
+        await wait_for_async(lambda: any(isinstance(e, Ready) for e in seen), timeout=60, what="ready")
 
         await asyncio.to_thread(_flood, settings.port, "127.0.0.2", FLOOD)
         await asyncio.to_thread(_flood, settings.port, "127.0.0.3", 3)
-        await _until(lambda: refused() == FLOOD + 3, what="every refusal reported")
+        await wait_for_async(lambda: refused() == FLOOD + 3, timeout=60, what="every refusal reported")
         # Within the minute: the first refusal of each address, written at once.
         assert [(r[2], r[3], r[5]) for r in _lines(audit)] == [
             ("refuse", "127.0.0.2", "/probe0"),
@@ -61,7 +52,7 @@ async def test_a_thousand_refused_requests_cost_two_lines_that_say_how_many(tmp_
         ]
 
         clock.advance(61)  # the minute ends: the counts are written without a further refusal
-        await _until(lambda: len(_lines(audit)) == 4, what="the counts")
+        await wait_for_async(lambda: len(_lines(audit)) == 4, timeout=60, what="the counts")
         counts = {r[3]: r[5] for r in _lines(audit)[2:]}
         assert counts["127.0.0.2"].startswith(f"repeated {FLOOD - 1} more times since ")
         assert counts["127.0.0.2"].endswith(f"last: /probe{FLOOD - 1}")
@@ -70,7 +61,7 @@ async def test_a_thousand_refused_requests_cost_two_lines_that_say_how_many(tmp_
 
         # A new minute: the first refusal shows at once again; the rest are counted on stop.
         await asyncio.to_thread(_flood, settings.port, "127.0.0.2", 10)
-        await _until(lambda: refused() == FLOOD + 13, what="the second flood reported")
+        await wait_for_async(lambda: refused() == FLOOD + 13, timeout=60, what="the second flood reported")
         assert len(_lines(audit)) == 5
     finally:
         await supervisor.stop()

@@ -15,9 +15,10 @@ from debugdash.agent.request_encoding import batch_json
 from debugdash.agent.requests import RAISED_KEY, REQUEST_ID_KEY, RequestRecorder, RequestRing
 from debugdash.core.replay import curl_command
 from debugdash.core.requests import RequestStore, redacted
+from debugdash.core.verify import Verifier
 from debugdash.protocol import commands
 from debugdash.protocol.codec import encode
-from debugdash.protocol.events import RequestError
+from debugdash.protocol.events import Ready, Reload, RequestError
 from debugdash.protocol.request_events import RequestRecord
 from debugdash.protocol.redact import REDACTED, is_secret_name, redact_body, redact_headers, redact_query
 from debugdash.protocol.requests import MAX_BODY, CapturedRequest, RequestBatch
@@ -261,3 +262,33 @@ def test_a_batch_decodes_exactly_as_the_generic_codec_would_build_it() -> None:
     decoded = commands.decode(lines[0]).records[1]
     assert "\x1b" not in decoded.path and "\x07" not in decoded.path and "\u202e" not in decoded.path
     assert "\n" not in decoded.method and "\x9b" not in decoded.remote_addr
+
+
+# --- verify on reload: when it is due ---------------------------------------------
+
+
+def _verifier() -> Verifier:
+    return Verifier(groups=list, captured=lambda request_id: None, replay=None, publish=lambda event: None)
+
+
+def test_verification_is_due_when_the_new_server_is_ready_after_the_reload_in_either_order() -> None:
+    def ready(pid: int, when: float) -> Ready:
+        return Ready(time=when, url="http://127.0.0.1:5000", pid=pid, host="127.0.0.1", port=5000,
+                     debug=True, debugger=True, reloader=True)
+
+    in_order = _verifier()
+    assert not in_order.due(ready(1, 100.0))  # the first start is no reload
+    assert not in_order.due(Reload(time=200.0, filename="app.py", reloader="stat", pid=1))
+    assert in_order.due(ready(2, 200.2))
+    assert not in_order.due(ready(2, 300.0))  # a restart with no file change
+
+    # The new worker reports ready on its connection before the old one's reload arrives.
+    crossed = _verifier()
+    assert not crossed.due(ready(1, 100.0))
+    assert not crossed.due(ready(2, 200.1))
+    assert crossed.due(Reload(time=200.0, filename="app.py", reloader="stat", pid=1))
+    # A ready long before a reload does not pair with it: that reload waits for its own ready.
+    late = _verifier()
+    assert not late.due(ready(2, 100.0))
+    assert not late.due(Reload(time=200.0, filename="app.py", reloader="stat", pid=1))
+    assert late.due(ready(3, 200.3))

@@ -135,14 +135,14 @@ class DebuggerGate:
         """
         if self._debugged is None:
             debugged = _debugger_class()(
-                app, evalex=True, console_path=CONSOLE_PATH, pin_security=True, pin_logging=False
+                _Replaying(app), evalex=True, console_path=CONSOLE_PATH, pin_security=True, pin_logging=False
             )
             hosts = [h for h in self.trusted_hosts if h] or [*DEFAULT_TRUSTED_HOSTS, bound_host]
             debugged.trusted_hosts = hosts
             debugged.on_untrusted_host = self._untrusted_host
             self._debugged = debugged
         else:
-            self._debugged.app = app
+            self._debugged.app = _Replaying(app)
         # The cookie name is set first: Werkzeug's getter would otherwise derive it
         # and overwrite our PIN with the machine-derived one.
         self._debugged._pin_cookie = self._pin_cookie
@@ -232,8 +232,25 @@ def _same_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address, host: 
         return False
 
 
+#: Werkzeug's environ key through which Flask hands the debugger the contexts of a failed request.
+_PRESERVE_CONTEXT = "werkzeug.debug.preserve_context"
+#: Set by ``_GatedApp`` for the one call that replays a failure into the debugger.
+_FAILED = "debugdash.failed"
+
+
 class _GatedApp:
-    def __init__(self, gate: DebuggerGate, debugged: Callable, plain: Callable) -> None:
+    """Which requests the debugger serves, decided as late as it can be.
+
+    A request for the debugger itself (``/console``, ``?__debugger__=yes``) is
+    judged on arrival. Any other request from a loopback peer runs as the plain
+    app, and only when it fails is its peer's owner looked up (a kernel query,
+    several system calls that each give up the GIL): Werkzeug's dev server
+    answers every request on a new connection, so looking it up on arrival cost
+    every request of a busy server, while the answer only matters to a failure.
+    An allowed failure is then handed to the debugger as if it had raised there.
+    """
+
+    def __init__(self, gate: DebuggerGate, debugged: Any, plain: Callable) -> None:
         self.gate = gate
         self.debugged = debugged
         self.plain = plain
@@ -243,11 +260,100 @@ class _GatedApp:
         gate = self.gate
         if not gate.debugger:
             return self.plain(environ, start_response)
-        uid = _loopback_peer_uid(environ)
-        if gate.allows(environ.get("REMOTE_ADDR"), uid):
-            return self.debugged(environ, start_response)
-        gate._refused(environ, uid)
-        return self.plain(environ, start_response)
+        remote = environ.get("REMOTE_ADDR")
+        if _for_debugger(environ):
+            uid = _loopback_peer_uid(environ)
+            if gate.allows(remote, uid):
+                return self.debugged(environ, start_response)
+            gate._refused(environ, uid)
+            return self.plain(environ, start_response)
+        if not is_local(parse_peer(remote)):
+            # Judged by grants alone: no lookup to put off.
+            return (self.debugged if gate.allows(remote) else self.plain)(environ, start_response)
+        return self._until_it_fails(environ, start_response)
+
+    def _until_it_fails(self, environ: dict, start_response: Callable) -> Any:
+        __traceback_hide__ = True  # noqa: F841
+        contexts: list[Any] = []
+        if self.debugged.evalex:
+            # What Flask keeps for the debugger's console, as under the debugger itself.
+            environ[_PRESERVE_CONTEXT] = contexts.append
+        try:
+            body = self.plain(environ, start_response)
+        except Exception as e:
+            failure = e
+        else:
+            return _WatchedBody(self, body, environ, start_response, contexts)
+        if not self._allowed_now(environ):
+            raise failure
+        return self._debug(failure, environ, start_response, contexts)
+
+    def _allowed_now(self, environ: dict) -> bool:
+        return self.gate.allows(environ.get("REMOTE_ADDR"), _loopback_peer_uid(environ))
+
+    def _debug(self, failure: BaseException, environ: dict, start_response: Callable, contexts: list) -> Any:
+        """The debugger's answer to ``failure``, raised again inside it (see ``_Replaying``)."""
+        environ[_FAILED] = (failure, contexts)
+        return self.debugged(environ, start_response)
+
+
+class _WatchedBody:
+    """A plain response body; an error while it is iterated goes to the debugger when allowed."""
+
+    def __init__(self, gated: _GatedApp, body: Any, environ: dict, start_response: Callable, contexts: list) -> None:
+        self._gated = gated
+        self._body = body
+        self._environ = environ
+        self._start_response = start_response
+        self._contexts = contexts
+
+    def __iter__(self) -> Any:
+        __traceback_hide__ = True  # noqa: F841
+        try:
+            yield from self._body
+            return
+        except Exception as e:
+            failure = e
+        self.close()
+        if not self._gated._allowed_now(self._environ):
+            raise failure
+        yield from self._gated._debug(failure, self._environ, self._start_response, self._contexts)
+
+    def close(self) -> None:
+        body, self._body = self._body, ()
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
+
+
+class _Replaying:
+    """The app the debugger wraps: the real one, or a failure ``_GatedApp`` hands it.
+
+    Raising the failure again here makes Werkzeug's own error handling show it,
+    with the frames it failed in (this frame and the gate's are hidden).
+    """
+
+    def __init__(self, app: Callable) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict, start_response: Callable) -> Any:
+        __traceback_hide__ = True  # noqa: F841
+        failed = environ.pop(_FAILED, None)
+        if failed is None:
+            return self.app(environ, start_response)
+        failure, contexts = failed
+        keep = environ.get(_PRESERVE_CONTEXT)
+        if keep is not None:
+            for context in contexts:
+                keep(context)
+        raise failure
+
+
+def _for_debugger(environ: dict) -> bool:
+    """A request the debugger answers itself (Werkzeug's own dispatch rule)."""
+    if "/" + str(environ.get("PATH_INFO", "")).lstrip("/") == CONSOLE_PATH:
+        return True
+    return "__debugger__" in environ.get("QUERY_STRING", "")
 
 
 #: The owner of each open connection's peer, found once per connection: a

@@ -80,6 +80,18 @@ def test_local_peer_gets_the_debugger_and_its_console_runs_code(server: Server) 
     assert console.status == 200 and "SECRET" in console.body
 
 
+def test_the_console_of_a_failed_request_still_has_its_request(server: Server) -> None:
+    """Flask keeps the failed request's context for the debugger's console, as under plain `flask run`."""
+    _set_state(server, debugger=True)
+    secret, frame = _debugger_page(server.get("/divide?n=7"))
+    cookie = _pin_cookie(server, secret)
+    reply = server.get(
+        f"/?__debugger__=yes&cmd={quote('request.args[chr(110)] + request.path')}&frm={frame}&s={secret}",
+        headers={"Cookie": cookie},
+    )
+    assert reply.status == 200 and "7/divide" in reply.body, reply.body[:300]
+
+
 def test_remote_peer_gets_plain_500_and_no_debugger_endpoint(server: Server) -> None:
     _set_state(server, debugger=True)
     secret, frame = _debugger_page(server.get("/divide"))

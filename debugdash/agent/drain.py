@@ -63,7 +63,8 @@ class Drain:
                 with self._cond:
                     self._connections.pop(request, None)
                     self._fresh.pop(request, None)
-                    self._cond.notify_all()
+                    if self._closing:
+                        self._cond.notify_all()
 
         server.get_request = tracked_get_request
         server.shutdown_request = tracked_shutdown_request
@@ -94,7 +95,9 @@ class Drain:
             if connection in self._connections:
                 self._connections[connection] = state
                 self._fresh.pop(connection, None)
-                self._cond.notify_all()
+                # Only ``finish()`` waits, and only once closing: no wake-ups before that.
+                if self._closing:
+                    self._cond.notify_all()
 
     def finish(self, timeout: float = DRAIN_SECONDS) -> None:
         """Accept nothing more; return once no connection is in a request (or at ``timeout``)."""

@@ -36,6 +36,8 @@ class Drain:
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._closing = False
+        #: accept() calls under way (only ever called once select() saw a connection: they do not block).
+        self._accepting = 0
         self._connections: dict[Any, str] = {}
         #: When each connection that has not yet carried a request was accepted.
         self._fresh: dict[Any, float] = {}
@@ -46,15 +48,27 @@ class Drain:
         shutdown_request = server.shutdown_request
 
         def tracked_get_request() -> Any:
-            # Only called once select() saw a pending connection, so accept() does
-            # not block; holding the lock across it means finish() never misses one.
+            # accept() gives up the GIL: holding the lock across it would stall every
+            # request thread that notes a state meanwhile. An accept under way counts
+            # as a request instead, so finish() still never misses the connection.
             with self._cond:
                 while self._closing:
                     self._cond.wait()  # this process is about to exit: the next worker accepts it
+                self._accepting += 1
+            try:
                 request, address = get_request()
+            except BaseException:
+                with self._cond:
+                    self._accepting -= 1
+                    self._cond.notify_all()
+                raise
+            with self._cond:
+                self._accepting -= 1
                 self._connections[request] = _IDLE
                 self._fresh[request] = time.monotonic()
-                return request, address
+                if self._closing:
+                    self._cond.notify_all()
+            return request, address
 
         def tracked_shutdown_request(request: Any) -> None:
             try:
@@ -110,6 +124,8 @@ class Drain:
                 self._cond.wait(min(left, 0.01))
 
     def _in_request(self) -> bool:
+        if self._accepting:
+            return True
         poller = select.poll()
         now = time.monotonic()
         for connection, state in self._connections.items():

@@ -12,11 +12,12 @@ Standard library only: the agent imports this inside someone else's server.
 
 from __future__ import annotations
 
+import collections
 import ipaddress
+import itertools
 import os
 import socket
 import struct
-import threading
 
 from debugdash.protocol.env import OWNER_UID_ENV
 
@@ -112,10 +113,13 @@ _NO_COOKIE = 0xFFFFFFFF
 #: TCP states whose socket still names its owner (TIME_WAIT ones say uid 0):
 #: established, FIN_WAIT1/2, CLOSE_WAIT, LAST_ACK, CLOSING.
 _OWNED_TCP_STATES = frozenset({1, 4, 5, 8, 9, 11})
-_diag: socket.socket | None = None
-_diag_seq = 0
-#: One question at a time on the one netlink socket (the server answers requests in threads).
-_diag_lock = threading.Lock()
+#: Idle netlink sockets. Each question takes one for itself, so request threads
+#: never wait on each other while one of them is in a system call (which gives up the GIL).
+_idle_diag: collections.deque[socket.socket] = collections.deque()
+_IDLE_DIAG_MAX = 8
+_diag_seq = itertools.count(1)
+#: How long the kernel may take to answer (it answers at once; this only bounds a wedged socket).
+_DIAG_TIMEOUT = struct.pack("ll", 1, 0)
 
 
 def _ask_kernel(peer, peer_port: int, ours, our_port: int) -> object:
@@ -127,29 +131,40 @@ def _ask_kernel(peer, peer_port: int, ours, our_port: int) -> object:
         "!HH16s16s", peer_port, our_port, peer.packed.ljust(16, b"\0"), ours.packed.ljust(16, b"\0")
     ) + struct.pack("=III", 0, _NO_COOKIE, _NO_COOKIE)
     body = struct.pack("=BBBBI", family, _TCP, 0, 0, _ALL_STATES) + sockid
-    with _diag_lock:
-        return _ask(body)
+    return _ask(body)
+
+
+def _diag_socket() -> socket.socket:
+    try:
+        return _idle_diag.pop()
+    except IndexError:
+        pass
+    diag = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, _NETLINK_SOCK_DIAG)
+    # A kernel-side timeout rather than settimeout(): no poll() before every send and recv.
+    diag.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _DIAG_TIMEOUT)
+    return diag
 
 
 def _ask(body: bytes) -> object:
-    global _diag, _diag_seq
+    diag = None
     try:
-        if _diag is None:
-            _diag = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, _NETLINK_SOCK_DIAG)
-            _diag.settimeout(1.0)
-        _diag_seq += 1
-        _diag.send(struct.pack("=IHHII", 16 + len(body), _SOCK_DIAG_BY_FAMILY, _NLM_F_REQUEST, _diag_seq, 0) + body)
+        diag = _diag_socket()
+        sequence = next(_diag_seq) & 0xFFFFFFFF
+        diag.send(struct.pack("=IHHII", 16 + len(body), _SOCK_DIAG_BY_FAMILY, _NLM_F_REQUEST, sequence, 0) + body)
         while True:
-            reply = _diag.recv(8192)
+            reply = diag.recv(8192)
             length, kind, _flags, seq, _pid = struct.unpack_from("=IHHII", reply)
-            if seq == _diag_seq:
+            if seq == sequence:
                 break
     except (OSError, AttributeError, struct.error):
         # Not Linux, no netlink, or a socket gone bad: /proc answers the same question.
-        if _diag is not None:
-            _diag.close()
-            _diag = None
+        if diag is not None:
+            diag.close()
         return _NO_DIAG
+    if len(_idle_diag) < _IDLE_DIAG_MAX:
+        _idle_diag.append(diag)
+    else:
+        diag.close()
     if kind == _NLMSG_ERROR:
         (error,) = struct.unpack_from("=i", reply, 16)
         return None if error in (0, -2) else _NO_DIAG  # -ENOENT: no such socket

@@ -53,6 +53,10 @@ class Link:
         is queued before it (the common case: no thread hand-off on a request's
         error path); otherwise it is queued for the writer thread. When the
         queue is full the event is dropped and counted.
+
+        The socket is claimed under the lock but written outside it: the write
+        gives up the GIL, and other request threads sending meanwhile queue
+        their lines instead of waiting for the lock.
         """
         try:
             data = encode_message(event)
@@ -61,25 +65,27 @@ class Link:
         with self._cond:
             if self._closed:
                 return
-            if not self._pending and not self._writing:
-                try:
-                    sent = self._sock.send(data, socket.MSG_DONTWAIT)
-                except (BlockingIOError, InterruptedError):
-                    sent = 0
-                except OSError:
-                    sent = 0  # the writer thread meets the same error and fails closed
-                if sent == len(data):
+            if self._pending or self._writing:
+                if len(self._pending) >= QUEUE_SIZE:
+                    self.dropped += 1
                     return
-                data = data[sent:]
-                # A partial line must go out before anything else: it jumps any limit.
                 self._pending.append(data)
-                self._cond.notify()
+                self._cond.notify_all()
                 return
-            if len(self._pending) >= QUEUE_SIZE:
-                self.dropped += 1
-                return
-            self._pending.append(data)
-            self._cond.notify()
+            self._writing = True
+        try:
+            sent = self._sock.send(data, socket.MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            sent = 0  # the writer thread meets the same error and fails closed
+        with self._cond:
+            self._writing = False
+            if sent < len(data):
+                # A partial line must go out before anything else: it jumps any limit.
+                self._pending.appendleft(data[sent:])
+            # The writer thread (lines queued meanwhile) or a flush() may be waiting for the socket.
+            self._cond.notify_all()
 
     def flush(self, timeout: float = 2.0) -> bool:
         """Wait until every queued event was written; False when the timeout ran out."""
@@ -95,7 +101,7 @@ class Link:
     def _write_loop(self) -> None:
         while True:
             with self._cond:
-                while not self._pending:
+                while not self._pending or self._writing:  # a sender may hold the socket
                     self._cond.wait()
                 chunks = list(self._pending)
                 self._pending.clear()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 
 import pytest
 
@@ -77,6 +78,99 @@ def test_flush_waits_until_everything_was_written() -> None:
     assert link.flush(timeout=10)
     reading.join(timeout=10)
     assert received == events
+
+
+def test_threads_sending_at_once_never_interleave_their_lines() -> None:
+    """Request threads of a failing server send together: every line arrives whole, each thread's in order."""
+    link, theirs = _pair()
+    link.start(lambda command: None, lambda reason: None)
+    threads, per_thread = 8, 200  # within QUEUE_SIZE: nothing may be dropped
+    received: list = []
+
+    def read_slowly() -> None:
+        # Pauses let the socket fill, so lines go out in part, queued and direct by turns.
+        reader = theirs.makefile("rb")
+        for count in range(threads * per_thread):
+            if count % 25 == 0:
+                time.sleep(0.002)
+            received.append(decode(reader.readline()))
+
+    reading = threading.Thread(target=read_slowly)
+    reading.start()
+
+    def send_all(thread: int) -> None:
+        for number in range(per_thread):
+            # Long lines: the socket takes some only in part, and the rest must go out first.
+            link.send(Log(stream="stderr", line=f"{thread} {number} " + "y" * (number * 37 % 9000)))
+
+    senders = [threading.Thread(target=send_all, args=(t,)) for t in range(threads)]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join()
+    assert link.flush(timeout=20)
+    reading.join(timeout=20)
+    assert link.dropped == 0 and len(received) == threads * per_thread
+    seen: dict[str, list[int]] = {}
+    for event in received:
+        thread, number, filler = event.line.split(" ")
+        assert len(filler) == int(number) * 37 % 9000
+        seen.setdefault(thread, []).append(int(number))
+    assert all(numbers == list(range(per_thread)) for numbers in seen.values()) and len(seen) == threads
+
+
+class _SlowSocket:
+    """A socket whose first send() stalls until released and then takes half the line."""
+
+    def __init__(self) -> None:
+        self.written = bytearray()
+        self.in_first_send = threading.Event()
+        self.release = threading.Event()
+        self.overlapped = False
+        self._busy = False
+        self._first = True
+
+    def _enter(self) -> None:
+        self.overlapped = self.overlapped or self._busy
+        self._busy = True
+
+    def send(self, data: bytes, flags: int = 0) -> int:
+        self._enter()
+        if self._first:
+            self._first = False
+            self.in_first_send.set()
+            self.release.wait(10)
+        taken = len(data) // 2
+        self.written += data[:taken]
+        self._busy = False
+        return taken
+
+    def sendall(self, data: bytes) -> None:
+        self._enter()
+        self.written += data
+        self._busy = False
+
+
+class _SilentReader:
+    def readline(self, limit: int = -1) -> bytes:
+        threading.Event().wait()  # the supervisor never says anything here
+        return b""
+
+
+def test_a_line_queued_while_another_is_being_written_waits_for_it() -> None:
+    sock = _SlowSocket()
+    link = Link(sock, _SilentReader())  # type: ignore[arg-type]
+    link.start(lambda command: None, lambda reason: None)
+    first, second = Log(stream="stderr", line="first " * 50), Log(stream="stderr", line="second")
+    writing = threading.Thread(target=link.send, args=(first,))
+    writing.start()
+    assert sock.in_first_send.wait(10)
+    link.send(second)  # queued: the socket is being written by the other thread
+    sock.release.set()
+    writing.join(10)
+    assert link.flush(timeout=10)
+    assert not sock.overlapped, "two threads wrote to the socket at once"
+    assert bytes(sock.written) == encode(first) + encode(second), "the rest of the first line goes out before the next"
 
 
 def test_commands_are_applied_and_eof_fails_closed() -> None:

@@ -34,7 +34,9 @@ class Drain:
     """The connections of the servers of this process, and whether each is in a request."""
 
     def __init__(self) -> None:
-        self._cond = threading.Condition()
+        # The lock itself on the per-request paths (a C call); the condition only to wait and wake.
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
         self._closing = False
         #: accept() calls under way (only ever called once select() saw a connection: they do not block).
         self._accepting = 0
@@ -62,7 +64,7 @@ class Drain:
                     self._accepting -= 1
                     self._cond.notify_all()
                 raise
-            with self._cond:
+            with self._lock:
                 self._accepting -= 1
                 self._connections[request] = _IDLE
                 self._fresh[request] = time.monotonic()
@@ -74,7 +76,7 @@ class Drain:
             try:
                 shutdown_request(request)
             finally:
-                with self._cond:
+                with self._lock:
                     self._connections.pop(request, None)
                     self._fresh.pop(request, None)
                     if self._closing:
@@ -105,7 +107,7 @@ class Drain:
         return TrackedHandler
 
     def _mark(self, connection: Any, state: str) -> None:
-        with self._cond:
+        with self._lock:
             if connection in self._connections:
                 self._connections[connection] = state
                 self._fresh.pop(connection, None)

@@ -232,6 +232,8 @@ def _same_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address, host: 
         return False
 
 
+#: How the dev server spells a loopback peer: no address to parse on the common path.
+_LOOPBACK_TEXT = frozenset({"127.0.0.1", "::1"})
 #: Werkzeug's environ key through which Flask hands the debugger the contexts of a failed request.
 _PRESERVE_CONTEXT = "werkzeug.debug.preserve_context"
 #: Set by ``_GatedApp`` for the one call that replays a failure into the debugger.
@@ -267,7 +269,7 @@ class _GatedApp:
                 return self.debugged(environ, start_response)
             gate._refused(environ, uid)
             return self.plain(environ, start_response)
-        if not is_local(parse_peer(remote)):
+        if remote not in _LOOPBACK_TEXT and not is_local(parse_peer(remote)):
             # Judged by grants alone: no lookup to put off.
             return (self.debugged if gate.allows(remote) else self.plain)(environ, start_response)
         return self._until_it_fails(environ, start_response)

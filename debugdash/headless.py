@@ -94,9 +94,9 @@ class HeadlessPrinter:
             self._write_logs("stderr", [f"[debugdash: {dropped} lines of output not shown]"])
         for _, stream, lines in batches:
             if self._bytes_out is not None:
-                data = log_batch_json(stream, lines, time.time(), unless=self._pin_bytes)
-                if data is not None:
-                    self._write_bytes(self._bytes_out, data)
+                pieces = log_batch_json(stream, lines, time.time(), unless=self._pin_bytes)
+                if pieces is not None:
+                    self._write_bytes(self._bytes_out, pieces)
                     continue
             texts = display_lines(lines)
             if self._pins is not None:
@@ -127,10 +127,11 @@ class HeadlessPrinter:
         except (BrokenPipeError, ValueError):
             pass
 
-    def _write_bytes(self, out: IO[bytes], data: bytes) -> None:
+    def _write_bytes(self, out: IO[bytes], pieces: list[bytes]) -> None:
         try:
             self.out.flush()  # text written before must come out first
-            out.write(data)
+            for piece in pieces:
+                out.write(piece)
         except (BrokenPipeError, ValueError):
             pass
 

@@ -16,13 +16,17 @@ from json.encoder import encode_basestring_ascii as _json_string
 
 from debugdash.protocol.text import MAX_LINE_CHARS
 
-#: Bytes that make ``display_text`` change a line (controls but tab, DEL), with
-#: the newline taken out: the lines are joined with it, and counted instead.
-_NOT_PLAIN = bytes([*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F])
+#: Bytes that make ``display_text`` change a line (controls but tab, DEL). The
+#: newline is among them: the batch is checked joined with newlines, and those are counted.
+_NOT_PLAIN = bytes([*range(0x00, 0x09), *range(0x0A, 0x20), 0x7F])
 
 
-def log_batch_json(stream: str, lines: list[bytes], when: float, *, unless: Collection[bytes] = ()) -> bytes | None:
-    """The bytes of ``"".join(log_lines_json(stream, display_lines(lines), when))``, or None.
+def log_batch_json(stream: str, lines: list[bytes], when: float, *, unless: Collection[bytes] = ()) -> list[bytes] | None:
+    """``"".join(log_lines_json(stream, display_lines(lines), when))`` as bytes, in pieces; or None.
+
+    The pieces are to be written one after the other: a batch is ~0.5 MB, and
+    gluing the first line's head and the last line's end onto it would copy it
+    twice more (measured: half the cost of the whole call).
 
     None when a line needs cleaning or escaping beyond quotes, backslashes and
     tabs (anything outside printable ASCII, a line over ``MAX_LINE_CHARS``), or
@@ -30,12 +34,12 @@ def log_batch_json(stream: str, lines: list[bytes], when: float, *, unless: Coll
     the line-by-line path. The checks scan the batch once each, in C.
     """
     if not lines:
-        return b""
+        return []
     body = b"\n".join(lines)
     if (
         not body.isascii()
-        or len(body.translate(None, _NOT_PLAIN)) != len(body)
-        or body.count(b"\n") != len(lines) - 1
+        # Only the newlines that join the lines may go: one byte more is a line to clean.
+        or len(body) - len(body.translate(None, _NOT_PLAIN)) != len(lines) - 1
         or max(map(len, lines)) > MAX_LINE_CHARS
         or any(hidden in body for hidden in unless)
     ):
@@ -48,4 +52,4 @@ def log_batch_json(stream: str, lines: list[bytes], when: float, *, unless: Coll
     if b"\t" in body:
         body = body.replace(b"\t", b"\\t")
     head = f'{{"event":"log","time":{when!r},"stream":{_json_string(stream)},"line":"'.encode("ascii")
-    return head + body.replace(b"\n", b'"}\n' + head) + b'"}\n'
+    return [head, body.replace(b"\n", b'"}\n' + head), b'"}\n']

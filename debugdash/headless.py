@@ -42,7 +42,7 @@ from debugdash.protocol.observe import CodingAgent
 from debugdash.protocol.request_events import RequestRecord, Verified, VerifyOnReload
 from debugdash.core.supervisor import Supervisor
 from debugdash.protocol.text import display_lines
-from debugdash.protocol.log_json import log_batch_json
+from debugdash.protocol.log_json import log_batch_json, plain_batch
 
 
 class HeadlessPrinter:
@@ -63,8 +63,8 @@ class HeadlessPrinter:
         self._pin_bytes: list[bytes] = []
         self._pins: re.Pattern[str] | None = None
         self._log_seq = 0
-        # JSON lines of plain output go to the bytes under ``out`` as they are made (see log_json).
-        self._bytes_out = _ascii_buffer(out) if as_json else None
+        # Plain output goes to the bytes under ``out`` as it came (see log_json).
+        self._bytes_out = _ascii_buffer(out)
         supervisor.subscribe(self.on_events)
         supervisor.logs.listen(self.on_logs)
 
@@ -93,11 +93,8 @@ class HeadlessPrinter:
             dropped = batches[0][0] - self._log_seq - 1
             self._write_logs("stderr", [f"[debugdash: {dropped} lines of output not shown]"])
         for _, stream, lines in batches:
-            if self._bytes_out is not None:
-                pieces = log_batch_json(stream, lines, time.time(), unless=self._pin_bytes)
-                if pieces is not None:
-                    self._write_bytes(self._bytes_out, pieces)
-                    continue
+            if self._bytes_out is not None and self._write_plain(self._bytes_out, stream, lines):
+                continue
             texts = display_lines(lines)
             if self._pins is not None:
                 texts = [self._pins.sub("[PIN]", text) if self._pins.search(text) else text for text in texts]
@@ -126,6 +123,17 @@ class HeadlessPrinter:
             self.out.write(line + "\n" if newline else line)
         except (BrokenPipeError, ValueError):
             pass
+
+    def _write_plain(self, out: IO[bytes], stream: str, lines: list[bytes]) -> bool:
+        """Write a batch that needs no cleaning from its bytes; False when it needs cleaning."""
+        if self.as_json:
+            pieces = log_batch_json(stream, lines, time.time(), unless=self._pin_bytes)
+        else:
+            body = plain_batch(lines, unless=self._pin_bytes)
+            pieces = None if body is None else [b"  | ", body.replace(b"\n", b"\n  | "), b"\n"]
+        if pieces is not None:
+            self._write_bytes(out, pieces)
+        return pieces is not None
 
     def _write_bytes(self, out: IO[bytes], pieces: list[bytes]) -> None:
         try:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from types import SimpleNamespace
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from debugdash.core.agent_lines import AgentLines
 from debugdash.core.logbuffer import LogBuffer
@@ -63,11 +64,11 @@ def test_hostile_lines_go_the_slow_way() -> None:
     assert log_batch_json("stdout", [b"pin 123456789 typed"], 1.0, unless=_PIN) is None
 
 
-def _printer(out, capacity: int = 10_000) -> tuple[HeadlessPrinter, LogBuffer]:
+def _printer(out, capacity: int = 10_000, as_json: bool = True) -> tuple[HeadlessPrinter, LogBuffer]:
     logs = LogBuffer(capacity=capacity)
     subscribers = []
     supervisor = SimpleNamespace(logs=logs, hub=SimpleNamespace(lines=AgentLines()), subscribe=subscribers.append)
-    return HeadlessPrinter(supervisor, out, as_json=True), logs  # type: ignore[arg-type]
+    return HeadlessPrinter(supervisor, out, as_json=as_json), logs  # type: ignore[arg-type]
 
 
 def test_json_output_of_every_kind_of_line_is_valid_neutralised_and_in_order(tmp_path: Path) -> None:
@@ -105,3 +106,40 @@ def test_the_note_of_dropped_lines_comes_before_the_lines_kept(tmp_path: Path) -
         logs.append("stdout", [b"one", b"two", b"three", b"four", b"five"])
     texts = [json.loads(line)["line"] for line in path.read_text(encoding="ascii").splitlines()]
     assert texts == ["[debugdash: 3 lines of output not shown]", "four", "five"]
+
+
+_READY = Ready(url="http://127.0.0.1:5000", pid=7, host="127.0.0.1", port=5000, debug=True, debugger=True, pin="123-456-789", reloader=False)
+
+
+def _print(out, as_json: bool, batches: list[list[bytes]]) -> None:
+    printer, logs = _printer(out, capacity=4, as_json=as_json)
+    printer.on_events([_READY])
+    for i, batch in enumerate(batches):
+        logs.append("stderr" if i % 2 else "stdout", batch)
+
+
+_MOSTLY_PLAIN = st.lists(
+    st.lists(st.sampled_from([b"GET /", b' "q" ', b"\\", b"\t", b"123-456-789", b"123456789", b"\x1b[0m", b"\xff"]), max_size=4).map(b"".join),
+    min_size=1, max_size=5,
+)
+_EXAMPLE = [[b"one", b'two "q" \\ \t'], [b"pin 123-456-789 typed", b"and 123456789"], [b"\x1b[31mred", b"ok"], [b"a", b"b", b"c", b"d", b"e", b"f"]]
+
+
+@settings(max_examples=60, deadline=None)
+@example(_EXAMPLE, False)
+@example(_EXAMPLE, True)
+@given(st.lists(_MOSTLY_PLAIN, max_size=5), st.booleans())
+def test_a_file_gets_what_a_text_stream_gets(tmp_path_factory, batches: list[list[bytes]], as_json: bool) -> None:
+    """Written to a file (the fast path where it applies) or to a StringIO (never): the same output."""
+    path = tmp_path_factory.mktemp("out") / "out"
+    with open(path, "w", encoding="utf-8") as out:
+        _print(out, as_json, batches)
+    slow = io.StringIO()
+    _print(slow, as_json, batches)
+    fast_lines, slow_lines = path.read_text(encoding="utf-8").splitlines(), slow.getvalue().splitlines()
+    if as_json:  # each batch is stamped with the time it was written
+        fast_lines, slow_lines = ([{k: v for k, v in json.loads(line).items() if k != "time"} for line in lines] for lines in (fast_lines, slow_lines))
+    else:  # the ready line starts with the clock
+        fast_lines, slow_lines = fast_lines[1:], slow_lines[1:]
+    assert fast_lines == slow_lines
+    assert "123-456-789" not in path.read_text(encoding="utf-8") and "123456789" not in path.read_text(encoding="utf-8")

@@ -1,12 +1,13 @@
 """The ``--json`` lines of a batch of plain output, made from its bytes in a few C calls.
 
-A flood of output reaches ``--headless --json`` a few thousand lines per batch.
+A flood of output reaches ``--headless`` a few thousand lines per batch.
 Decoding each batch, cleaning it (``display_lines``), formatting one JSON
 object per line and encoding the result again cost ~0.8 µs a line, more than
 the app spends printing it, so the app waited on its pipe (1.3× plain
 ``flask run``). A batch of printable ASCII needs none of that: every line is
 its own display text and its own JSON string once quotes, backslashes and
-tabs are escaped, so the JSON lines are the batch joined around a template.
+tabs are escaped, so the JSON lines are the batch joined around a template
+(and the readable lines, the batch joined around their indent).
 """
 
 from __future__ import annotations
@@ -21,28 +22,37 @@ from debugdash.protocol.text import MAX_LINE_CHARS
 _NOT_PLAIN = bytes([*range(0x00, 0x09), *range(0x0A, 0x20), 0x7F])
 
 
-def log_batch_json(stream: str, lines: list[bytes], when: float, *, unless: Collection[bytes] = ()) -> list[bytes] | None:
-    """``"".join(log_lines_json(stream, display_lines(lines), when))`` as bytes, in pieces; or None.
+def plain_batch(lines: list[bytes], *, unless: Collection[bytes] = ()) -> bytes | None:
+    """``lines`` joined with newlines when each is its own display text, else None.
 
-    The pieces are to be written one after the other: a batch is ~0.5 MB, and
-    gluing the first line's head and the last line's end onto it would copy it
-    twice more (measured: half the cost of the whole call).
-
-    None when a line needs cleaning or escaping beyond quotes, backslashes and
-    tabs (anything outside printable ASCII, a line over ``MAX_LINE_CHARS``), or
-    holds one of ``unless`` (what the caller must mask): the caller then takes
-    the line-by-line path. The checks scan the batch once each, in C.
+    That is: printable ASCII or tab, at most ``MAX_LINE_CHARS`` long, and holding
+    none of ``unless`` (what the caller must mask). Each check scans the batch
+    once, in C; a batch that fails one takes ``display_lines``, line by line.
     """
-    if not lines:
-        return []
     body = b"\n".join(lines)
     if (
         not body.isascii()
         # Only the newlines that join the lines may go: one byte more is a line to clean.
         or len(body) - len(body.translate(None, _NOT_PLAIN)) != len(lines) - 1
-        or max(map(len, lines)) > MAX_LINE_CHARS
+        or max(map(len, lines)) > MAX_LINE_CHARS  # (no lines failed the line above)
         or any(hidden in body for hidden in unless)
     ):
+        return None
+    return body
+
+
+def log_batch_json(stream: str, lines: list[bytes], when: float, *, unless: Collection[bytes] = ()) -> list[bytes] | None:
+    """``"".join(log_lines_json(stream, display_lines(lines), when))`` as bytes, in pieces; or None.
+
+    The pieces are to be written one after the other: a batch is ~0.5 MB, and
+    gluing the first line's head and the last line's end onto it would copy it
+    twice more (measured: half the cost of the whole call). None when the batch
+    is not a ``plain_batch``: quotes, backslashes and tabs are all it escapes.
+    """
+    if not lines:
+        return []
+    body = plain_batch(lines, unless=unless)
+    if body is None:
         return None
     # Backslashes first, so the ones added for quotes and tabs are not doubled.
     if b"\\" in body:

@@ -42,6 +42,7 @@ from debugdash.protocol.observe import CodingAgent
 from debugdash.protocol.request_events import RequestRecord, Verified, VerifyOnReload
 from debugdash.core.supervisor import Supervisor
 from debugdash.protocol.text import display_lines
+from debugdash.protocol.log_json import log_batch_json, plain_batch
 
 
 class HeadlessPrinter:
@@ -59,8 +60,11 @@ class HeadlessPrinter:
         # The server's request log holds the PIN a developer typed into the debugger
         # page (the query string of its pinauth request): masked in files too.
         self._pin_forms: set[str] = set()
+        self._pin_bytes: list[bytes] = []
         self._pins: re.Pattern[str] | None = None
         self._log_seq = 0
+        # Plain output goes to the bytes under ``out`` as it came (see log_json).
+        self._bytes_out = _ascii_buffer(out)
         supervisor.subscribe(self.on_events)
         supervisor.logs.listen(self.on_logs)
 
@@ -89,6 +93,8 @@ class HeadlessPrinter:
             dropped = batches[0][0] - self._log_seq - 1
             self._write_logs("stderr", [f"[debugdash: {dropped} lines of output not shown]"])
         for _, stream, lines in batches:
+            if self._bytes_out is not None and self._write_plain(self._bytes_out, stream, lines):
+                continue
             texts = display_lines(lines)
             if self._pins is not None:
                 texts = [self._pins.sub("[PIN]", text) if self._pins.search(text) else text for text in texts]
@@ -102,6 +108,7 @@ class HeadlessPrinter:
     def _mask(self, pin: str) -> None:
         # Werkzeug also accepts the PIN without its dashes.
         self._pin_forms |= {pin, pin.replace("-", "")}
+        self._pin_bytes = [form.encode("utf-8", "replace") for form in self._pin_forms]
         self._pins = re.compile("|".join(map(re.escape, sorted(self._pin_forms, key=len, reverse=True))))
 
     def _write_logs(self, stream: str, texts: list[str]) -> None:
@@ -114,6 +121,25 @@ class HeadlessPrinter:
     def _write(self, line: str, newline: bool = True) -> None:
         try:
             self.out.write(line + "\n" if newline else line)
+        except (BrokenPipeError, ValueError):
+            pass
+
+    def _write_plain(self, out: IO[bytes], stream: str, lines: list[bytes]) -> bool:
+        """Write a batch that needs no cleaning from its bytes; False when it needs cleaning."""
+        if self.as_json:
+            pieces = log_batch_json(stream, lines, time.time(), unless=self._pin_bytes)
+        else:
+            body = plain_batch(lines, unless=self._pin_bytes)
+            pieces = None if body is None else [b"  | ", body.replace(b"\n", b"\n  | "), b"\n"]
+        if pieces is not None:
+            self._write_bytes(out, pieces)
+        return pieces is not None
+
+    def _write_bytes(self, out: IO[bytes], pieces: list[bytes]) -> None:
+        try:
+            self.out.flush()  # text written before must come out first
+            for piece in pieces:
+                out.write(piece)
         except (BrokenPipeError, ValueError):
             pass
 
@@ -133,6 +159,15 @@ def _json_line(event: Event, with_pin: bool) -> str:
 
 def _clock(timestamp: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(timestamp))
+
+
+def _ascii_buffer(out: IO[str]) -> IO[bytes] | None:
+    """The binary stream under ``out`` when ASCII written there reads back as the same text."""
+    buffer = getattr(out, "buffer", None)
+    try:
+        return buffer if buffer is not None and "{}".encode(out.encoding) == b"{}" else None
+    except (AttributeError, LookupError, TypeError):
+        return None
 
 
 def _isatty(out: IO[str]) -> bool:

@@ -8,6 +8,8 @@ import sys
 import textwrap
 import time
 
+import pytest
+
 from tests.agent.agentkit import REPO_ROOT
 
 PRELUDE = """
@@ -17,9 +19,11 @@ output.start_flusher()
 """
 
 
-def _spawn(body: str) -> subprocess.Popen:
+def _spawn(body: str, *, unbuffered: bool = False) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     env.pop("PYTHONUNBUFFERED", None)
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
     return subprocess.Popen(
         [sys.executable, "-c", PRELUDE + textwrap.dedent(body)],
         env=env,
@@ -27,6 +31,10 @@ def _spawn(body: str) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+
+
+#: PYTHONUNBUFFERED (Docker images and CI set it) must change none of these promises.
+_BOTH = pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "PYTHONUNBUFFERED"])
 
 
 def _read_until(fd: int, needle: bytes, timeout: float = 30.0) -> bytes:
@@ -45,14 +53,16 @@ def _read_until(fd: int, needle: bytes, timeout: float = 30.0) -> bytes:
     return seen
 
 
-def test_print_and_logging_show_while_the_app_runs_without_a_flush() -> None:
+@_BOTH
+def test_print_and_logging_show_while_the_app_runs_without_a_flush(unbuffered: bool) -> None:
     proc = _spawn(
         """
         print("from print")
         logging.basicConfig(level=logging.INFO, format="%(message)s")
         logging.getLogger("app").info("from logging")
         sys.stdin.readline()  # stay alive until the test has seen both
-        """
+        """,
+        unbuffered=unbuffered,
     )
     try:
         assert b"from print" in _read_until(proc.stdout.fileno(), b"from print")
@@ -62,7 +72,8 @@ def test_print_and_logging_show_while_the_app_runs_without_a_flush() -> None:
         proc.wait()
 
 
-def test_nothing_is_lost_at_exit_or_on_a_reloader_exit() -> None:
+@_BOTH
+def test_nothing_is_lost_at_exit_or_on_a_reloader_exit(unbuffered: bool) -> None:
     for ending in ("pass", "sys.exit(3)"):
         proc = _spawn(
             f"""
@@ -71,7 +82,8 @@ def test_nothing_is_lost_at_exit_or_on_a_reloader_exit() -> None:
                 print(f"err {{i}}", file=sys.stderr, flush=True)
             sys.stderr.write("last\\u2603 \\udcff")
             {ending}
-            """
+            """,
+            unbuffered=unbuffered,
         )
         out, err = proc.communicate(timeout=20)
         assert out.splitlines()[-1] == b"out 2999" and len(out.splitlines()) == 3000
@@ -80,7 +92,8 @@ def test_nothing_is_lost_at_exit_or_on_a_reloader_exit() -> None:
         assert err.endswith("last\u2603 \\udcff".encode())
 
 
-def test_last_words_before_a_hard_exit_are_not_lost() -> None:
+@_BOTH
+def test_last_words_before_a_hard_exit_are_not_lost(unbuffered: bool) -> None:
     proc = _spawn(
         """
         import os, time
@@ -88,9 +101,32 @@ def test_last_words_before_a_hard_exit_are_not_lost() -> None:
         time.sleep(0.1)  # a quiet moment, then the last words on stderr
         print("stderr last words", file=sys.stderr, flush=True)
         os._exit(7)
-        """
+        """,
+        unbuffered=unbuffered,
     )
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == 7
     assert out == b"stdout last words\n"
     assert err == b"stderr last words\n"
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/io"), reason="counts write system calls in /proc/self/io (Linux)")
+@_BOTH
+def test_a_flood_of_prints_is_not_a_system_call_per_line(unbuffered: bool) -> None:
+    proc = _spawn(
+        """
+        def writes():
+            with open("/proc/self/io") as counters:
+                return next(int(line.split()[1]) for line in counters if line.startswith("syscw:"))
+        before = writes()
+        for i in range(10_000):
+            print(f"line {i}")
+        sys.stdout.flush()
+        sys.stderr.write(f"{writes() - before}\\n")
+        """,
+        unbuffered=unbuffered,
+    )
+    out, err = proc.communicate(timeout=30)
+    assert out.count(b"\n") == 10_000
+    # 10,000 lines of ~10 bytes are ~100 KB: a few block writes (and the flusher's), not 10,000.
+    assert int(err.splitlines()[-1]) < 100

@@ -68,6 +68,8 @@ def machine() -> dict[str, str]:
         "python": f"{platform.python_implementation()} {platform.python_version()} ({sys.executable})",
         "packages": ", ".join(f"{k} {v}" for k, v in versions.items()),
         "watchdog": watchdog,
+        # Both sides inherit these; the output flood depends on the first (a write per print() under plain).
+        "environment": ", ".join(f"{name}={os.environ.get(name, '(unset)')}" for name in ("PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE")),
         "debugdash commit": commit + (" + uncommitted changes in debugdash/" if dirty else ""),
     }
 

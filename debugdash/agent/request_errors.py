@@ -17,6 +17,7 @@ from typing import Any
 from debugdash.agent.capture import chain_snapshot, mark_reported
 from debugdash.agent.error_groups import ErrorGroups, Occurrence
 from debugdash.agent.requests import RAISED_KEY, REQUEST_ID_KEY
+from debugdash.agent.tracebacks import drop_own_frame
 from debugdash.protocol.events import Event
 
 
@@ -110,24 +111,6 @@ def _report_from_handle_exception(app_class: type, reporter: ErrorReporter) -> N
 
     handle_exception.__debugdash__ = True  # type: ignore[attr-defined]
     app_class.handle_exception = handle_exception
-
-
-def drop_own_frame(exc: BaseException, frame: Any) -> None:
-    """Take ``frame`` (the caller's, about to re-raise ``exc`` with a bare ``raise``) out of ``exc``'s traceback.
-
-    A bare ``raise`` does not add the frame again, so a wrapper that passes an
-    exception on leaves no trace of itself. Werkzeug hides frames marked
-    ``__traceback_hide__`` only after it has walked them: each frame of the
-    traceback it logs for every failing request costs a line lookup, a file
-    stat and a position search (~13 µs in a busy server, measured; see
-    benchmarks/FINDINGS.md, error path), and the debugger page pays the same.
-    """
-    tb = exc.__traceback__
-    if tb is not None and tb.tb_frame is frame:
-        try:
-            exc.__traceback__ = tb.tb_next
-        except (AttributeError, TypeError):
-            pass  # an exception type that refuses it keeps the frame, hidden as before
 
 
 class CaptureMiddleware:

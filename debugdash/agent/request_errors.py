@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from debugdash.agent import logged_tracebacks
 from debugdash.agent.capture import chain_snapshot, mark_reported
 from debugdash.agent.error_groups import ErrorGroups, Occurrence
 from debugdash.agent.requests import RAISED_KEY, REQUEST_ID_KEY
@@ -79,6 +80,8 @@ class ErrorReporter:
         except ImportError:
             return
         _report_from_handle_exception(flask.Flask, self)
+        # Werkzeug's server logs each failure's traceback: rendered once per kind of failure.
+        logged_tracebacks.install()
 
 
 def capture(environ: dict, exc: BaseException, streaming: bool = False, *, occurrence: str = "") -> Occurrence:

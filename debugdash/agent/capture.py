@@ -12,11 +12,11 @@ import builtins
 import functools
 import linecache
 import os
-import reprlib
 import sysconfig
 from types import CodeType, TracebackType
 from typing import NamedTuple
 
+from debugdash.agent.reprs import MAX_REPR, safe_repr  # noqa: F401 (MAX_REPR: part of the capture's bounds)
 from debugdash.agent.statements import statement_at
 from debugdash.protocol.events import ExceptionInfo, Frame
 from debugdash.protocol.redact import REDACTED, is_secret_name
@@ -24,81 +24,9 @@ from debugdash.protocol.redact import REDACTED, is_secret_name
 MAX_FRAMES = 60
 MAX_CHAIN = 10
 MAX_LOCALS = 40
-MAX_REPR = 200
 MAX_MESSAGE = 2000
 
 _REPORTED = "__debugdash_reported__"
-
-
-class _SafeRepr(reprlib.Repr):
-    def __init__(self) -> None:
-        super().__init__()
-        self.maxstring = MAX_REPR
-        self.maxother = MAX_REPR
-        self.maxlong = 100
-        self.maxlevel = 3
-
-    def repr_instance(self, x: object, level: int) -> str:
-        try:
-            text = repr(x)
-        except Exception:
-            return _unrepresentable(x)
-        if len(text) > self.maxother:
-            return text[: self.maxother - 3] + "..."
-        return text
-
-
-def _unrepresentable(x: object) -> str:
-    try:
-        name = type(x).__qualname__
-    except Exception:
-        name = "object"
-    return f"<unrepresentable {name}>"
-
-
-_REPR = _SafeRepr()
-
-
-#: Types whose builtin repr is safe, cheap and equal to reprlib's (when short).
-_PLAIN_TYPES = frozenset({int, float, bool, type(None), complex})
-
-
-_SMALL_CONTAINERS = frozenset({list, tuple, dict})
-
-
-def _small_and_plain(value: object) -> bool:
-    # A few plain items: the builtin repr is bounded and cannot run app code.
-    if len(value) > 8:  # type: ignore[arg-type]
-        return False
-    items = [*value.keys(), *value.values()] if type(value) is dict else value  # type: ignore[attr-defined]
-    for item in items:  # type: ignore[attr-defined]
-        kind = type(item)
-        if kind is str:
-            if len(item) > 40:
-                return False
-        elif kind not in _PLAIN_TYPES or (kind is int and not -(10**30) < item < 10**30):
-            return False
-    return True
-
-
-def safe_repr(value: object, limit: int = MAX_REPR) -> str:
-    """A repr of ``value`` at most ``limit`` characters long; never raises."""
-    kind = type(value)
-    # Most locals are small numbers and short strings: skip reprlib's dispatch for them.
-    if kind is str and len(value) <= 60:  # type: ignore[arg-type]
-        return repr(value)
-    if (kind in _PLAIN_TYPES and (kind is not int or -(10**30) < value < 10**30)) or (  # type: ignore[operator]
-        kind in _SMALL_CONTAINERS and _small_and_plain(value)
-    ):
-        text = repr(value)
-        return text if len(text) <= limit else text[: limit - 3] + "..."
-    try:
-        text = _REPR.repr(value)
-    except Exception:
-        text = _unrepresentable(value)
-    if len(text) > limit:
-        text = text[: limit - 3] + "..."
-    return text
 
 
 def _library_prefixes() -> tuple[str, ...]:

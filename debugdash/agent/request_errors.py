@@ -10,12 +10,15 @@ always re-raises, so the debugger or the server still handles the error.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from debugdash.agent import logged_tracebacks
 from debugdash.agent.capture import chain_snapshot, mark_reported
 from debugdash.agent.error_groups import ErrorGroups, Occurrence
 from debugdash.agent.requests import RAISED_KEY, REQUEST_ID_KEY
+from debugdash.agent.tracebacks import drop_own_frame
 from debugdash.protocol.events import Event
 
 
@@ -77,6 +80,8 @@ class ErrorReporter:
         except ImportError:
             return
         _report_from_handle_exception(flask.Flask, self)
+        # Werkzeug's server logs each failure's traceback: rendered once per kind of failure.
+        logged_tracebacks.install()
 
 
 def capture(environ: dict, exc: BaseException, streaming: bool = False, *, occurrence: str = "") -> Occurrence:
@@ -101,7 +106,11 @@ def _report_from_handle_exception(app_class: type, reporter: ErrorReporter) -> N
     def handle_exception(self: Any, e: BaseException) -> Any:
         __traceback_hide__ = True  # noqa: F841 (out of the tracebacks Werkzeug logs, as the signal is)
         reporter.on_flask_exception(self, exception=e)
-        return original(self, e)
+        try:
+            return original(self, e)
+        except BaseException as raised:
+            drop_own_frame(raised, sys._getframe())
+            raise
 
     handle_exception.__debugdash__ = True  # type: ignore[attr-defined]
     app_class.handle_exception = handle_exception
@@ -122,6 +131,7 @@ class CaptureMiddleware:
             body = self.app(environ, start_response)
         except Exception as e:
             self.reporter.report(environ, e)
+            drop_own_frame(e, sys._getframe())
             raise
         return _ReportingBody(body, environ, self.reporter)
 

@@ -71,8 +71,12 @@ class RequestBatch(Event):
         records = data.get("records", [])
         if type(records) is not list:
             return codec.build(cls, data)
-        batch = codec.build(cls, {k: v for k, v in data.items() if k != "records"})
+        captured = data.get("captured", [])
+        if type(captured) is not list:
+            return codec.build(cls, data)
+        batch = codec.build(cls, {k: v for k, v in data.items() if k not in ("records", "captured")})
         batch.records = [_record(item) for item in records]
+        batch.captured = [_captured(item) for item in captured]
         return batch
 
 
@@ -92,6 +96,32 @@ def _record(item: object) -> RequestRecord:
         if not value.isprintable():
             item[key] = neutralise(value)
     return RequestRecord(**item)
+
+
+_CAPTURED_FIELDS = frozenset(f.name for f in fields(CapturedRequest))
+_CAPTURED_TEXT = ("method", "target", "body64", "remote_addr", "scheme")
+
+
+def _captured(item: object) -> CapturedRequest:
+    """A captured request from its plain form as ``codec.build`` makes it (every string neutralised), when
+    it has exactly the usual shape; anything else goes the generic way. One comes with every failing request."""
+    if type(item) is not dict or item.keys() != _CAPTURED_FIELDS:
+        return codec.build(CapturedRequest, item)  # type: ignore[arg-type]
+    for key in _CAPTURED_TEXT:
+        value = item[key]
+        if type(value) is not str:
+            return codec.build(CapturedRequest, item)
+        if not value.isprintable():
+            item[key] = neutralise(value)
+    headers = item["headers"]
+    if type(headers) is not list:
+        return codec.build(CapturedRequest, item)
+    for pair in headers:
+        if type(pair) is not list or len(pair) != 2 or type(pair[0]) is not str or type(pair[1]) is not str:
+            return codec.build(CapturedRequest, item)
+        if not (pair[0].isprintable() and pair[1].isprintable()):
+            pair[0], pair[1] = neutralise(pair[0]), neutralise(pair[1])
+    return CapturedRequest(**item)
 
 
 @dataclass(slots=True, kw_only=True)

@@ -1,0 +1,77 @@
+"""Exceptions debugdash reports are passed on to the server without debugdash's own frames (in process).
+
+A server formats the traceback of every failing request (Werkzeug for its log
+and its debugger page, gunicorn or waitress with the ``traceback`` module);
+each frame debugdash's wrappers leave in it is walked, and shown by servers
+that do not honour ``__traceback_hide__``.
+"""
+
+from __future__ import annotations
+
+import traceback
+
+import flask
+
+from debugdash.agent.error_groups import ErrorGroups
+from debugdash.agent.request_errors import CaptureMiddleware, ErrorReporter, _report_from_handle_exception
+from debugdash.protocol.events import RequestError
+
+
+def _app_and_events(propagate: bool) -> tuple[flask.Flask, list]:
+    class App(flask.Flask):  # the hook patches the class: a subclass keeps it out of other tests
+        pass
+
+    events: list = []
+    _report_from_handle_exception(App, ErrorReporter(events.append, groups=ErrorGroups(events.append, timer=False)))
+    app = App(__name__)
+    app.config["PROPAGATE_EXCEPTIONS"] = propagate
+
+    @app.get("/boom")
+    def boom():
+        raise LookupError("no such zone")
+
+    return app, events
+
+
+def _call(wsgi, environ_path: str = "/boom") -> BaseException:
+    from werkzeug.test import EnvironBuilder
+
+    try:
+        body = wsgi(EnvironBuilder(path=environ_path).get_environ(), lambda *args: None)
+        list(body)
+    except Exception as e:
+        return e
+    raise AssertionError("the request did not fail")
+
+
+def test_a_propagated_failure_leaves_no_debugdash_frame_in_the_servers_traceback() -> None:
+    app, events = _app_and_events(propagate=True)  # Flask's debug mode: the server sees the exception
+    reporter = ErrorReporter(events.append, groups=ErrorGroups(events.append, timer=False))
+    exc = _call(CaptureMiddleware(app, reporter))
+
+    logged = "".join(traceback.format_exception(exc))
+    assert "debugdash/agent" not in logged
+    assert "in boom" in logged and "LookupError: no such zone" in logged
+    assert "in wsgi_app" in logged  # Flask's own frames stay: only debugdash's go
+    # Reported once, with the app's frame where it was raised.
+    errors = [e for e in events if isinstance(e, RequestError)]
+    assert len(errors) == 1
+    assert errors[0].exception.raised_at.function.endswith("boom")
+
+
+def test_an_error_raised_while_streaming_is_still_reported_and_passed_on() -> None:
+    def streaming(environ, start_response):
+        start_response("200 OK", [])
+
+        def rows():
+            yield b"one"
+            raise ConnectionError("mid-stream")
+
+        return rows()
+
+    events: list = []
+    reporter = ErrorReporter(events.append, groups=ErrorGroups(events.append, timer=False))
+    exc = _call(CaptureMiddleware(streaming, reporter))
+    assert isinstance(exc, ConnectionError)
+    assert "in rows" in "".join(traceback.format_exception(exc))
+    assert [e.streaming for e in events if isinstance(e, RequestError)] == [True]

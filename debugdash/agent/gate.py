@@ -16,11 +16,13 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import sys
 import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
+from debugdash.agent.tracebacks import drop_own_frame
 from debugdash.protocol.addresses import granted, is_local, parse_peer
 from debugdash.protocol.clock import Clock, system_clock
 from debugdash.protocol.events import AccessRefused, Event, Gate as GateEvent
@@ -260,19 +262,23 @@ class _GatedApp:
     def __call__(self, environ: dict, start_response: Callable) -> Any:
         __traceback_hide__ = True  # noqa: F841 (see CaptureMiddleware)
         gate = self.gate
-        if not gate.debugger:
-            return self.plain(environ, start_response)
-        remote = environ.get("REMOTE_ADDR")
-        if _for_debugger(environ):
-            uid = _loopback_peer_uid(environ)
-            if gate.allows(remote, uid):
-                return self.debugged(environ, start_response)
-            gate._refused(environ, uid)
-            return self.plain(environ, start_response)
-        if remote not in _LOOPBACK_TEXT and not is_local(parse_peer(remote)):
-            # Judged by grants alone: no lookup to put off.
-            return (self.debugged if gate.allows(remote) else self.plain)(environ, start_response)
-        return self._until_it_fails(environ, start_response)
+        try:
+            if not gate.debugger:
+                return self.plain(environ, start_response)
+            remote = environ.get("REMOTE_ADDR")
+            if _for_debugger(environ):
+                uid = _loopback_peer_uid(environ)
+                if gate.allows(remote, uid):
+                    return self.debugged(environ, start_response)
+                gate._refused(environ, uid)
+                return self.plain(environ, start_response)
+            if remote not in _LOOPBACK_TEXT and not is_local(parse_peer(remote)):
+                # Judged by grants alone: no lookup to put off.
+                return (self.debugged if gate.allows(remote) else self.plain)(environ, start_response)
+            return self._until_it_fails(environ, start_response)
+        except BaseException as e:
+            drop_own_frame(e, sys._getframe())  # the server's traceback of the failure shows none of ours
+            raise
 
     def _until_it_fails(self, environ: dict, start_response: Callable) -> Any:
         __traceback_hide__ = True  # noqa: F841
@@ -283,11 +289,13 @@ class _GatedApp:
         try:
             body = self.plain(environ, start_response)
         except Exception as e:
+            if not self._allowed_now(environ):
+                drop_own_frame(e, sys._getframe())
+                raise
             failure = e
         else:
             return _WatchedBody(self, body, environ, start_response, contexts)
-        if not self._allowed_now(environ):
-            raise failure
+        # Outside the except clause: the debugger's answer is not "during handling" of the failure.
         return self._debug(failure, environ, start_response, contexts)
 
     def _allowed_now(self, environ: dict) -> bool:
@@ -315,10 +323,11 @@ class _WatchedBody:
             yield from self._body
             return
         except Exception as e:
+            self.close()
+            if not self._gated._allowed_now(self._environ):
+                drop_own_frame(e, sys._getframe())
+                raise
             failure = e
-        self.close()
-        if not self._gated._allowed_now(self._environ):
-            raise failure
         yield from self._gated._debug(failure, self._environ, self._start_response, self._contexts)
 
     def close(self) -> None:

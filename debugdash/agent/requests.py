@@ -22,11 +22,13 @@ import collections
 import io
 import itertools
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from debugdash.agent.tracebacks import drop_own_frame
 from debugdash.protocol.events import Event
 from debugdash.protocol.request_events import RequestRecord
 from debugdash.protocol.redact import redact_query
@@ -73,7 +75,11 @@ class RequestRecorder:
 
         def recorded(environ: dict, start_response: Callable) -> Iterable[bytes]:
             __traceback_hide__ = True  # noqa: F841 (see CaptureMiddleware)
-            return _Exchange(recorder, app, environ, start_response).run()
+            try:
+                return _Exchange(recorder, app, environ, start_response).run()
+            except BaseException as e:
+                drop_own_frame(e, sys._getframe())
+                raise
 
         return recorded
 
@@ -165,10 +171,11 @@ class _Exchange:
             self._keep_body(length)
         try:
             self._iterable = self.app(environ, self._start_response)
-        except BaseException:
+        except BaseException as e:
             self.raised = True
             self.status = self.status or 500
             self._finish()
+            drop_own_frame(e, sys._getframe())
             raise
         return self
 
@@ -187,8 +194,9 @@ class _Exchange:
             for chunk in self._iterable:
                 size += len(chunk)
                 yield chunk
-        except BaseException:
+        except BaseException as e:
             self.raised = True
+            drop_own_frame(e, sys._getframe())
             raise
         finally:
             self.size += size

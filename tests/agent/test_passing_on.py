@@ -75,3 +75,36 @@ def test_an_error_raised_while_streaming_is_still_reported_and_passed_on() -> No
     assert isinstance(exc, ConnectionError)
     assert "in rows" in "".join(traceback.format_exception(exc))
     assert [e.streaming for e in events if isinstance(e, RequestError)] == [True]
+
+
+def _whole_stack(app, events: list, *, debugger: bool):
+    """What the agent serves: the request record, then the gate, then error capture (as hooks.py builds it)."""
+    from debugdash.agent.gate import DebuggerGate
+    from debugdash.agent.requests import RequestRecorder
+
+    reporter = ErrorReporter(events.append, groups=ErrorGroups(events.append, timer=False))
+    captured = CaptureMiddleware(app, reporter)
+    gate = DebuggerGate(debugger=debugger, emit=events.append)
+    return RequestRecorder(events.append).wrap(gate.wrap(captured, captured, "127.0.0.1"))
+
+
+def _call_from(wsgi, remote: str) -> BaseException:
+    from werkzeug.test import EnvironBuilder
+
+    environ = EnvironBuilder(path="/boom").get_environ()
+    environ["REMOTE_ADDR"] = remote
+    try:
+        list(wsgi(environ, lambda *args: None))
+    except Exception as e:
+        return e
+    raise AssertionError("the request did not fail")
+
+
+def test_no_layer_of_the_agent_is_left_in_the_traceback_the_server_logs() -> None:
+    app, events = _app_and_events(propagate=True)
+    # Debugger off; on for a peer it refuses (another address, and a loopback peer whose owner it cannot tell).
+    for debugger, remote in ((False, "127.0.0.1"), (True, "127.0.0.2"), (True, "127.0.0.1")):
+        exc = _call_from(_whole_stack(app, events, debugger=debugger), remote)
+        logged = "".join(traceback.format_exception(exc))
+        assert "debugdash/agent" not in logged, (debugger, remote, logged)
+        assert "in boom" in logged and "in wsgi_app" in logged

@@ -134,13 +134,18 @@ class Server:
             time.sleep(0.005)
         raise RuntimeError(f"{self.kind} not ready within {timeout} s:\n{self.tail()}")
 
-    def settle(self, window: float = 0.3, quiet: float = 0.03, timeout: float = 15.0) -> None:
-        """Wait until the tree is idle (under ``quiet`` of a core over ``window`` s), at most ``timeout`` s.
+    def settle(self, window: float = 0.3, quiet: float = 0.03, timeout: float = 15.0, after: float = 2.5) -> None:
+        """Wait until the tree is idle (under ``quiet`` of a core over ``window`` s), at most ``timeout`` s,
+        and at least ``after`` seconds since launch.
 
         debugdash starts a warm spare worker once the first one serves (~0.2 s of
-        CPU importing Flask): a one-time cost that must not land in a per-request
-        measurement. Applied to both sides alike.
+        CPU importing Flask) and builds its template from what the worker loaded
+        a second after it started (``PRELOAD_DELAY``; ~0.3 s of CPU): one-time
+        costs that must not land in a per-request measurement. A tree idle for a
+        moment before the template's turn is not settled yet. Applied to both
+        sides alike.
         """
+        time.sleep(max(0.0, self.launched + after - time.perf_counter()))
         deadline = time.perf_counter() + timeout
         while time.perf_counter() < deadline:
             cpu0 = self.cpu_seconds()

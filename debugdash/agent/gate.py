@@ -289,8 +289,8 @@ class _GatedApp:
         try:
             body = self.plain(environ, start_response)
         except Exception as e:
+            drop_own_frame(e, sys._getframe())  # out of the log, and of the frames the debugger walks
             if not self._allowed_now(environ):
-                drop_own_frame(e, sys._getframe())
                 raise
             failure = e
         else:
@@ -324,8 +324,8 @@ class _WatchedBody:
             return
         except Exception as e:
             self.close()
+            drop_own_frame(e, sys._getframe())
             if not self._gated._allowed_now(self._environ):
-                drop_own_frame(e, sys._getframe())
                 raise
             failure = e
         yield from self._gated._debug(failure, self._environ, self._start_response, self._contexts)

@@ -1,0 +1,217 @@
+"""Start the server's interpreter before debugdash has imported itself.
+
+debugdash's imports (click, asyncio, the supervisor's parts) cost as much CPU
+as the server's own (Flask, Werkzeug), and the server used to start after
+them: start-up paid both in a row. The command's first lines (``launch``) now
+start ``debugdash.agent.prestart`` on the other core, with the interpreter and
+folder the settings will most likely name; it imports Flask and waits. The
+supervisor's first launch hands it the real command (``hand_over``) if it was
+started the way that command would be; otherwise it is ended unused
+(``discard``) and a fresh server is started as before.
+
+Standard library only, and nothing of debugdash at import: this module runs
+before everything else is imported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+#: "0" turns the early start off (then the server starts once the supervisor is up).
+PRESTART_SWITCH_ENV = "DEBUGDASH_PRESTART"
+
+#: Commands that start no server: nothing to start early for.
+_NOT_SERVING = frozenset(
+    {"allow", "revoke", "status", "toggle", "restart", "new-pin", "requests", "curl", "replay", "errors", "eval", "mcp", "demo"}
+)
+#: Options that mean no server, or one started another way (attach: other interpreter flags; script mode).
+_NOT_HERE = frozenset({"-h", "--help", "--version", "--attach", "--script"})
+
+# The agent's package from its real folder, without the import folder a
+# session makes later (it would put nothing else of our environment on the
+# path either); the folder first on sys.path, as `python -m` would have it.
+# Until debugdash hands over, its death ends this process at once (and end of
+# file on fd 0 would, once the imports are done).
+_BOOT = """\
+import ctypes, os, sys
+ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)
+if os.getppid() != {parent}:
+    os._exit(0)
+if sys.path and sys.path[0] == "":
+    sys.path[0] = os.getcwd()
+import importlib.util
+spec = importlib.util.spec_from_file_location("debugdash", {init!r}, submodule_search_locations=[{package!r}])
+module = importlib.util.module_from_spec(spec)
+sys.modules["debugdash"] = module
+spec.loader.exec_module(module)
+from debugdash.agent import prestart
+prestart.main()
+"""
+
+_pending: Prestart | None = None
+
+
+class Prestart:
+    """An agent interpreter started early, waiting on ``channel`` for its command."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], channel: socket.socket, python: str, cwd: str, env: dict[str, str]) -> None:
+        self.proc = proc
+        self.channel: socket.socket | None = channel
+        self.python = python
+        self.cwd = cwd
+        self.env = env
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def fits(self, command: list[str], env: dict[str, str], cwd: str, agent_names: set[str]) -> bool:
+        """Whether a fresh start of ``command`` would have begun as this process did.
+
+        The interpreter, the folder, and what the interpreter and the imports
+        done so far read of the environment: ``PYTHON*`` and the locale. Variables
+        debugdash sets for the agent (``agent_names``) come with the command;
+        PYTHONPATH may only have debugdash's import folder in front.
+        """
+        if self.channel is None or self.proc.poll() is not None:
+            return False
+        if command[:3] != [self.python, "-m", "debugdash.agent"] or os.path.realpath(cwd) != os.path.realpath(self.cwd):
+            return False
+        for name in set(env) | set(self.env):
+            if name in agent_names or name == "PYTHONPATH":
+                continue
+            if name.startswith(("PYTHON", "LC_", "LANG")) and env.get(name) != self.env.get(name):
+                return False
+        return _path_prepend(env, self.env) is not None
+
+    def hand_over(self, command: list[str], env: dict[str, str], fds: dict[str, int]) -> None:
+        """Send the command, environment and descriptors; from now on it is that server. Raises OSError."""
+        channel, self.channel = self.channel, None
+        assert channel is not None
+        message = {
+            "args": command[3:],
+            "env": {name: value for name, value in env.items() if name not in fds},
+            "fds": list(fds),
+            "path_prepend": _path_prepend(env, self.env),
+        }
+        data = json.dumps(message).encode() + b"\n"
+        try:
+            sent = socket.send_fds(channel, [data], list(fds.values()))
+            channel.sendall(data[sent:])
+        finally:
+            channel.close()
+
+    def discard(self) -> None:
+        """End it unused: it runs nothing of the app, so no grace is owed."""
+        if self.channel is not None:
+            self.channel.close()
+            self.channel = None
+        if self.proc.poll() is None:
+            with contextlib.suppress(OSError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=5)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def launch(args: list[str], environ: dict[str, str] | None = None) -> Prestart | None:
+    """Start the server's interpreter now if ``args`` will start a server; kept for ``take()``."""
+    global _pending
+    environ = dict(os.environ if environ is None else environ)
+    if not _wanted(args, environ):
+        return None
+    python = _python(args, environ)
+    if python is None:
+        return None
+    package = Path(__file__).resolve().parent.parent
+    boot = _BOOT.format(init=str(package / "__init__.py"), package=str(package), parent=os.getpid())
+    environ.pop("TEXTUAL", None)
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        proc = subprocess.Popen(
+            [python, "-c", boot], stdin=theirs.fileno(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            cwd=os.getcwd(), env=environ, start_new_session=True,
+        )
+    except OSError:
+        ours.close()
+        return None
+    finally:
+        theirs.close()
+    _widen(proc)
+    _pending = Prestart(proc, ours, python, os.getcwd(), environ)
+    return _pending
+
+
+def take() -> Prestart | None:
+    """The early interpreter, now the caller's to use or discard; None when there is none."""
+    global _pending
+    early, _pending = _pending, None
+    return early
+
+
+def discard_pending() -> None:
+    """The command ended without a supervisor taking it (bad input, say): end it."""
+    early = take()
+    if early is not None:
+        early.discard()
+
+
+def _wanted(args: list[str], environ: dict[str, str]) -> bool:
+    if environ.get(PRESTART_SWITCH_ENV) == "0" or not sys.platform.startswith("linux"):
+        return False
+    if not hasattr(os, "pidfd_open") or not hasattr(socket, "send_fds"):
+        return False
+    if args and args[0] in _NOT_SERVING:
+        return False
+    before_extra = args[: args.index("--")] if "--" in args else args
+    return not any(arg.split("=", 1)[0] in _NOT_HERE for arg in before_extra)
+
+
+def _python(args: list[str], environ: dict[str, str]) -> str | None:
+    """The interpreter the settings will name, as ``core.interpreter`` finds it; a wrong guess is discarded."""
+    given = None
+    for index, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--python":
+            given = args[index + 1] if index + 1 < len(args) else None
+            if given is None:
+                return None
+        elif arg.startswith("--python="):
+            given = arg.split("=", 1)[1]
+    if given is not None:
+        found = shutil.which(given) if os.sep not in given else given
+        return str(Path(found).absolute()) if found and os.access(found, os.X_OK) else None
+    venv = environ.get("VIRTUAL_ENV")
+    if venv and (Path(venv) / "bin/python").exists():
+        return str(Path(venv) / "bin/python")
+    return sys.executable
+
+
+def _path_prepend(env: dict[str, str], early_env: dict[str, str]) -> list[str] | None:
+    """The entries debugdash put in front of the early interpreter's PYTHONPATH; None when it differs otherwise."""
+    final = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    early = [p for p in early_env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if len(final) < len(early) or final[len(final) - len(early):] != early:
+        return None
+    return final[: len(final) - len(early)]
+
+
+def _widen(proc: subprocess.Popen[bytes]) -> None:
+    """1 MiB output pipes as every server gets: what it prints before the supervisor reads waits there."""
+    import fcntl
+
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(stream.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)

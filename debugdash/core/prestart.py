@@ -21,9 +21,12 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import subprocess
 
 #: "0" turns the early start off (then the server starts once the supervisor is up).
 PRESTART_SWITCH_ENV = "DEBUGDASH_PRESTART"
@@ -62,7 +65,7 @@ _pending: Prestart | None = None
 class Prestart:
     """An agent interpreter started early, waiting on ``channel`` for its command."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], channel: socket.socket, python: str, cwd: str, env: dict[str, str]) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes] | _ForkedChild, channel: socket.socket, python: str, cwd: str, env: dict[str, str]) -> None:
         self.proc = proc
         self.channel: socket.socket | None = channel
         self.python = python
@@ -115,6 +118,8 @@ class Prestart:
             self.channel.close()
             self.channel = None
         if self.proc.poll() is None:
+            import subprocess
+
             with contextlib.suppress(OSError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -127,29 +132,140 @@ class Prestart:
 def launch(args: list[str], environ: dict[str, str] | None = None) -> Prestart | None:
     """Start the server's interpreter now if ``args`` will start a server; kept for ``take()``."""
     global _pending
+    environ_is_ours = environ is None
     environ = dict(os.environ if environ is None else environ)
     if not _wanted(args, environ):
         return None
     python = _python(args, environ)
     if python is None:
         return None
-    package = Path(__file__).resolve().parent.parent
-    boot = _BOOT.format(init=str(package / "__init__.py"), package=str(package), parent=os.getpid())
     environ.pop("TEXTUAL", None)
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        proc = subprocess.Popen(
-            [python, "-c", boot], stdin=theirs.fileno(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            cwd=os.getcwd(), env=environ, start_new_session=True,
-        )
-    except OSError:
-        ours.close()
-        return None
+        if python == sys.executable and environ_is_ours and _fork_safe():
+            proc: subprocess.Popen[bytes] | _ForkedChild | None = _fork(theirs, ours)
+        else:
+            proc = _spawn(python, theirs.fileno(), environ)
     finally:
         theirs.close()
+    if proc is None:
+        ours.close()
+        return None
     _widen(proc)
     _pending = Prestart(proc, ours, python, os.getcwd(), environ)
     return _pending
+
+
+def _spawn(python: str, channel: int, environ: dict[str, str]) -> subprocess.Popen[bytes] | None:
+    """A new interpreter (another one than ours, or ours under other flags) running the boot lines."""
+    import subprocess
+
+    package = Path(__file__).resolve().parent.parent
+    boot = _BOOT.format(init=str(package / "__init__.py"), package=str(package), parent=os.getpid())
+    try:
+        return subprocess.Popen(
+            [python, "-c", boot], stdin=channel, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            cwd=os.getcwd(), env=environ, start_new_session=True,
+        )
+    except OSError:
+        return None
+
+
+class _ForkedChild:
+    """A child forked without exec, with what ``Prestart`` uses of a ``Popen``."""
+
+    def __init__(self, pid: int, stdout: Any, stderr: Any) -> None:
+        self.pid = pid
+        self.stdout = stdout
+        self.stderr = stderr
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            self._reap(os.WNOHANG)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        """Blocks until it exits: called only after it was sent SIGKILL."""
+        if self.returncode is None:
+            self._reap(0)
+        return self.returncode
+
+    def _reap(self, flags: int) -> None:
+        try:
+            pid, status = os.waitpid(self.pid, flags)
+        except ChildProcessError:
+            self.returncode = -1
+            return
+        if pid:
+            self.returncode = os.waitstatus_to_exitcode(status)
+
+
+def _fork_safe() -> bool:
+    """Forking this interpreter gives what a fresh one would be: no threads, no flags of its own."""
+    threading = sys.modules.get("threading")
+    if threading is not None and threading.active_count() > 1:
+        return False
+    flags = sys.flags
+    return not (
+        sys._xoptions or sys.warnoptions or flags.isolated or flags.ignore_environment or flags.no_site
+        or flags.no_user_site or flags.dev_mode or flags.optimize or flags.bytes_warning or flags.verbose
+        or flags.inspect or flags.interactive or flags.safe_path
+    )
+
+
+def _fork(theirs: socket.socket, ours: socket.socket) -> _ForkedChild | None:
+    """Our own interpreter, already started: forked, it skips an interpreter's start (and an exec)."""
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    parent = os.getpid()
+    try:
+        pid = os.fork()
+    except OSError:
+        for fd in (out_r, out_w, err_r, err_w):
+            os.close(fd)
+        return None
+    if pid == 0:
+        # Their numbers are closed or reused below: nothing may close them again later.
+        channel = theirs.detach()
+        ours.detach()
+        _become_early(channel, out_w, err_w, parent)
+    os.close(out_w)
+    os.close(err_w)
+    return _ForkedChild(pid, os.fdopen(out_r, "rb"), os.fdopen(err_r, "rb"))
+
+
+def _become_early(channel: int, out_w: int, err_w: int, parent: int) -> None:
+    """In the forked child: the descriptors, session and ties of the boot lines' interpreter, then wait.
+
+    Never returns: the server it becomes ends by SystemExit through our
+    callers, as a fresh interpreter's ``-m`` ends, running its atexit handlers.
+    """
+    try:
+        os.setsid()
+        os.dup2(channel, 0)
+        os.dup2(out_w, 1)
+        os.dup2(err_w, 2)
+        for name in os.listdir("/proc/self/fd"):
+            if int(name) > 2:
+                with contextlib.suppress(OSError):
+                    os.close(int(name))
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:
+            os._exit(0)
+    except BaseException:
+        os._exit(1)
+    os.environ.pop("TEXTUAL", None)
+    # As `python -m` has it: the folder first; nothing of debugdash's command.
+    sys.path[0] = os.getcwd()
+    for name in [n for n in sys.modules if n == "debugdash.launch" or n.startswith("debugdash.core")]:
+        del sys.modules[name]
+    from debugdash.agent import prestart
+
+    prestart.main()
+    os._exit(0)  # prestart.main() runs the server, which ends by SystemExit
 
 
 def take() -> Prestart | None:
@@ -207,7 +323,7 @@ def _path_prepend(env: dict[str, str], early_env: dict[str, str]) -> list[str] |
     return final[: len(final) - len(early)]
 
 
-def _widen(proc: subprocess.Popen[bytes]) -> None:
+def _widen(proc: subprocess.Popen[bytes] | _ForkedChild) -> None:
     """1 MiB output pipes as every server gets: what it prints before the supervisor reads waits there."""
     import fcntl
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.e2e.test_template_reload import _environment
 from tests.support import Session, debugdash_command, free_port, http, port_is_free, run_cli, wait_for, write_app
 
 STATE_APP = """
@@ -39,6 +40,7 @@ STATE_APP = """
             "main": getattr(sys.modules["__main__"], "__spec__", None) and sys.modules["__main__"].__spec__.name,
             "warnings": sys.warnoptions,
             "stdin": os.readlink("/proc/self/fd/0"),
+            "ours": sorted(n for n in sys.modules if n.startswith("debugdash")),
         })
 """
 
@@ -47,12 +49,13 @@ _PER_SESSION = re.compile(r"/[^:\s]*?\d+-[a-z0-9_]{8}(?=/|$)")
 _PER_SESSION_VARS = {"DEBUGDASH_TOKEN", "DEBUGDASH_PARENT_PID", "DEBUGDASH_GUARD_FD", "WERKZEUG_SERVER_FD", "MARK", "DEBUGDASH_PRESTART"}
 
 
-def _early_processes(mark: str) -> list[psutil.Process]:
-    """Live early interpreters started for a session whose environment carries ``mark``."""
+def _early_processes(mark: str, debugdash: int | None = None) -> list[psutil.Process]:
+    """Live early interpreters started for a session whose environment carries ``mark``
+    (debugdash's own process, ``debugdash``, aside: forked, they share its command line)."""
     found = []
     for proc in psutil.process_iter():
         try:
-            if proc.environ().get("MARK") == mark and "-c" in proc.cmdline()[1:2]:
+            if proc.pid != debugdash and proc.environ().get("MARK") == mark and "debugdash.agent" not in proc.cmdline():
                 found.append(proc)
         except psutil.Error:
             pass
@@ -84,6 +87,8 @@ def _comparable(state: dict) -> dict:
         "main": state["main"],
         "warnings": state["warnings"],
         "stdin": state["stdin"],
+        # The early start's own module aside, what of debugdash is loaded in the server.
+        "ours": [n for n in state["ours"] if n != "debugdash.agent.prestart"],
     }
 
 
@@ -91,17 +96,20 @@ def _cmdline(pid: int) -> list[str]:
     return psutil.Process(pid).cmdline()
 
 
-def test_the_early_started_server_sees_what_a_fresh_start_sees(tmp_path: Path) -> None:
+@pytest.mark.parametrize("python", ["ours", "another"])
+def test_the_early_started_server_sees_what_a_fresh_start_sees(tmp_path: Path, python: str) -> None:
+    # Our own interpreter is forked from debugdash's first lines; another one is started anew.
     write_app(tmp_path, STATE_APP)
-    for extra in ((), ("--no-reload",)):
+    chosen = () if python == "ours" else ("--python", str(_environment(tmp_path / "env")))
+    for extra in ((*chosen,), (*chosen, "--no-reload")):
         port = free_port()  # the same for both: it is in their arguments
         fresh_session, fresh = _served(tmp_path, *extra, env={"DEBUGDASH_PRESTART": "0"}, port=port)
         assert _cmdline(fresh["pid"])[1:3] == ["-m", "debugdash.agent"]
         fresh_session.close()
         wait_for(lambda: port_is_free(port), what="the port to be free")
         early_session, early = _served(tmp_path, *extra, port=port)
-        # The early interpreter served: it was started as `python -c <boot>`.
-        assert _cmdline(early["pid"])[1] == "-c", "the early start was not used"
+        # The early interpreter served: forked from debugdash's first lines, not started as `-m debugdash.agent`.
+        assert "debugdash.agent" not in _cmdline(early["pid"]), "the early start was not used"
         early_session.close()
         assert _comparable(early) == _comparable(fresh)
 
@@ -115,7 +123,7 @@ def test_an_early_start_that_does_not_fit_is_ended_and_a_fresh_server_serves(tmp
         assert state["warnings"] == ["ignore::UserWarning"]
         assert _cmdline(state["pid"])[1:3] == ["-m", "debugdash.agent"]
         mark = session.env["MARK"]
-        wait_for(lambda: not _early_processes(mark), timeout=10, what="the unused early start to end")
+        wait_for(lambda: not _early_processes(mark, session.proc.pid), timeout=10, what="the unused early start to end")
     finally:
         session.close()
 
@@ -150,7 +158,7 @@ def test_an_early_start_ends_with_a_killed_debugdash(tmp_path: Path, moment: str
         try:
             ready = session.wait_event("ready", timeout=60)
             early = psutil.Process(ready["pid"])
-            assert early.cmdline()[1] == "-c"
+            assert "debugdash.agent" not in early.cmdline()
             session.signal(signal.SIGKILL)
             session.wait_exit()
             wait_for(lambda: not _running(early), timeout=10, what="the server started early to end with debugdash")

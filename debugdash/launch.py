@@ -16,7 +16,7 @@ from typing import Any
 def main(**kwargs: Any) -> None:
     from debugdash.core import prestart
 
-    prestart.launch(sys.argv[1:])
+    prestart.launch(sys.argv[1:], wait=_wait_as_server)
     try:
         from debugdash.cli import main as cli
 
@@ -24,3 +24,10 @@ def main(**kwargs: Any) -> None:
     finally:
         # Not taken by a supervisor (bad input, --help ...): it must not outlive us.
         prestart.discard_pending()
+
+
+def _wait_as_server() -> None:
+    """In the child forked to be the server: import what it needs, wait for its command, run it."""
+    from debugdash.agent import prestart
+
+    prestart.main()

@@ -23,6 +23,7 @@ import signal
 import socket
 import sys
 from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -129,8 +130,13 @@ class Prestart:
                 stream.close()
 
 
-def launch(args: list[str], environ: dict[str, str] | None = None) -> Prestart | None:
-    """Start the server's interpreter now if ``args`` will start a server; kept for ``take()``."""
+def launch(args: list[str], environ: dict[str, str] | None = None, *, wait: Callable[[], None] | None = None) -> Prestart | None:
+    """Start the server's interpreter now if ``args`` will start a server; kept for ``take()``.
+
+    ``wait`` is the agent's early start (``debugdash.agent.prestart.main``),
+    which a child forked from this interpreter runs; without it, or when a
+    fork would not be what a fresh start is, a new interpreter runs it.
+    """
     global _pending
     environ_is_ours = environ is None
     environ = dict(os.environ if environ is None else environ)
@@ -142,8 +148,8 @@ def launch(args: list[str], environ: dict[str, str] | None = None) -> Prestart |
     environ.pop("TEXTUAL", None)
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        if python == sys.executable and environ_is_ours and _fork_safe():
-            proc: subprocess.Popen[bytes] | _ForkedChild | None = _fork(theirs, ours)
+        if wait is not None and python == sys.executable and environ_is_ours and _fork_safe():
+            proc: subprocess.Popen[bytes] | _ForkedChild | None = _fork(theirs, ours, wait)
         else:
             proc = _spawn(python, theirs.fileno(), environ)
     finally:
@@ -214,7 +220,7 @@ def _fork_safe() -> bool:
     )
 
 
-def _fork(theirs: socket.socket, ours: socket.socket) -> _ForkedChild | None:
+def _fork(theirs: socket.socket, ours: socket.socket, wait: Callable[[], None]) -> _ForkedChild | None:
     """Our own interpreter, already started: forked, it skips an interpreter's start (and an exec)."""
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
@@ -229,13 +235,13 @@ def _fork(theirs: socket.socket, ours: socket.socket) -> _ForkedChild | None:
         # Their numbers are closed or reused below: nothing may close them again later.
         channel = theirs.detach()
         ours.detach()
-        _become_early(channel, out_w, err_w, parent)
+        _become_early(channel, out_w, err_w, parent, wait)
     os.close(out_w)
     os.close(err_w)
     return _ForkedChild(pid, os.fdopen(out_r, "rb"), os.fdopen(err_r, "rb"))
 
 
-def _become_early(channel: int, out_w: int, err_w: int, parent: int) -> None:
+def _become_early(channel: int, out_w: int, err_w: int, parent: int, wait: Callable[[], None]) -> None:
     """In the forked child: the descriptors, session and ties of the boot lines' interpreter, then wait.
 
     Never returns: the server it becomes ends by SystemExit through our
@@ -262,10 +268,8 @@ def _become_early(channel: int, out_w: int, err_w: int, parent: int) -> None:
     sys.path[0] = os.getcwd()
     for name in [n for n in sys.modules if n == "debugdash.launch" or n.startswith("debugdash.core")]:
         del sys.modules[name]
-    from debugdash.agent import prestart
-
-    prestart.main()
-    os._exit(0)  # prestart.main() runs the server, which ends by SystemExit
+    wait()
+    os._exit(0)  # wait() runs the server, which ends by SystemExit
 
 
 def take() -> Prestart | None:

@@ -146,8 +146,8 @@ def test_an_early_start_ends_with_a_killed_debugdash(tmp_path: Path, moment: str
         # own ties to debugdash can end it. The window is too short to hit from
         # outside, so debugdash's first lines are run and killed right after.
         code = (
-            "import os, signal, sys; from debugdash.core import prestart; "
-            "early = prestart.launch(['--app', 'app']); print(early.pid, flush=True); "
+            "import os, signal, sys; from debugdash import launch; from debugdash.core import prestart; "
+            "early = prestart.launch(['--app', 'app'], wait=launch._wait_as_server); print(early.pid, flush=True); "
             "os.kill(os.getpid(), signal.SIGKILL)"
         )
         proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env={**os.environ, "MARK": mark}, capture_output=True, text=True, timeout=60)

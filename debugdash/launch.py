@@ -10,10 +10,9 @@ and the supervisor hands it its command once it is up.
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 
-def main(**kwargs: Any) -> None:
+def main(**kwargs: object) -> None:
     from debugdash.core import prestart
 
     prestart.launch(sys.argv[1:], wait=_wait_as_server)

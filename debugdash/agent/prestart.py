@@ -68,8 +68,7 @@ def _become(message: dict, fds: list[int]) -> None:
     """Take the environment, descriptors, path and arguments of a fresh ``-m debugdash.agent`` start."""
     env = dict(message["env"])
     for name, fd in zip(message.get("fds", []), fds):
-        os.set_inheritable(fd, True)  # as pass_fds hands them to a fresh start
-        env[name] = str(fd)
+        env[name] = str(_renumber(fd, message.get("numbers", {}).get(name)))
     os.environ.clear()
     os.environ.update(env)
     # The server's stdin, as for every server: nothing.
@@ -80,3 +79,17 @@ def _become(message: dict, fds: list[int]) -> None:
     for index, entry in enumerate(message.get("path_prepend", [])):
         sys.path.insert(1 + index, entry)
     sys.argv = [sys.argv[0], *message["args"]]
+
+
+def _renumber(fd: int, number: int | None) -> int:
+    """The descriptor under the number a fresh start inherits it with (pass_fds keeps
+    debugdash's numbers), when that number is free here; inheritable, as pass_fds makes it."""
+    if number is not None and number > 2 and number != fd:
+        try:
+            os.fstat(number)
+        except OSError:  # free
+            os.dup2(fd, number)
+            os.close(fd)
+            fd = number
+    os.set_inheritable(fd, True)
+    return fd

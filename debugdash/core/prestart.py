@@ -104,6 +104,7 @@ class Prestart:
             "args": command[3:],
             "env": {name: value for name, value in env.items() if name not in fds},
             "fds": list(fds),
+            "numbers": fds,
             "path_prepend": _path_prepend(env, self.env),
         }
         import json

@@ -46,7 +46,7 @@ STATE_APP = """
 
 #: What differs between two sessions anyway (their directories, tokens, descriptor numbers).
 _PER_SESSION = re.compile(r"/[^:\s]*?\d+-[a-z0-9_]{8}(?=/|$)")
-_PER_SESSION_VARS = {"DEBUGDASH_TOKEN", "DEBUGDASH_PARENT_PID", "DEBUGDASH_GUARD_FD", "WERKZEUG_SERVER_FD", "MARK", "DEBUGDASH_PRESTART"}
+_PER_SESSION_VARS = {"DEBUGDASH_TOKEN", "DEBUGDASH_PARENT_PID", "MARK", "DEBUGDASH_PRESTART"}
 
 
 def _early_processes(mark: str, debugdash: int | None = None) -> list[psutil.Process]:

@@ -79,6 +79,11 @@ def _become(message: dict, fds: list[int]) -> None:
     for index, entry in enumerate(message.get("path_prepend", [])):
         sys.path.insert(1 + index, entry)
     sys.argv = [sys.argv[0], *message["args"]]
+    from debugdash.agent import reloader
+
+    # Counted from now, as a fresh start counts from its own: files saved while we
+    # waited are what we are about to import, not changes (a reload at once).
+    reloader.mark_start()
 
 
 def _renumber(fd: int, number: int | None) -> int:

@@ -69,9 +69,9 @@ def _running(proc: psutil.Process) -> bool:
         return False
 
 
-def _served(tmp_path: Path, *extra: str, env: dict[str, str] | None = None, port: int | None = None) -> tuple[Session, dict]:
+def _served(start, *extra: str, env: dict[str, str] | None = None, port: int | None = None) -> tuple[Session, dict]:
     port = port or free_port()
-    session = Session("--app", "app", "--port", str(port), *extra, cwd=tmp_path, env={"MARK": uuid.uuid4().hex, **(env or {})})
+    session = start("--app", "app", "--port", str(port), *extra, env={"MARK": uuid.uuid4().hex, **(env or {})})
     session.wait_event("ready", timeout=60)
     status, body, _ = http(port, "/state")
     assert status == 200, body
@@ -97,35 +97,32 @@ def _cmdline(pid: int) -> list[str]:
 
 
 @pytest.mark.parametrize("python", ["ours", "another"])
-def test_the_early_started_server_sees_what_a_fresh_start_sees(tmp_path: Path, python: str) -> None:
+def test_the_early_started_server_sees_what_a_fresh_start_sees(tmp_path: Path, session_factory, python: str) -> None:
     # Our own interpreter is forked from debugdash's first lines; another one is started anew.
     write_app(tmp_path, STATE_APP)
     chosen = () if python == "ours" else ("--python", str(_environment(tmp_path / "env")))
     for extra in ((*chosen,), (*chosen, "--no-reload")):
         port = free_port()  # the same for both: it is in their arguments
-        fresh_session, fresh = _served(tmp_path, *extra, env={"DEBUGDASH_PRESTART": "0"}, port=port)
+        fresh_session, fresh = _served(session_factory, *extra, env={"DEBUGDASH_PRESTART": "0"}, port=port)
         assert _cmdline(fresh["pid"])[1:3] == ["-m", "debugdash.agent"]
         fresh_session.close()
         wait_for(lambda: port_is_free(port), what="the port to be free")
-        early_session, early = _served(tmp_path, *extra, port=port)
+        early_session, early = _served(session_factory, *extra, port=port)
         # The early interpreter served: forked from debugdash's first lines, not started as `-m debugdash.agent`.
         assert "debugdash.agent" not in _cmdline(early["pid"]), "the early start was not used"
         early_session.close()
         assert _comparable(early) == _comparable(fresh)
 
 
-def test_an_early_start_that_does_not_fit_is_ended_and_a_fresh_server_serves(tmp_path: Path) -> None:
+def test_an_early_start_that_does_not_fit_is_ended_and_a_fresh_server_serves(tmp_path: Path, session_factory) -> None:
     # Read by the interpreter at start: an early start without it cannot be this server.
     (tmp_path / ".flaskenv").write_text("PYTHONWARNINGS=ignore::UserWarning\n")
     write_app(tmp_path, STATE_APP)
-    session, state = _served(tmp_path)
-    try:
-        assert state["warnings"] == ["ignore::UserWarning"]
-        assert _cmdline(state["pid"])[1:3] == ["-m", "debugdash.agent"]
-        mark = session.env["MARK"]
-        wait_for(lambda: not _early_processes(mark, session.proc.pid), timeout=10, what="the unused early start to end")
-    finally:
-        session.close()
+    session, state = _served(session_factory)
+    assert state["warnings"] == ["ignore::UserWarning"]
+    assert _cmdline(state["pid"])[1:3] == ["-m", "debugdash.agent"]
+    mark = session.env["MARK"]
+    wait_for(lambda: not _early_processes(mark, session.proc.pid), timeout=10, what="the unused early start to end")
 
 
 def test_bad_input_leaves_no_early_start_behind(tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
 """`python -m debugdash` is the `debugdash` command."""
 
-from debugdash.cli import main
+from debugdash.launch import main
 
 main(prog_name="debugdash")

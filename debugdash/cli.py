@@ -150,7 +150,7 @@ def _check_output(headless: bool, as_json: bool, json_pin: bool) -> None:
 
 
 def _serve(settings: Any, *, headless: bool, as_json: bool, json_pin: bool = False) -> int:
-    from debugdash.core import process
+    from debugdash.core import prestart, process
     from debugdash.core.runtime import runtime_base
     from debugdash.core.supervisor import Supervisor
 
@@ -163,6 +163,8 @@ def _serve(settings: Any, *, headless: bool, as_json: bool, json_pin: bool = Fal
     # Orphans of the server's tree come to us, not init, so stopping finds them all.
     process.become_subreaper()
     supervisor = Supervisor(settings)
+    # The server's interpreter the command's first lines started (debugdash.launch), if any.
+    supervisor.life.use_prestart(prestart.take())
     try:
         if headless:
             from debugdash.headless import run_headless

@@ -453,6 +453,8 @@ MUTANTS: list[Mutant] = [
         'VERIFIED_METHODS = ("GET", "HEAD")',
         'VERIFIED_METHODS = ("GET", "HEAD", "POST")',
         ("tests/requests/test_verify_on_reload.py",),
+    ),
+    Mutant(
         "error-count-rise", "a burst is counted exactly: each event adds the rise of its group's running count",
         "debugdash/core/state.py",
         "        return max(0, count - known)",
@@ -524,6 +526,8 @@ MUTANTS: list[Mutant] = [
         "            # and the record was lost with it.\n            self._finish()",
         "            # and the record was lost with it.\n            pass",
         ("tests/requests/test_record_after_hang_up.py",),
+    ),
+    Mutant(
         "reattach-no-replay", "a new worker gets the attached IDE's breakpoints (issue 14)",
         "debugdash/core/attach_hub.py",
         "            if owner is not None and owner.config.configured:\n                debuggee.replaying = True",
@@ -557,6 +561,20 @@ MUTANTS: list[Mutant] = [
         "            _keep_ours_running()",
         "            pass",
         ("tests/e2e/test_reattach.py::test_switches_still_apply_while_the_ide_holds_the_app_stopped",),
+    ),
+    Mutant(
+        "prestart-fits", "an early start that began with other PYTHON*/locale variables is not used",
+        "debugdash/core/prestart.py",
+        '            if name.startswith(("PYTHON", "LC_", "LANG")) and env.get(name) != self.env.get(name):',
+        "            if False:",
+        ("tests/e2e/test_prestart.py::test_an_early_start_that_does_not_fit_is_ended_and_a_fresh_server_serves",),
+    ),
+    Mutant(
+        "prestart-path", "the early-started server's sys.path is a fresh start's (debugdash's import folder first)",
+        "debugdash/agent/prestart.py",
+        "        sys.path.insert(1 + index, entry)",
+        "        pass",
+        ("tests/e2e/test_prestart.py::test_the_early_started_server_sees_what_a_fresh_start_sees",),
     ),
 ]
 

@@ -46,7 +46,10 @@ def given_python(given: str, source: str, cwd: Path, env: Mapping[str, str]) -> 
 
 def _probe(python: str, given: str, source: str, cwd: Path, env: Mapping[str, str]) -> None:
     """Run ``python`` once to see that it is a Python with Flask, before anything starts."""
-    code = "import sys; print('python', flush=True); import flask; print('flask')"
+    # Finding Flask, not importing it: an import costs as much as the server's
+    # own (0.1-0.2 s, start-up's critical path); a Flask that is there but
+    # broken is the server's load error to report.
+    code = "import importlib.util; print('python', flush=True); importlib.util.find_spec('flask') and print('flask')"
     try:
         result = subprocess.run(
             [python, "-c", code], cwd=str(cwd), env=dict(env),

@@ -15,8 +15,9 @@ from typing import Any
 
 import psutil
 
-from debugdash.core import process, server_process
+from debugdash.core import prestart_process, process, server_process
 from debugdash.core.filewatch import FileWatcher
+from debugdash.core.prestart import Prestart
 from debugdash.core.reloader_parent import ReloaderParent
 from debugdash.core.server_process import ServerProcess
 from debugdash.core.settings import Settings
@@ -78,6 +79,21 @@ class Lifecycle:
         #: Called at each launch and each exit: the session forgets what the last server said.
         self.on_launch: Callable[[], None] = lambda: None
         self.on_exit: Callable[[], None] = lambda: None
+        #: The server's interpreter started before we were imported (``core.prestart``), for the first launch.
+        self._prestart: Prestart | None = None
+
+    def use_prestart(self, early: Prestart | None) -> None:
+        """Serve the first launch from ``early`` when it fits; ours to end either way."""
+        if early is not None:
+            self._prestart = early
+            # Our child already: never reaped as an adopted orphan.
+            self.own_children.add(early.pid)
+
+    def _discard_prestart(self) -> None:
+        early, self._prestart = self._prestart, None
+        if early is not None:
+            early.discard()
+            self.own_children.discard(early.pid)
 
     @property
     def running(self) -> ServerProcess | None:
@@ -157,6 +173,7 @@ class Lifecycle:
             await self.launch(reason)
 
     async def stop(self) -> None:
+        self._discard_prestart()
         if self._crash_watch is not None:
             self._crash_watch.cancel()
         await self.terminate()
@@ -174,6 +191,7 @@ class Lifecycle:
         await server_process.terminate(server.pid, self._known(), done)
 
     def kill_now(self) -> None:
+        self._discard_prestart()
         if self.server is not None and self.server.running:
             process.kill_tree(self.server.pid, self._known(), grace=0.5)
         self.reloader.kill_now()
@@ -214,13 +232,27 @@ class Lifecycle:
             pass_fds = (*pass_fds, guard)
         self.spawning += 1
         try:
-            server = await server_process.spawn(
-                self._command(), env, cwd=str(self.settings.cwd), pass_fds=pass_fds,
-                with_stdin=spare, output=self._output, key=self._key(),
-            )
+            server = await self._from_prestart(env, pass_fds) if not spare and with_listener else None
+            if server is None:
+                server = await server_process.spawn(
+                    self._command(), env, cwd=str(self.settings.cwd), pass_fds=pass_fds,
+                    with_stdin=spare, output=self._output, key=self._key(),
+                )
             self.own_children.add(server.pid)
         finally:
             self.spawning -= 1
+        return server
+
+    async def _from_prestart(self, env: dict[str, str], pass_fds: tuple[int, ...]) -> ServerProcess | None:
+        """The early interpreter as this server, if there is one and it fits."""
+        early, self._prestart = self._prestart, None
+        if early is None:
+            return None
+        server = await prestart_process.adopt(
+            early, self._command(), env, cwd=str(self.settings.cwd), pass_fds=pass_fds, output=self._output, key=self._key()
+        )
+        if server is None:
+            self.own_children.discard(early.pid)
         return server
 
     async def _watch(self, server: ServerProcess, done: asyncio.Event) -> None:

@@ -1,0 +1,344 @@
+"""Start the server's interpreter before debugdash has imported itself.
+
+debugdash's imports (click, asyncio, the supervisor's parts) cost as much CPU
+as the server's own (Flask, Werkzeug), and the server used to start after
+them: start-up paid both in a row. The command's first lines (``launch``) now
+start ``debugdash.agent.prestart`` on the other core, with the interpreter and
+folder the settings will most likely name; it imports Flask and waits. The
+supervisor's first launch hands it the real command (``hand_over``) if it was
+started the way that command would be; otherwise it is ended unused
+(``discard``) and a fresh server is started as before.
+
+Standard library only, and nothing of debugdash at import: this module runs
+before everything else is imported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import sys
+
+# Only what the fork needs is imported at the top: every import here delays
+# the server's start (typing, json, shutil, subprocess, pathlib: ~10 ms).
+TYPE_CHECKING = False  # typing.TYPE_CHECKING's idiom without importing typing
+if TYPE_CHECKING:
+    import subprocess
+    from collections.abc import Callable
+    from typing import Any
+
+#: "0" turns the early start off (then the server starts once the supervisor is up).
+PRESTART_SWITCH_ENV = "DEBUGDASH_PRESTART"
+
+#: Commands that start no server: nothing to start early for.
+_NOT_SERVING = frozenset(
+    {"allow", "revoke", "status", "toggle", "restart", "new-pin", "requests", "curl", "replay", "errors", "eval", "mcp", "demo"}
+)
+#: Options that mean no server, or one started another way (attach: other interpreter flags; script mode).
+_NOT_HERE = frozenset({"-h", "--help", "--version", "--attach", "--script"})
+
+# The agent's package from its real folder, without the import folder a
+# session makes later (it would put nothing else of our environment on the
+# path either); the folder first on sys.path, as `python -m` would have it.
+# Until debugdash hands over, its death ends this process at once (and end of
+# file on fd 0 would, once the imports are done).
+_BOOT = """\
+import ctypes, os, sys
+ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)
+if os.getppid() != {parent}:
+    os._exit(0)
+if sys.path and sys.path[0] == "":
+    sys.path[0] = os.getcwd()
+import importlib.util
+spec = importlib.util.spec_from_file_location("debugdash", {init!r}, submodule_search_locations=[{package!r}])
+module = importlib.util.module_from_spec(spec)
+sys.modules["debugdash"] = module
+spec.loader.exec_module(module)
+from debugdash.agent import prestart
+prestart.main()
+"""
+
+_pending: Prestart | None = None
+
+
+class Prestart:
+    """An agent interpreter started early, waiting on ``channel`` for its command."""
+
+    def __init__(self, proc: subprocess.Popen[bytes] | _ForkedChild, channel: socket.socket, python: str, cwd: str, env: dict[str, str]) -> None:
+        self.proc = proc
+        self.channel: socket.socket | None = channel
+        self.python = python
+        self.cwd = cwd
+        self.env = env
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def fits(self, command: list[str], env: dict[str, str], cwd: str, agent_names: set[str]) -> bool:
+        """Whether a fresh start of ``command`` would have begun as this process did.
+
+        The interpreter, the folder, and what the interpreter and the imports
+        done so far read of the environment: ``PYTHON*`` and the locale. Variables
+        debugdash sets for the agent (``agent_names``) come with the command;
+        PYTHONPATH may only have debugdash's import folder in front.
+        """
+        if self.channel is None or self.proc.poll() is not None:
+            return False
+        if command[:3] != [self.python, "-m", "debugdash.agent"] or os.path.realpath(cwd) != os.path.realpath(self.cwd):
+            return False
+        for name in set(env) | set(self.env):
+            if name in agent_names or name == "PYTHONPATH":
+                continue
+            if name.startswith(("PYTHON", "LC_", "LANG")) and env.get(name) != self.env.get(name):
+                return False
+        return _path_prepend(env, self.env) is not None
+
+    def hand_over(self, command: list[str], env: dict[str, str], fds: dict[str, int]) -> None:
+        """Send the command, environment and descriptors; from now on it is that server. Raises OSError."""
+        channel, self.channel = self.channel, None
+        assert channel is not None
+        message = {
+            "args": command[3:],
+            "env": {name: value for name, value in env.items() if name not in fds},
+            "fds": list(fds),
+            "numbers": fds,
+            "path_prepend": _path_prepend(env, self.env),
+        }
+        import json
+
+        data = json.dumps(message).encode() + b"\n"
+        try:
+            sent = socket.send_fds(channel, [data], list(fds.values()))
+            channel.sendall(data[sent:])
+        finally:
+            channel.close()
+
+    def discard(self) -> None:
+        """End it unused: it runs nothing of the app, so no grace is owed."""
+        if self.channel is not None:
+            self.channel.close()
+            self.channel = None
+        if self.proc.poll() is None:
+            import subprocess
+
+            with contextlib.suppress(OSError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=5)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def launch(args: list[str], environ: dict[str, str] | None = None, *, wait: Callable[[], None] | None = None) -> Prestart | None:
+    """Start the server's interpreter now if ``args`` will start a server; kept for ``take()``.
+
+    ``wait`` is the agent's early start (``debugdash.agent.prestart.main``),
+    which a child forked from this interpreter runs; without it, or when a
+    fork would not be what a fresh start is, a new interpreter runs it.
+    """
+    global _pending
+    environ_is_ours = environ is None
+    environ = dict(os.environ if environ is None else environ)
+    if not _wanted(args, environ):
+        return None
+    python = _python(args, environ)
+    if python is None:
+        return None
+    environ.pop("TEXTUAL", None)
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        if wait is not None and python == sys.executable and environ_is_ours and _fork_safe():
+            proc: subprocess.Popen[bytes] | _ForkedChild | None = _fork(theirs, ours, wait)
+        else:
+            proc = _spawn(python, theirs.fileno(), environ)
+    finally:
+        theirs.close()
+    if proc is None:
+        ours.close()
+        return None
+    _widen(proc)
+    _pending = Prestart(proc, ours, python, os.getcwd(), environ)
+    return _pending
+
+
+def _spawn(python: str, channel: int, environ: dict[str, str]) -> subprocess.Popen[bytes] | None:
+    """A new interpreter (another one than ours, or ours under other flags) running the boot lines."""
+    import subprocess
+
+    package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+    boot = _BOOT.format(init=os.path.join(package, "__init__.py"), package=package, parent=os.getpid())
+    try:
+        return subprocess.Popen(
+            [python, "-c", boot], stdin=channel, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            cwd=os.getcwd(), env=environ, start_new_session=True,
+        )
+    except OSError:
+        return None
+
+
+class _ForkedChild:
+    """A child forked without exec, with what ``Prestart`` uses of a ``Popen``."""
+
+    def __init__(self, pid: int, stdout: Any, stderr: Any) -> None:
+        self.pid = pid
+        self.stdout = stdout
+        self.stderr = stderr
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            self._reap(os.WNOHANG)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        """Blocks until it exits: called only after it was sent SIGKILL."""
+        if self.returncode is None:
+            self._reap(0)
+        return self.returncode
+
+    def _reap(self, flags: int) -> None:
+        try:
+            pid, status = os.waitpid(self.pid, flags)
+        except ChildProcessError:
+            self.returncode = -1
+            return
+        if pid:
+            self.returncode = os.waitstatus_to_exitcode(status)
+
+
+def _fork_safe() -> bool:
+    """Forking this interpreter gives what a fresh one would be: no threads, no flags of its own."""
+    threading = sys.modules.get("threading")
+    if threading is not None and threading.active_count() > 1:
+        return False
+    flags = sys.flags
+    return not (
+        sys._xoptions or sys.warnoptions or flags.isolated or flags.ignore_environment or flags.no_site
+        or flags.no_user_site or flags.dev_mode or flags.optimize or flags.bytes_warning or flags.verbose
+        or flags.inspect or flags.interactive or flags.safe_path
+    )
+
+
+def _fork(theirs: socket.socket, ours: socket.socket, wait: Callable[[], None]) -> _ForkedChild | None:
+    """Our own interpreter, already started: forked, it skips an interpreter's start (and an exec)."""
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    parent = os.getpid()
+    try:
+        pid = os.fork()
+    except OSError:
+        for fd in (out_r, out_w, err_r, err_w):
+            os.close(fd)
+        return None
+    if pid == 0:
+        # Their numbers are closed or reused below: nothing may close them again later.
+        channel = theirs.detach()
+        ours.detach()
+        _become_early(channel, out_w, err_w, parent, wait)
+    os.close(out_w)
+    os.close(err_w)
+    return _ForkedChild(pid, os.fdopen(out_r, "rb"), os.fdopen(err_r, "rb"))
+
+
+def _become_early(channel: int, out_w: int, err_w: int, parent: int, wait: Callable[[], None]) -> None:
+    """In the forked child: the descriptors, session and ties of the boot lines' interpreter, then wait.
+
+    Never returns: the server it becomes ends by SystemExit through our
+    callers, as a fresh interpreter's ``-m`` ends, running its atexit handlers.
+    """
+    try:
+        os.setsid()
+        os.dup2(channel, 0)
+        os.dup2(out_w, 1)
+        os.dup2(err_w, 2)
+        for name in os.listdir("/proc/self/fd"):
+            if int(name) > 2:
+                with contextlib.suppress(OSError):
+                    os.close(int(name))
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:
+            os._exit(0)
+    except BaseException:
+        os._exit(1)
+    os.environ.pop("TEXTUAL", None)
+    # As `python -m` has it: the folder first; nothing of debugdash's command.
+    sys.path[0] = os.getcwd()
+    for name in [n for n in sys.modules if n == "debugdash.launch" or n.startswith("debugdash.core")]:
+        del sys.modules[name]
+    wait()
+    os._exit(0)  # wait() runs the server, which ends by SystemExit
+
+
+def take() -> Prestart | None:
+    """The early interpreter, now the caller's to use or discard; None when there is none."""
+    global _pending
+    early, _pending = _pending, None
+    return early
+
+
+def discard_pending() -> None:
+    """The command ended without a supervisor taking it (bad input, say): end it."""
+    early = take()
+    if early is not None:
+        early.discard()
+
+
+def _wanted(args: list[str], environ: dict[str, str]) -> bool:
+    if environ.get(PRESTART_SWITCH_ENV) == "0" or not sys.platform.startswith("linux"):
+        return False
+    if not hasattr(os, "pidfd_open") or not hasattr(socket, "send_fds"):
+        return False
+    if args and args[0] in _NOT_SERVING:
+        return False
+    before_extra = args[: args.index("--")] if "--" in args else args
+    return not any(arg.split("=", 1)[0] in _NOT_HERE for arg in before_extra)
+
+
+def _python(args: list[str], environ: dict[str, str]) -> str | None:
+    """The interpreter the settings will name, as ``core.interpreter`` finds it; a wrong guess is discarded."""
+    given = None
+    for index, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--python":
+            given = args[index + 1] if index + 1 < len(args) else None
+            if given is None:
+                return None
+        elif arg.startswith("--python="):
+            given = arg.split("=", 1)[1]
+    if given is not None:
+        import shutil
+        from pathlib import Path
+
+        found = shutil.which(given) if os.sep not in given else given
+        # Spelled as core.interpreter spells it, or it would not match.
+        return str(Path(found).absolute()) if found and os.access(found, os.X_OK) else None
+    venv = environ.get("VIRTUAL_ENV")
+    if venv and os.path.exists(os.path.join(venv, "bin", "python")):
+        return os.path.join(venv, "bin", "python")
+    return sys.executable
+
+
+def _path_prepend(env: dict[str, str], early_env: dict[str, str]) -> list[str] | None:
+    """The entries debugdash put in front of the early interpreter's PYTHONPATH; None when it differs otherwise."""
+    final = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    early = [p for p in early_env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if len(final) < len(early) or final[len(final) - len(early):] != early:
+        return None
+    return final[: len(final) - len(early)]
+
+
+def _widen(proc: subprocess.Popen[bytes] | _ForkedChild) -> None:
+    """1 MiB output pipes as every server gets: what it prints before the supervisor reads waits there."""
+    import fcntl
+
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(stream.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)

@@ -165,20 +165,11 @@ class _Template:
                     pass
 
     def receive(self) -> tuple[dict, list[int]] | None:
-        fds: list[int] = []
-        while b"\n" not in self.buffer:
-            try:
-                data, more, _, _ = socket.recv_fds(self.sock, 65536, _MAX_FDS)
-            except OSError:
-                data, more = b"", []
-            fds += more
-            if not data:
-                for fd in fds:
-                    os.close(fd)
-                return None
-            self.buffer += data
-        line, _, self.buffer = self.buffer.partition(b"\n")
-        return json.loads(line), fds
+        received = receive_line(self.sock, self.buffer)
+        if received is None:
+            return None
+        message, fds, self.buffer = received
+        return message, fds
 
 
 def serve() -> None:
@@ -270,3 +261,22 @@ def _rss() -> int:
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
         return 0
+
+
+def receive_line(sock: socket.socket, buffer: bytes = b"") -> tuple[dict, list[int], bytes] | None:
+    """One JSON line from ``sock`` (after what ``buffer`` holds), the descriptors that came with it,
+    and what was read past the line; None at end of file, the descriptors received so far closed."""
+    fds: list[int] = []
+    while b"\n" not in buffer:
+        try:
+            data, more, _, _ = socket.recv_fds(sock, 65536, _MAX_FDS)
+        except OSError:
+            data, more = b"", []
+        fds += more
+        if not data:
+            for fd in fds:
+                os.close(fd)
+            return None
+        buffer += data
+    line, _, rest = buffer.partition(b"\n")
+    return json.loads(line), fds, rest

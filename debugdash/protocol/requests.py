@@ -87,15 +87,20 @@ _RECORD_TEXT = ("method", "path", "query", "remote_addr", "replay")
 def _record(item: object) -> RequestRecord:
     """A record from its plain form as ``codec.build`` makes it (every string neutralised), when it has
     exactly the usual shape; anything else goes the generic way."""
-    if type(item) is not dict or item.keys() != _RECORD_FIELDS:
+    if type(item) is not dict or item.keys() != _RECORD_FIELDS or not _texts_neutralised(item, _RECORD_TEXT):
         return codec.build(RequestRecord, item)  # type: ignore[arg-type]
-    for key in _RECORD_TEXT:
+    return RequestRecord(**item)
+
+
+def _texts_neutralised(item: dict, keys: tuple[str, ...]) -> bool:
+    """Neutralise ``item``'s text fields in place, as ``codec.build`` would; False when one is not text."""
+    for key in keys:
         value = item[key]
         if type(value) is not str:
-            return codec.build(RequestRecord, item)
+            return False
         if not value.isprintable():
             item[key] = neutralise(value)
-    return RequestRecord(**item)
+    return True
 
 
 _CAPTURED_FIELDS = frozenset(f.name for f in fields(CapturedRequest))
@@ -105,14 +110,8 @@ _CAPTURED_TEXT = ("method", "target", "body64", "remote_addr", "scheme")
 def _captured(item: object) -> CapturedRequest:
     """A captured request from its plain form as ``codec.build`` makes it (every string neutralised), when
     it has exactly the usual shape; anything else goes the generic way. One comes with every failing request."""
-    if type(item) is not dict or item.keys() != _CAPTURED_FIELDS:
+    if type(item) is not dict or item.keys() != _CAPTURED_FIELDS or not _texts_neutralised(item, _CAPTURED_TEXT):
         return codec.build(CapturedRequest, item)  # type: ignore[arg-type]
-    for key in _CAPTURED_TEXT:
-        value = item[key]
-        if type(value) is not str:
-            return codec.build(CapturedRequest, item)
-        if not value.isprintable():
-            item[key] = neutralise(value)
     headers = item["headers"]
     if type(headers) is not list:
         return codec.build(CapturedRequest, item)

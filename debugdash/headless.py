@@ -45,6 +45,10 @@ from debugdash.protocol.text import display_lines
 from debugdash.protocol.log_json import log_batch_json, plain_batch
 
 
+#: What the server's output lines are indented with in readable mode.
+_INDENT = "  | "
+
+
 class HeadlessPrinter:
     """Writes the supervisor's events and the server's output to a stream."""
 
@@ -116,7 +120,7 @@ class HeadlessPrinter:
         if self.as_json:
             self._write("".join(log_lines_json(stream, texts, time.time())), newline=False)
         else:
-            self._write("  | " + "\n  | ".join(texts))
+            self._write(_INDENT + ("\n" + _INDENT).join(texts))
 
     def _write(self, line: str, newline: bool = True) -> None:
         try:
@@ -130,7 +134,8 @@ class HeadlessPrinter:
             pieces = log_batch_json(stream, lines, time.time(), unless=self._pin_bytes)
         else:
             body = plain_batch(lines, unless=self._pin_bytes)
-            pieces = None if body is None else [b"  | ", body.replace(b"\n", b"\n  | "), b"\n"]
+            indent = _INDENT.encode()
+            pieces = None if body is None else [indent, body.replace(b"\n", b"\n" + indent), b"\n"]
         if pieces is not None:
             self._write_bytes(out, pieces)
         return pieces is not None

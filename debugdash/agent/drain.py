@@ -60,7 +60,7 @@ class Drain:
             try:
                 request, address = get_request()
             except BaseException:
-                with self._cond:
+                with self._lock:
                     self._accepting -= 1
                     self._cond.notify_all()
                 raise

@@ -69,15 +69,15 @@ def safe_repr(value: object, limit: int = MAX_REPR) -> str:
         if len(value) <= MAX_REPR:  # type: ignore[arg-type]
             text = repr(value)
             if len(text) <= MAX_REPR:  # else reprlib elides the middle
-                return text if len(text) <= limit else text[: limit - 3] + "..."
+                return _bounded(text, limit)
     elif (kind in _PLAIN_TYPES and (kind is not int or -(10**30) < value < 10**30)) or (  # type: ignore[operator]
         kind in _SMALL_CONTAINERS and _small_and_plain(value)
     ):
         text = repr(value)
-        return text if len(text) <= limit else text[: limit - 3] + "..."
+        return _bounded(text, limit)
     elif (kind is list or kind is tuple) and _plain_items(value[: _REPR.maxlist]):  # type: ignore[index] (maxtuple is the same)
         text = _sequence_repr(value)  # type: ignore[arg-type]
-        return text if len(text) <= limit else text[: limit - 3] + "..."
+        return _bounded(text, limit)
     try:
         name = kind.__name__
         if name in _REPRLIB_NAMES or " " in name:
@@ -86,9 +86,11 @@ def safe_repr(value: object, limit: int = MAX_REPR) -> str:
             text = _REPR.repr_instance(value, _REPR.maxlevel)  # where reprlib would send it
     except Exception:
         text = _unrepresentable(value)
-    if len(text) > limit:
-        text = text[: limit - 3] + "..."
-    return text
+    return _bounded(text, limit)
+
+
+def _bounded(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 #: The type names reprlib formats its own way (its ``repr_<name>`` methods);

@@ -64,6 +64,11 @@ def _on_exit() -> None:
     """A normal exit (a reload's code 3, say): what the app started ends with this
     process, and the guard is reaped here rather than left to debugdash as an orphan."""
     guard = _guard_pid
+    # From here debugdash's death must end us outright: a spare that read end of
+    # file because debugdash was dying gets here just before the kernel sends
+    # the parent-death SIGSTOP, and once the guard below is killed nothing
+    # would ever end a frozen server.
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     end_descendants(os.getpid(), spare_guard=False)
     if guard is not None:
         _kill(guard, signal.SIGKILL)

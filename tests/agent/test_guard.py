@@ -1,0 +1,75 @@
+"""The guard: a server that exits on its own while debugdash dies is never left frozen."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import psutil
+import pytest
+
+from debugdash.protocol.env import GUARD_FD_ENV, PARENT_PID_ENV
+
+from tests.agent.agentkit import REPO_ROOT, wait_for
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the guard uses Linux's prctl")
+
+# The server's last atexit handler (registered before the guard's, so it runs
+# after it) kills debugdash, then lingers: debugdash dies *during* a normal
+# exit, as when a warm spare reads end of file because debugdash is dying.
+SERVER = textwrap.dedent(
+    """
+    import atexit, os, signal, time
+    debugdash = int(os.environ["DEBUGDASH_PARENT_PID"])
+    def debugdash_dies_now():
+        os.kill(debugdash, signal.SIGKILL)
+        time.sleep(30)
+    atexit.register(debugdash_dies_now)
+    from debugdash.agent import guard
+    guard.protect()
+    print(os.getpid(), guard._guard_pid, flush=True)
+    """
+)
+
+# Stands in for debugdash: the only writer of the guard's pipe, the server's parent.
+DEBUGDASH = textwrap.dedent(
+    """
+    import os, subprocess, sys
+    r, w = os.pipe()
+    env = {{**os.environ, {parent!r}: str(os.getpid()), {guard_fd!r}: str(r)}}
+    server = subprocess.Popen([sys.executable, "-c", sys.argv[1]], env=env, pass_fds=(r,))
+    os.close(r)
+    server.wait()
+    """
+).format(parent=PARENT_PID_ENV, guard_fd=GUARD_FD_ENV)
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def test_a_server_exiting_while_debugdash_dies_is_not_left_frozen() -> None:
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    debugdash = subprocess.Popen(
+        [sys.executable, "-c", DEBUGDASH, SERVER], env=env, stdout=subprocess.PIPE, text=True
+    )
+    server_pid = guard_pid = 0
+    try:
+        server_pid, guard_pid = map(int, debugdash.stdout.readline().split())
+        wait_for(lambda: _gone(debugdash.pid), timeout=10, what="debugdash killed while the server exits")
+        # Its guard was ended by the server's own exit, so only the kernel can end
+        # the server now: frozen by a SIGSTOP it would stay for ever.
+        wait_for(lambda: _gone(server_pid), timeout=10, what="server ended with debugdash")
+    finally:
+        for pid in (server_pid, guard_pid, debugdash.pid):
+            if pid:
+                try:
+                    os.kill(pid, 9)
+                except OSError:
+                    pass
+        debugdash.wait(timeout=10)

@@ -42,7 +42,7 @@ from debugdash.protocol.observe import CodingAgent
 from debugdash.protocol.request_events import RequestRecord, Verified, VerifyOnReload
 from debugdash.core.supervisor import Supervisor
 from debugdash.protocol.text import display_lines
-from debugdash.protocol.log_json import log_batch_json, plain_batch
+from debugdash.protocol.log_json import log_block_json, masking, plain_block
 
 
 #: What the server's output lines are indented with in readable mode.
@@ -64,7 +64,7 @@ class HeadlessPrinter:
         # The server's request log holds the PIN a developer typed into the debugger
         # page (the query string of its pinauth request): masked in files too.
         self._pin_forms: set[str] = set()
-        self._pin_bytes: list[bytes] = []
+        self._pin_mask: re.Pattern[bytes] | None = None
         self._pins: re.Pattern[str] | None = None
         self._log_seq = 0
         # Plain output goes to the bytes under ``out`` as it came (see log_json).
@@ -92,14 +92,14 @@ class HeadlessPrinter:
 
     def on_logs(self) -> None:
         logs = self.supervisor.logs
-        batches = logs.batches_since(self._log_seq)
-        if batches and batches[0][0] > self._log_seq + 1:
-            dropped = batches[0][0] - self._log_seq - 1
+        blocks = logs.blocks_since(self._log_seq)
+        if blocks and blocks[0][0] > self._log_seq + 1:
+            dropped = blocks[0][0] - self._log_seq - 1
             self._write_logs("stderr", [f"[debugdash: {dropped} lines of output not shown]"])
-        for _, stream, lines in batches:
-            if self._bytes_out is not None and self._write_plain(self._bytes_out, stream, lines):
+        for _, stream, block, count in blocks:
+            if self._bytes_out is not None and self._write_plain(self._bytes_out, stream, block, count):
                 continue
-            texts = display_lines(lines)
+            texts = display_lines(block.split(b"\n"))
             if self._pins is not None:
                 texts = [self._pins.sub("[PIN]", text) if self._pins.search(text) else text for text in texts]
             self._write_logs(stream, texts)
@@ -112,7 +112,7 @@ class HeadlessPrinter:
     def _mask(self, pin: str) -> None:
         # Werkzeug also accepts the PIN without its dashes.
         self._pin_forms |= {pin, pin.replace("-", "")}
-        self._pin_bytes = [form.encode("utf-8", "replace") for form in self._pin_forms]
+        self._pin_mask = masking(self._pin_forms)
         self._pins = re.compile("|".join(map(re.escape, sorted(self._pin_forms, key=len, reverse=True))))
 
     def _write_logs(self, stream: str, texts: list[str]) -> None:
@@ -128,12 +128,12 @@ class HeadlessPrinter:
         except (BrokenPipeError, ValueError):
             pass
 
-    def _write_plain(self, out: IO[bytes], stream: str, lines: list[bytes]) -> bool:
-        """Write a batch that needs no cleaning from its bytes; False when it needs cleaning."""
+    def _write_plain(self, out: IO[bytes], stream: str, block: bytes, count: int) -> bool:
+        """Write a block that needs no cleaning from its bytes; False when it needs cleaning."""
         if self.as_json:
-            pieces = log_batch_json(stream, lines, time.time(), unless=self._pin_bytes)
+            pieces = log_block_json(stream, block, count, time.time(), unless=self._pin_mask)
         else:
-            body = plain_batch(lines, unless=self._pin_bytes)
+            body = plain_block(block, count, unless=self._pin_mask)
             indent = _INDENT.encode()
             pieces = None if body is None else [indent, body.replace(b"\n", b"\n" + indent), b"\n"]
         if pieces is not None:

@@ -24,6 +24,8 @@ MAX_LINE_BYTES = 64 * 1024
 
 #: (sequence number of the first line, stream, the lines)
 Batch = tuple[int, str, list[bytes]]
+#: (sequence number of the first line, stream, the lines joined by newlines, how many)
+Block = tuple[int, str, bytes, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,10 +36,12 @@ class LogLine:
 
 
 class LineSplitter:
-    """Turns a stream of byte chunks into lines of at most MAX_LINE_BYTES.
+    """Turns a stream of byte chunks into blocks of whole lines of at most MAX_LINE_BYTES.
 
-    A line longer than that keeps its head and a note of how much was cut, so
-    a 10 MB line costs 64 KiB, not 10 MB.
+    A block is the complete lines of a chunk joined by newlines, with their
+    count: a flood of output is kept as the app wrote it, never split into a
+    million little objects and joined again. A line longer than the limit keeps
+    its head and a note of how much was cut, so a 10 MB line costs 64 KiB.
     """
 
     def __init__(self, max_line: int = MAX_LINE_BYTES) -> None:
@@ -45,25 +49,37 @@ class LineSplitter:
         self._partial = bytearray()
         self._dropped = 0
 
-    def feed(self, chunk: bytes) -> list[bytes]:
-        parts = chunk.split(b"\n")
-        if len(parts) == 1:
-            self._add_partial(parts[0])
-            return []
-        self._add_partial(parts[0])
-        lines = [self._take_partial()]
-        middle = parts[1:-1]
-        if middle and max(map(len, middle)) > self.max_line:
-            middle = [self._cut(line, len(line) - self.max_line) if len(line) > self.max_line else line for line in middle]
-        lines.extend(middle)
-        self._add_partial(parts[-1])
-        return lines
+    def feed(self, chunk: bytes) -> tuple[bytes, int]:
+        """The lines ``chunk`` completes, as a block and its line count (``b"", 0`` for none)."""
+        end = chunk.rfind(b"\n")
+        if end < 0:
+            self._add_partial(chunk)
+            return b"", 0
+        start = chunk.find(b"\n")
+        self._add_partial(chunk[:start])
+        first = self._take_partial()
+        count = chunk.count(b"\n")
+        if count == 1:
+            block = first
+        elif self._has_long_line(chunk, start + 1, end):
+            middle = [self._cut(line, len(line) - self.max_line) if len(line) > self.max_line else line for line in chunk[start + 1 : end].split(b"\n")]
+            block = b"\n".join([first, *middle])
+        else:
+            block = first + chunk[start:end]
+        self._add_partial(chunk[end + 1 :])
+        return block, count
 
-    def flush(self) -> list[bytes]:
+    def flush(self) -> tuple[bytes, int]:
         """The unterminated last line, if any (at end of stream)."""
         if not self._partial and not self._dropped:
-            return []
-        return [self._take_partial()]
+            return b"", 0
+        return self._take_partial(), 1
+
+    def _has_long_line(self, chunk: bytes, start: int, end: int) -> bool:
+        # A line longer than the limit covers a whole half-limit span aligned
+        # from ``start``: a few searches per chunk instead of a look at every line.
+        step = max(self.max_line // 2, 1)
+        return any(chunk.find(b"\n", at, at + step) < 0 for at in range(start, end - step + 1, step))
 
     def _add_partial(self, data: bytes) -> None:
         room = self.max_line - len(self._partial)
@@ -85,12 +101,17 @@ class LineSplitter:
 
 
 class LogBuffer:
-    """The newest lines of output, with sequence numbers, and who to tell about them."""
+    """The newest lines of output, with sequence numbers, and who to tell about them.
+
+    Lines are kept in the blocks they arrived in (see ``LineSplitter``) and
+    split only when someone asks for them as lines.
+    """
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.capacity = capacity
         self.max_bytes = max_bytes
-        self._batches: deque[tuple[int, str, list[bytes], int]] = deque()
+        #: (sequence number of the first line, stream, block, line count)
+        self._blocks: deque[Block] = deque()
         self._lines = 0
         self._bytes = 0
         self.last_seq = 0
@@ -98,39 +119,51 @@ class LogBuffer:
 
     def append(self, stream: str, lines: list[bytes]) -> None:
         """Add lines (without their newlines); tell listeners once for the batch."""
-        if not lines:
+        if lines:
+            self.append_block(stream, b"\n".join(lines), len(lines))
+
+    def append_block(self, stream: str, block: bytes, count: int) -> None:
+        """Add ``count`` lines joined by newlines; tell listeners once for them."""
+        if count <= 0:
             return
-        if len(lines) > self.capacity:
-            self.last_seq += len(lines) - self.capacity
-            lines = lines[-self.capacity :]
-        size = sum(map(len, lines))
-        self._batches.append((self.last_seq + 1, stream, lines, size))
-        self.last_seq += len(lines)
-        self._lines += len(lines)
-        self._bytes += size
-        # Whole batches leave, oldest first; the newest always stays.
-        while len(self._batches) > 1 and (
-            self._lines - len(self._batches[0][2]) >= self.capacity or self._bytes > self.max_bytes
-        ):
-            _, _, dropped, dropped_size = self._batches.popleft()
-            self._lines -= len(dropped)
-            self._bytes -= dropped_size
+        if count > self.capacity:
+            self.last_seq += count - self.capacity
+            block = b"\n".join(block.split(b"\n")[-self.capacity :])
+            count = self.capacity
+        self._blocks.append((self.last_seq + 1, stream, block, count))
+        self.last_seq += count
+        self._lines += count
+        self._bytes += len(block)
+        # Whole blocks leave, oldest first; the newest always stays.
+        while len(self._blocks) > 1 and (self._lines - self._blocks[0][3] >= self.capacity or self._bytes > self.max_bytes):
+            _, _, dropped, dropped_count = self._blocks.popleft()
+            self._lines -= dropped_count
+            self._bytes -= len(dropped)
         for listener in list(self._listeners):
             listener()
 
-    def batches_since(self, seq: int, limit: int | None = None) -> list[Batch]:
-        """The stored lines numbered above ``seq`` (at most the newest ``limit``), as batches, oldest first."""
+    def blocks_since(self, seq: int, limit: int | None = None) -> list[Block]:
+        """The stored lines numbered above ``seq`` (at most the newest ``limit``), as blocks, oldest first."""
         low = seq if limit is None else max(seq, self.last_seq - limit)
-        found: list[Batch] = []
-        for first, stream, lines, _ in reversed(self._batches):
-            if first + len(lines) - 1 <= low:
+        found: list[Block] = []
+        for first, stream, block, count in reversed(self._blocks):
+            if first + count - 1 <= low:
                 break
             if first <= low:
-                lines = lines[low - first + 1 :]
-                first = low + 1
-            found.append((first, stream, lines))
+                kept = block.split(b"\n")[low - first + 1 :]
+                block, count, first = b"\n".join(kept), len(kept), low + 1
+            found.append((first, stream, block, count))
         found.reverse()
         return found
+
+    def batches_since(self, seq: int, limit: int | None = None) -> list[Batch]:
+        """``blocks_since``, each block as its list of lines."""
+        return [(first, stream, block.split(b"\n")) for first, stream, block, _ in self.blocks_since(seq, limit)]
+
+    def first_held(self, after: int) -> int | None:
+        """The sequence number of the oldest stored line numbered above ``after``; None when there is none."""
+        oldest = self.last_seq - self._lines + 1
+        return max(oldest, after + 1) if self.last_seq > after else None
 
     def since(self, seq: int, limit: int | None = None) -> list[LogLine]:
         """Lines numbered above ``seq`` (at most the newest ``limit``), oldest first, as safe text."""

@@ -13,7 +13,7 @@ import os
 from typing import Any
 
 from debugdash.core.prestart import Prestart
-from debugdash.core.server_process import OutputSink, ServerProcess, pump
+from debugdash.core.server_process import OutputSink, ServerProcess, read_output
 from debugdash.protocol import env as agent_env
 
 #: What debugdash adds to the server's environment for the agent: expected to differ from the launch.
@@ -31,11 +31,9 @@ class EarlyProcess:
 
     stdin = None
 
-    def __init__(self, early: Prestart, stdout: asyncio.StreamReader, stderr: asyncio.StreamReader) -> None:
+    def __init__(self, early: Prestart) -> None:
         self._popen = early.proc
         self.pid = early.pid
-        self.stdout = stdout
-        self.stderr = stderr
         self.returncode: int | None = None
         self._exited = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -79,15 +77,9 @@ async def adopt(
     except OSError:
         early.discard()
         return None
-    loop = asyncio.get_running_loop()
-    readers = []
-    for pipe in (early.proc.stdout, early.proc.stderr):
-        reader = asyncio.StreamReader(limit=2**16, loop=loop)
-        await loop.connect_read_pipe(lambda reader=reader: asyncio.StreamReaderProtocol(reader, loop=loop), pipe)
-        readers.append(reader)
-    proc = EarlyProcess(early, readers[0], readers[1])
-    pumps = [
-        asyncio.ensure_future(pump(readers[0], "stdout", output)),
-        asyncio.ensure_future(pump(readers[1], "stderr", output)),
-    ]
-    return ServerProcess(proc, pumps, key)  # type: ignore[arg-type]  # the face of a Process
+    pumps = []
+    for name, pipe in (("stdout", early.proc.stdout), ("stderr", early.proc.stderr)):
+        fd = os.dup(pipe.fileno())
+        pipe.close()
+        pumps.append(read_output(fd, name, output))
+    return ServerProcess(EarlyProcess(early), pumps, key)  # type: ignore[arg-type]  # the face of a Process

@@ -21,6 +21,7 @@ import psutil
 
 from debugdash.core import process
 from debugdash.core.logbuffer import LineSplitter
+from debugdash.core.pipe_reader import PipeReader
 from debugdash.core.session_dir import SessionDir
 from debugdash.core.settings import Settings
 from debugdash.protocol import env as agent_env
@@ -29,8 +30,9 @@ from debugdash.protocol.events import Toggles
 #: Werkzeug's reloader ends a worker with this code to ask for the next one.
 RELOAD_EXIT_CODE = 3
 
-#: Where a chunk of output goes: the stream's name and its complete lines.
-OutputSink = Callable[[str, list[bytes]], None]
+#: Where a chunk of output goes: the stream's name, its complete lines joined
+#: by newlines, and how many there are (``LogBuffer.append_block``).
+OutputSink = Callable[[str, bytes, int], None]
 
 
 def server_command(settings: Settings, toggles: Toggles) -> list[str]:
@@ -110,33 +112,46 @@ async def spawn(
     key: tuple[Any, ...],
 ) -> ServerProcess:
     """Start ``command`` in a session of its own, its output read from the first byte."""
-    proc = await asyncio.create_subprocess_exec(
-        *command,
-        stdin=asyncio.subprocess.PIPE if with_stdin else asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        cwd=cwd,
-        env=env,
-        pass_fds=pass_fds,
-        start_new_session=True,
-    )
-    _widen_pipes(proc)
-    assert proc.stdout is not None and proc.stderr is not None
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *command,
+            stdin=asyncio.subprocess.PIPE if with_stdin else asyncio.subprocess.DEVNULL,
+            stdout=out_w,
+            stderr=err_w,
+            cwd=cwd,
+            env=env,
+            pass_fds=pass_fds,
+            start_new_session=True,
+        )
+    except BaseException:
+        for fd in (out_r, err_r):
+            os.close(fd)
+        raise
+    finally:
+        for fd in (out_w, err_w):
+            os.close(fd)
     # Read from the start: a spare, too, must never block on a full pipe.
-    pumps = [
-        asyncio.ensure_future(pump(proc.stdout, "stdout", output)),
-        asyncio.ensure_future(pump(proc.stderr, "stderr", output)),
-    ]
-    return ServerProcess(proc, pumps, key)
+    return ServerProcess(proc, [read_output(out_r, "stdout", output), read_output(err_r, "stderr", output)], key)
 
 
-async def pump(stream: asyncio.StreamReader, name: str, output: OutputSink) -> None:
+def read_output(fd: int, name: str, output: OutputSink) -> asyncio.Task[None]:
+    """Pump the pipe ``fd`` (now ours) into ``output`` until it ends; cancelling the task stops the reading."""
+    widen_pipe(fd)
+    reader = PipeReader(fd)
+    task = asyncio.ensure_future(pump(reader, name, output))
+    task.add_done_callback(lambda _: reader.close())
+    return task
+
+
+async def pump(stream: PipeReader, name: str, output: OutputSink) -> None:
     splitter = LineSplitter()
-    while chunk := await stream.read(256 * 1024):
-        lines = splitter.feed(chunk)
-        if lines:
-            output(name, lines)
-    output(name, splitter.flush())
+    while chunk := await stream.read():
+        block, count = splitter.feed(chunk)
+        if count:
+            output(name, block, count)
+    output(name, *splitter.flush())
 
 
 async def exit_code(server: ServerProcess) -> int:
@@ -176,14 +191,6 @@ async def terminate(pid: int, known: list[psutil.Process] | None, done: asyncio.
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(done.wait(), timeout=3.0)
     await asyncio.to_thread(process.finish, pid, others, 0.5)
-
-
-def _widen_pipes(proc: asyncio.subprocess.Process) -> None:
-    for stream in (proc.stdout, proc.stderr):
-        transport = getattr(stream, "_transport", None)
-        pipe = transport.get_extra_info("pipe") if transport is not None else None
-        if pipe is not None:
-            widen_pipe(pipe.fileno())
 
 
 def widen_pipe(fd: int) -> None:

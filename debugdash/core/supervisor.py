@@ -101,7 +101,7 @@ class Supervisor:
             environment=lambda: server_environment(settings, self.toggles, self._session_dir(), self.hub.token),
             owns_socket=self._owns_socket,
             guard_fd=lambda: self._session.guard_fd if self._session else None,
-            output=self.logs.append,
+            output=self.logs.append_block,
             last_lines=lambda: [line.text for line in self.logs.tail(20)],
             publish=self.publish_one,
             crashed=lambda: self.phase == "crashed",

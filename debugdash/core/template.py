@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from debugdash.core import process
-from debugdash.core.server_process import OutputSink, ServerProcess, pump, widen_pipe
+from debugdash.core.server_process import OutputSink, ServerProcess, read_output
 
 #: Seconds a template may take to preload (pandas on a busy machine takes a few).
 BUILD_TIMEOUT = 120.0
@@ -32,10 +32,8 @@ class ForkedProcess:
 
     stdin = None
 
-    def __init__(self, pid: int, stdout: asyncio.StreamReader, stderr: asyncio.StreamReader) -> None:
+    def __init__(self, pid: int) -> None:
         self.pid = pid
-        self.stdout = stdout
-        self.stderr = stderr
         self.returncode: int | None = None
         self._exited = asyncio.Event()
 
@@ -157,10 +155,9 @@ class Template:
                 if self.stale is None:
                     self.stale = str(reply.get("reason", reply.get("op")))
                 return None
-            stdout, stderr = await _reader(out_r), await _reader(err_r)
-            worker = ForkedProcess(int(reply["pid"]), stdout, stderr)
+            worker = ForkedProcess(int(reply["pid"]))
             self.workers[worker.pid] = worker
-            pumps = [asyncio.ensure_future(pump(stdout, "stdout", output)), asyncio.ensure_future(pump(stderr, "stderr", output))]
+            pumps = [read_output(out_r, "stdout", output), read_output(err_r, "stderr", output)]
             return ServerProcess(worker, pumps, self.key)  # type: ignore[arg-type]
 
     async def retire(self) -> None:
@@ -187,11 +184,3 @@ class Template:
             self._writer.close()
         if self._task is not None:
             self._task.cancel()
-
-
-async def _reader(fd: int) -> asyncio.StreamReader:
-    widen_pipe(fd)
-    reader = asyncio.StreamReader(limit=2**20)
-    loop = asyncio.get_running_loop()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(fd, "rb", 0))
-    return reader

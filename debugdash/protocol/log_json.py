@@ -12,6 +12,7 @@ tabs are escaped, so the JSON lines are the batch joined around a template
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from json.encoder import encode_basestring_ascii as _json_string
 
@@ -22,36 +23,44 @@ from debugdash.protocol.text import MAX_LINE_CHARS
 _NOT_PLAIN = bytes([*range(0x00, 0x09), *range(0x0A, 0x20), 0x7F])
 
 
-def plain_batch(lines: list[bytes], *, unless: Collection[bytes] = ()) -> bytes | None:
-    """``lines`` joined with newlines when each is its own display text, else None.
+def plain_block(body: bytes, count: int, *, unless: re.Pattern[bytes] | None = None) -> bytes | None:
+    """``body`` (``count`` lines joined by newlines) when each line is its own display text, else None.
 
     That is: printable ASCII or tab, at most ``MAX_LINE_CHARS`` long, and holding
-    none of ``unless`` (what the caller must mask). Each check scans the batch
-    once, in C; a batch that fails one takes ``display_lines``, line by line.
+    nothing ``unless`` finds (what the caller must mask). Each check scans the
+    block once, in C; a block that fails one takes ``display_lines``, line by line.
     """
-    body = b"\n".join(lines)
     if (
         not body.isascii()
         # Only the newlines that join the lines may go: one byte more is a line to clean.
-        or len(body) - len(body.translate(None, _NOT_PLAIN)) != len(lines) - 1
-        or max(map(len, lines)) > MAX_LINE_CHARS  # (no lines failed the line above)
-        or any(hidden in body for hidden in unless)
+        or len(body) - len(body.translate(None, _NOT_PLAIN)) != count - 1
+        or _has_long_line(body)
+        or (unless is not None and unless.search(body) is not None)
     ):
         return None
     return body
 
 
-def log_batch_json(stream: str, lines: list[bytes], when: float, *, unless: Collection[bytes] = ()) -> list[bytes] | None:
-    """``"".join(log_lines_json(stream, display_lines(lines), when))`` as bytes, in pieces; or None.
+def _has_long_line(body: bytes) -> bool:
+    # A line over the limit covers a whole half-limit span: a few searches per
+    # block, and the lines are measured only when one span holds no newline.
+    step = MAX_LINE_CHARS // 2
+    if all(body.find(b"\n", at, at + step) >= 0 for at in range(0, len(body) - step + 1, step)):
+        return False
+    return max(map(len, body.split(b"\n"))) > MAX_LINE_CHARS
 
-    The pieces are to be written one after the other: a batch is ~0.5 MB, and
+
+def log_block_json(stream: str, body: bytes, count: int, when: float, *, unless: re.Pattern[bytes] | None = None) -> list[bytes] | None:
+    """``"".join(log_lines_json(stream, display_lines(body.split(b"\\n")), when))`` as bytes, in pieces; or None.
+
+    The pieces are to be written one after the other: a block is ~0.5 MB, and
     gluing the first line's head and the last line's end onto it would copy it
-    twice more (measured: half the cost of the whole call). None when the batch
-    is not a ``plain_batch``: quotes, backslashes and tabs are all it escapes.
+    twice more (measured: half the cost of the whole call). None when the block
+    is not a ``plain_block``: quotes, backslashes and tabs are all it escapes.
     """
-    if not lines:
+    if not count:
         return []
-    body = plain_batch(lines, unless=unless)
+    body = plain_block(body, count, unless=unless)
     if body is None:
         return None
     # Backslashes first, so the ones added for quotes and tabs are not doubled.
@@ -63,3 +72,9 @@ def log_batch_json(stream: str, lines: list[bytes], when: float, *, unless: Coll
         body = body.replace(b"\t", b"\\t")
     head = f'{{"event":"log","time":{when!r},"stream":{_json_string(stream)},"line":"'.encode("ascii")
     return [head, body.replace(b"\n", b'"}\n' + head), b'"}\n']
+
+
+def masking(forms: Collection[str]) -> re.Pattern[bytes] | None:
+    """One search for any of ``forms`` in a block of output (longest first); None for none."""
+    encoded = sorted({form.encode("utf-8", "replace") for form in forms if form}, key=len, reverse=True)
+    return re.compile(b"|".join(map(re.escape, encoded))) if encoded else None

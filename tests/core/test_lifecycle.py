@@ -24,7 +24,7 @@ def _lifecycle(tmp_path: Path, code: str, events: list[Event], output: list[byte
         environment=lambda: dict(os.environ),
         owns_socket=lambda: False,
         guard_fd=lambda: None,
-        output=lambda stream, lines: output.extend(lines),
+        output=lambda stream, block, count: output.extend(block.split(b"\n") if count else []),
         last_lines=lambda: [line.decode() for line in output[-20:]],
         publish=events.append,
         crashed=lambda: True,  # consulted only after a file change, which these tests never make

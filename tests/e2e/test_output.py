@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import psutil
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from debugdash.core.logbuffer import DEFAULT_CAPACITY, LineSplitter, LogBuffer, MAX_LINE_BYTES
@@ -96,14 +96,33 @@ def test_a_flood_is_consumed_with_bounded_memory(tmp_path: Path) -> None:
         session.close()
 
 
+def _lines(fed: tuple[bytes, int]) -> list[bytes]:
+    block, count = fed
+    lines = block.split(b"\n") if count else []
+    assert len(lines) == count
+    return lines
+
+
 def test_line_splitter_bounds_lines_and_keeps_order() -> None:
     splitter = LineSplitter(max_line=10)
-    assert splitter.feed(b"ab") == []
-    assert splitter.feed(b"c\nde") == [b"abc"]
-    lines = splitter.feed(b"f" * 25 + b"\nxyz\n")
+    assert _lines(splitter.feed(b"ab")) == []
+    assert _lines(splitter.feed(b"c\nde")) == [b"abc"]
+    lines = _lines(splitter.feed(b"f" * 25 + b"\nxyz\n"))
     assert lines[0].startswith(b"de" + b"f" * 8) and b"17 more bytes" in lines[0]
     assert lines[1] == b"xyz"
-    assert splitter.feed(b"tail") == [] and splitter.flush() == [b"tail"]
+    assert _lines(splitter.feed(b"tail")) == [] and _lines(splitter.flush()) == [b"tail"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.sampled_from([b"a", b"bb", b"\n", b"c" * 9, b"d" * 23, b"\n\n", b""]), max_size=12).map(b"".join), max_size=8))
+def test_line_splitter_gives_every_line_as_a_split_of_the_whole_output_would(chunks) -> None:
+    """Whatever the chunks, the lines are those of the whole output, each cut to the limit."""
+    splitter = LineSplitter(max_line=10)
+    got = [line for chunk in chunks for line in _lines(splitter.feed(chunk))] + _lines(splitter.flush())
+    whole = b"".join(chunks).split(b"\n")
+    if whole[-1] == b"":
+        whole.pop()  # the output ended with its newline: no unterminated line
+    assert got == [line if len(line) <= 10 else line[:10] + f" … [{len(line) - 10} more bytes]".encode() for line in whole]
 
 
 def test_log_buffer_keeps_only_the_newest_lines() -> None:

@@ -66,7 +66,7 @@ class LogPane(Vertical):
             self._unlisten()
 
     def follow_buffer(self, buffer: Any) -> None:
-        """Show the lines of a LogBuffer (``since``/``batches_since``/``last_seq``/``listen``) as they arrive."""
+        """Show the lines of a LogBuffer (``since``/``first_held``/``last_seq``/``listen``) as they arrive."""
         self._buffer = buffer
         self._seq = 0
         self._unlisten = buffer.listen(self._mark_dirty)
@@ -116,9 +116,9 @@ class LogPane(Vertical):
         """The first sequence number the user can scroll to, and how many lines from there."""
         if not view.complete and self._buffer is not None:
             last = self._buffer.last_seq
-            batches = self._buffer.batches_since(max(0, last - self._max_lines))
-            if batches:
-                return batches[0][0], last - batches[0][0] + 1
+            first = self._buffer.first_held(after=max(0, last - self._max_lines))
+            if first is not None:
+                return first, last - first + 1
         return view.first_seq, view.line_count
 
     def _show_status(self) -> None:

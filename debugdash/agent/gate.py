@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
+from debugdash.agent import debugger_page
 from debugdash.agent.tracebacks import drop_own_frame
 from debugdash.protocol.addresses import granted, is_local, parse_peer
 from debugdash.protocol.clock import Clock, system_clock
@@ -202,6 +203,8 @@ def _debugger_class() -> type:
     not a DNS-rebinding risk; it is compared as an address with the trusted ones.
     """
     from werkzeug.debug import DebuggedApplication
+
+    debugger_page.install()  # the page's per-frame "library?" asked once per file
 
     class Debugger(DebuggedApplication):
         on_untrusted_host: Callable[[dict], None] | None = None

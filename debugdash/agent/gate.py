@@ -344,7 +344,7 @@ class _Replaying:
     """The app the debugger wraps: the real one, or a failure ``_GatedApp`` hands it.
 
     Raising the failure again here makes Werkzeug's own error handling show it,
-    with the frames it failed in (this frame and the gate's are hidden).
+    with the frames it failed in and none of debugdash's.
     """
 
     def __init__(self, app: Callable) -> None:
@@ -360,7 +360,13 @@ class _Replaying:
         if keep is not None:
             for context in contexts:
                 keep(context)
-        raise failure
+        try:
+            raise failure
+        except BaseException as e:
+            # The debugger walks every frame before hiding the marked ones (the page and its
+            # text, per failure): with this one gone it walks the frames plain's walks.
+            drop_own_frame(e, sys._getframe())
+            raise
 
 
 def _for_debugger(environ: dict) -> bool:

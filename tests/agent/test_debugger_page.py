@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import importlib.util
+import io
 import os
 import re
 import sys
 from pathlib import Path
 
 import pytest
+import werkzeug.debug
 from flask import Flask
 from werkzeug.debug import DebuggedApplication, tbtools
 from werkzeug.test import Client
@@ -24,9 +26,11 @@ def fail(n):
 
 @pytest.fixture
 def werkzeugs_own(monkeypatch):
-    """Werkzeug's ``is_library`` now, and back as it was after the test (install changes the class)."""
+    """Werkzeug's ``is_library`` now, and both it and the debugger's DebugTraceback back as they
+    were after the test (install changes them)."""
     original = tbtools.DebugFrameSummary.__dict__["is_library"]
     monkeypatch.setattr(tbtools.DebugFrameSummary, "is_library", original)
+    monkeypatch.setattr(werkzeug.debug, "DebugTraceback", werkzeug.debug.DebugTraceback)
     return original
 
 
@@ -48,17 +52,20 @@ def debugged(tmp_path: Path):
 
 
 def _page(client: Client, n: int) -> str:
-    response = client.get(f"/boom/{n}")
+    """The page, then the traceback the debugger logs for the failure."""
+    logged = io.StringIO()
+    response = client.get(f"/boom/{n}", errors_stream=logged)
     assert response.status_code == 500
     # Each frame's id is the address of its summary object: the one thing that differs between renders.
-    return re.sub(r"frame-\d+", "frame-N", response.get_data(as_text=True))
+    return re.sub(r"frame-\d+", "frame-N", response.get_data(as_text=True)) + logged.getvalue()
 
 
 def test_the_page_is_werkzeugs_own_byte_for_byte(debugged: Client, werkzeugs_own) -> None:
-    before = [_page(debugged, n) for n in (1, 2, 1)]
+    before = [_page(debugged, n) for n in (1, 2, 1, 1)]
     debugger_page.install()
     assert tbtools.DebugFrameSummary.__dict__["is_library"] is not werkzeugs_own
-    after = [_page(debugged, n) for n in (1, 2, 1)]
+    assert werkzeug.debug.DebugTraceback is not tbtools.DebugTraceback
+    after = [_page(debugged, n) for n in (1, 2, 1, 1)]
     assert after == before
     page = after[0]
     # Flask's frames are marked as library code and the app's own frame is not: the
@@ -67,6 +74,7 @@ def test_the_page_is_werkzeugs_own_byte_for_byte(debugged: Client, werkzeugs_own
     assert {library for filename, library in sources if filename.endswith("flask/app.py")} == {"library"}
     assert [library for filename, library in sources if filename.endswith("failing_views.py")] == [""]
     assert "RuntimeError: failure 2" in after[1]
+    assert after[0].endswith("RuntimeError: failure 1\n")  # the logged text, shared by the repeats
 
 
 def test_each_file_gets_werkzeugs_answer(tmp_path: Path, werkzeugs_own) -> None:
@@ -90,3 +98,58 @@ def test_install_twice_is_once(werkzeugs_own) -> None:
     first = tbtools.DebugFrameSummary.__dict__["is_library"]
     debugger_page.install()
     assert tbtools.DebugFrameSummary.__dict__["is_library"] is first
+
+
+CHANGING = """
+def fail(n):
+    values = {"n": n}
+    raise RuntimeError(f"failure {values['n']}")  # first edition
+"""
+
+
+def _raised(fn, *args) -> BaseException:
+    try:
+        fn(*args)
+    except Exception as e:
+        return e
+    raise AssertionError("it did not fail")
+
+
+def _texts(cls: type, exc: BaseException) -> tuple[str, str]:
+    tb = cls(exc, skip=0)
+    html = re.sub(r"frame-\d+", "frame-N", tb.render_debugger_html(evalex=True, secret="s", evalex_trusted=True))
+    return html, tb.render_traceback_text()
+
+
+def test_the_text_follows_an_edited_file_and_a_chain_as_werkzeug_renders_it(tmp_path: Path, werkzeugs_own) -> None:
+    path = tmp_path / "edited_views.py"
+    path.write_text(CHANGING)
+    spec = importlib.util.spec_from_file_location("edited_views", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    werkzeugs = werkzeug.debug.DebugTraceback
+    debugger_page.install()
+    sharing = werkzeug.debug.DebugTraceback
+    assert sharing is not werkzeugs
+
+    first = _raised(module.fail, 1)
+    assert _texts(sharing, first) == _texts(werkzeugs, first)
+    assert "# first edition" in _texts(sharing, _raised(module.fail, 1))[1]
+
+    # The file changes under the running code (an editor saving, the reloader not yet done).
+    path.write_text(CHANGING.replace("first edition", "second edition, longer"))
+    os.utime(path, (1, 1))
+    again = _raised(module.fail, 1)
+    assert "# second edition, longer" in _texts(sharing, again)[1]
+    assert _texts(sharing, again) == _texts(werkzeugs, again)
+
+    def chained():
+        try:
+            module.fail(3)
+        except RuntimeError as e:
+            raise KeyError("zone") from e
+
+    link = _raised(chained)
+    assert _texts(sharing, link) == _texts(werkzeugs, link)
+    assert "direct cause" in _texts(sharing, link)[1]
+    sys.modules.pop("edited_views", None)

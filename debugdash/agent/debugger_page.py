@@ -36,6 +36,29 @@ from debugdash.agent.logged_tracebacks import _key
 _FILES = 4096
 
 
+class ReleasingPage:
+    """For a ``DebuggedApplication`` subclass: a failure's page is let go when its request ends.
+
+    The debugger keeps every failure's frames for its console, and a kept frame
+    keeps its callers (``f_back``), the debugger's own among them, whose locals
+    are the page and the response: twice the page's size, per failure, for the
+    life of the process (under plain ``flask run --debug`` too). That frame is
+    never shown nor offered a console (the debugger skips it), so its locals
+    are cleared once it has answered.
+    """
+
+    def debug_application(self, environ: dict, start_response: Any) -> Any:
+        answer = super().debug_application(environ, start_response)  # type: ignore[misc]
+        frame = answer.gi_frame
+        try:
+            yield from answer
+        finally:
+            try:
+                frame.clear()
+            except RuntimeError:
+                pass  # still running (never, once it has answered): left as it is
+
+
 def install(tbtools: Any = None, debug: Any = None) -> None:
     """Give ``tbtools.DebugFrameSummary.is_library`` the once-per-file answer, and the
     debugger (``debug.DebugTraceback``, the name it renders with) its text once per kind

@@ -204,9 +204,8 @@ def _debugger_class() -> type:
     """
     from werkzeug.debug import DebuggedApplication
 
-    debugger_page.install()  # the page's per-frame "library?" asked once per file
-
-    class Debugger(DebuggedApplication):
+    debugger_page.install()  # work the page repeats per frame and per failure, done once
+    class Debugger(debugger_page.ReleasingPage, DebuggedApplication):
         on_untrusted_host: Callable[[dict], None] | None = None
 
         def check_host_trust(self, environ: dict) -> bool:
@@ -362,9 +361,7 @@ class _Replaying:
                 keep(context)
         try:
             raise failure
-        except BaseException as e:
-            # The debugger walks every frame before hiding the marked ones (the page and its
-            # text, per failure): with this one gone it walks the frames plain's walks.
+        except BaseException as e:  # out of the frames the debugger walks for its page and text
             drop_own_frame(e, sys._getframe())
             raise
 

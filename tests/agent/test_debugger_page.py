@@ -153,3 +153,56 @@ def test_the_text_follows_an_edited_file_and_a_chain_as_werkzeug_renders_it(tmp_
     assert _texts(sharing, link) == _texts(werkzeugs, link)
     assert "direct cause" in _texts(sharing, link)[1]
     sys.modules.pop("edited_views", None)
+
+
+def _growth_per_failure(app, count: int = 40) -> tuple[float, int]:
+    """Bytes still allocated per failure after ``count`` failures (the debugger keeps each one's
+    frames for its console, as it should), and the size of a page.
+
+    Called as a server calls it (werkzeug.test's client keeps each body in its start_response)."""
+    import gc
+    import tracemalloc
+
+    from werkzeug.test import EnvironBuilder
+
+    def fail(n: int) -> int:
+        environ = EnvironBuilder(path=f"/boom/{n}", errors_stream=io.StringIO()).get_environ()
+        return len(b"".join(app(environ, lambda status, headers, exc_info=None: None)))
+
+    page = fail(0)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for n in range(count):
+            fail(n)
+        gc.collect()
+        after = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    return (after - before) / count, page
+
+
+def test_a_failure_keeps_its_frames_for_the_console_but_not_its_page(debugged: Client, werkzeugs_own) -> None:
+    # Werkzeug's own: a kept frame keeps its callers (f_back), the debugger's frame among
+    # them, whose locals are the page and the response: twice the page, per failure, for good.
+    werkzeugs_growth, page = _growth_per_failure(debugged.application)
+    assert werkzeugs_growth > 2 * page
+    from debugdash.agent.gate import _debugger_class
+
+    werkzeugs = debugged.application
+    ours = _debugger_class()(werkzeugs.app, evalex=True, pin_security=True, pin_logging=False)
+    ours.pin = werkzeugs.pin
+    client = Client(ours)
+    grown, page = _growth_per_failure(ours)
+    # What stays is what the console needs (frames, their locals, the request's contexts).
+    assert werkzeugs_growth - grown > 1.5 * page
+
+    # The console of the newest failure still evaluates in its frame, with its locals.
+    body = client.get("/boom/7").get_data(as_text=True)
+    secret = re.search(r'SECRET = "([^"]+)"', body).group(1)
+    frame = re.findall(r'<div class="frame" id="frame-(\d+)">', body)[-1]
+    auth = client.get(f"/?__debugger__=yes&cmd=pinauth&pin={ours.pin}&s={secret}")
+    assert '"auth": true' in auth.get_data(as_text=True)
+    answer = client.get(f"/?__debugger__=yes&cmd=values%5B%22n%22%5D*6&frm={frame}&s={secret}")
+    assert "42" in answer.get_data(as_text=True)

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
+from debugdash.agent import debugger_page
 from debugdash.agent.tracebacks import drop_own_frame
 from debugdash.protocol.addresses import granted, is_local, parse_peer
 from debugdash.protocol.clock import Clock, system_clock
@@ -203,7 +204,8 @@ def _debugger_class() -> type:
     """
     from werkzeug.debug import DebuggedApplication
 
-    class Debugger(DebuggedApplication):
+    debugger_page.install()  # work the page repeats per frame and per failure, done once
+    class Debugger(debugger_page.ReleasingPage, DebuggedApplication):
         on_untrusted_host: Callable[[dict], None] | None = None
 
         def check_host_trust(self, environ: dict) -> bool:
@@ -341,7 +343,7 @@ class _Replaying:
     """The app the debugger wraps: the real one, or a failure ``_GatedApp`` hands it.
 
     Raising the failure again here makes Werkzeug's own error handling show it,
-    with the frames it failed in (this frame and the gate's are hidden).
+    with the frames it failed in and none of debugdash's.
     """
 
     def __init__(self, app: Callable) -> None:
@@ -357,7 +359,11 @@ class _Replaying:
         if keep is not None:
             for context in contexts:
                 keep(context)
-        raise failure
+        try:
+            raise failure
+        except BaseException as e:  # out of the frames the debugger walks for its page and text
+            drop_own_frame(e, sys._getframe())
+            raise
 
 
 def _for_debugger(environ: dict) -> bool:

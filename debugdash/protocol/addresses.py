@@ -8,6 +8,7 @@ Standard library only: the agent imports this inside someone else's server.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable
 
@@ -28,6 +29,13 @@ def parse_peer(text: str | None) -> IPAddress | None:
     """
     if not text or not isinstance(text, str):
         return None
+    return _parsed(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(text: str) -> IPAddress | None:
+    # The gate asks for every failing request, and twice; a server's peers are few
+    # (parsing is ~3 µs each, more in a busy server). Addresses are immutable values.
     try:
         address = ipaddress.ip_address(text.split("%", 1)[0])
     except ValueError:

@@ -13,6 +13,7 @@ Standard library only: the agent imports this inside someone else's server.
 from __future__ import annotations
 
 import collections
+import functools
 import ipaddress
 import itertools
 import os
@@ -46,8 +47,8 @@ def peer_uid(peer: tuple[str, int], ours: tuple[str, int]) -> int | None:
 def peer_socket(peer: tuple[str, int], ours: tuple[str, int]) -> tuple[int, int] | None:
     """``(uid, inode)`` of the socket at ``peer`` connected to ours at ``ours``; None if unknown."""
     try:
-        peer_ip = ipaddress.ip_address(str(peer[0]).split("%", 1)[0])
-        our_ip = ipaddress.ip_address(str(ours[0]).split("%", 1)[0])
+        peer_ip = _address(str(peer[0]))
+        our_ip = _address(str(ours[0]))
         peer_port, our_port = int(peer[1]), int(ours[1])
     except (ValueError, TypeError, IndexError):
         return None
@@ -59,6 +60,12 @@ def peer_socket(peer: tuple[str, int], ours: tuple[str, int]) -> tuple[int, int]
         if found is not None:
             return found  # type: ignore[return-value]
     return None
+
+
+@functools.lru_cache(maxsize=256)
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    # Asked for every failing request from loopback: the same few addresses, parsed once.
+    return ipaddress.ip_address(text.split("%", 1)[0])
 
 
 def socket_peer_uid(sock: socket.socket) -> int | None:

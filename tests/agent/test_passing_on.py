@@ -108,3 +108,48 @@ def test_no_layer_of_the_agent_is_left_in_the_traceback_the_server_logs() -> Non
         logged = "".join(traceback.format_exception(exc))
         assert "debugdash/agent" not in logged, (debugger, remote, logged)
         assert "in boom" in logged and "in wsgi_app" in logged
+
+
+def test_the_debugger_walks_the_frames_of_the_failure_and_none_of_the_agents(monkeypatch) -> None:
+    """An allowed failure is raised again inside Werkzeug's debugger: the traceback it
+    builds its page from starts at its own frame and goes on with the app's, as under
+    plain ``flask run --debug`` (every frame it walks costs a line lookup, hidden or not)."""
+    import werkzeug.debug
+    from werkzeug.test import EnvironBuilder
+
+    from debugdash.agent.gate import DebuggerGate
+    from debugdash.agent.requests import RequestRecorder
+    from debugdash.protocol.clock import ManualClock
+    from debugdash.protocol.commands import WireGrant
+
+    walked: list[list[str]] = []
+
+    class Recording(werkzeug.debug.DebugTraceback):
+        def __init__(self, exc, *args, **kwargs):
+            tb, files = exc.__traceback__, []
+            while tb is not None:
+                files.append(tb.tb_frame.f_code.co_filename)
+                tb = tb.tb_next
+            walked.append(files)
+            super().__init__(exc, *args, **kwargs)
+
+    monkeypatch.setattr(werkzeug.debug, "DebugTraceback", Recording)
+    app, events = _app_and_events(propagate=True)
+    reporter = ErrorReporter(events.append, groups=ErrorGroups(events.append, timer=False))
+    captured = CaptureMiddleware(app, reporter)
+    clock = ManualClock()
+    # A grant lets a loopback peer in without looking up its owner (no socket in process).
+    gate = DebuggerGate(debugger=True, emit=events.append, clock=clock,
+                        grants=[WireGrant(network="127.0.0.1", what=["debugger"], deadline=clock() + 60)])
+    wsgi = RequestRecorder(events.append).wrap(gate.wrap(captured, captured, "127.0.0.1"))
+    environ = EnvironBuilder(path="/boom").get_environ()
+    environ["REMOTE_ADDR"] = "127.0.0.1"
+    statuses: list[str] = []
+    page = b"".join(wsgi(environ, lambda status, headers, *rest: statuses.append(status)))
+
+    assert statuses == ["500 INTERNAL SERVER ERROR"] and b"LookupError: no such zone" in page
+    assert len(walked) == 1
+    files = walked[0]
+    assert files[0] == werkzeug.debug.__file__  # its own frame, which it skips
+    assert not [f for f in files if "debugdash/agent" in f], files
+    assert files[-1] == __file__  # down to where the app raised

@@ -13,12 +13,12 @@ Standard library only: the agent imports this inside someone else's server.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from debugdash.protocol import codec
 from debugdash.protocol.codec import MAX_LINE  # noqa: F401  (the socket's line limit)
 from debugdash.protocol.events import Event, NewestErrorSent, Pong, Reply
+from debugdash.protocol.records import dataclass, field  # dataclasses.dataclass, cheaper to create
 from debugdash.protocol.requests import FetchedRequest
 
 

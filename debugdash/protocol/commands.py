@@ -181,3 +181,9 @@ class AttachConfigured(Command):
     the worker may serve. Sent to every serving process; one still waiting goes on."""
 
     name: ClassVar[str] = "attach_configured"
+
+
+# The console's queries and their replies (protocol.console) are known by name
+# before that module is imported: a server imports it with its first console query.
+codec.COMMANDS.defer("debugdash.protocol.console", "eval", "complete", "interrupt", "frames_held")
+codec.EVENTS.defer("debugdash.protocol.console", "evaluation", "completions", "interrupted", "frames_held")

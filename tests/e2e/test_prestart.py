@@ -41,6 +41,9 @@ STATE_APP = """
             "warnings": sys.warnoptions,
             "stdin": os.readlink("/proc/self/fd/0"),
             "ours": sorted(n for n in sys.modules if n.startswith("debugdash")),
+            # What the early start imports while it waits because every server imports it before serving.
+            "preloaded": sorted(n for n in ("dotenv", "encodings.idna", "multiprocessing.sharedctypes",
+                                            "multiprocessing.synchronize") if n in sys.modules),
         })
 """
 
@@ -89,6 +92,7 @@ def _comparable(state: dict) -> dict:
         "stdin": state["stdin"],
         # The early start's own module aside, what of debugdash is loaded in the server.
         "ours": [n for n in state["ours"] if n != "debugdash.agent.prestart"],
+        "preloaded": state["preloaded"],
     }
 
 

@@ -56,3 +56,23 @@ def test_agent_imports_only_protocol_of_debugdash() -> None:
     ours = {m for m in modules if m.startswith("debugdash.")}
     assert any(m.startswith("debugdash.agent.") for m in ours)
     assert all(m.startswith(("debugdash.agent", "debugdash.protocol")) for m in ours), sorted(ours)
+
+
+def test_a_server_loads_its_consoles_with_the_first_console_query_not_at_start() -> None:
+    # Every server's start would pay for them (issue 15); tests/e2e/test_console.py shows they still answer.
+    modules = _modules_after_import(
+        "import flask.cli, werkzeug.serving\n"
+        "from debugdash.agent import guard, hooks, link, output, runtime\n"
+        "import debugdash.agent.__main__"
+    )
+    assert "debugdash.agent.runtime" in modules
+    assert not modules & {"debugdash.agent.evaluation", "debugdash.agent.console", "debugdash.protocol.console"}
+
+
+def test_the_console_messages_known_before_their_module_are_exactly_its_queries_and_replies() -> None:
+    from debugdash.protocol import codec, commands, console, events
+
+    queries = {c.name for c in vars(console).values() if isinstance(c, type) and issubclass(c, commands.Query) and c.__module__ == console.__name__}
+    replies = {c.name for c in vars(console).values() if isinstance(c, type) and issubclass(c, events.Reply) and c.__module__ == console.__name__}
+    assert set(codec.COMMANDS.deferred) == queries and set(codec.EVENTS.deferred) == replies
+    assert all(codec.COMMANDS.classes[name].__module__ == console.__name__ for name in queries)

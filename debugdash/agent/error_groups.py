@@ -33,10 +33,10 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from debugdash.agent.capture import ExceptionSnapshot
 from debugdash.protocol.events import Event, RequestError, RequestErrorRepeat
+from debugdash.protocol.records import dataclass, field  # dataclasses.dataclass, cheaper to create
 
 #: At most one whole report per group per this many seconds while it repeats.
 WHOLE_INTERVAL = 0.25

@@ -41,8 +41,24 @@ def _preload() -> None:
         import flask.cli  # noqa: F401
         import werkzeug.debug  # noqa: F401
         import werkzeug.serving  # noqa: F401
+        from flask.helpers import get_load_dotenv
     except ImportError:
         pass  # the server's own start reports what is missing
+    else:
+        # What every server imports between its command and its first request,
+        # imported here while debugdash is not ready yet (~10 ms of the
+        # start's critical path): the PIN counter of the debugger the gate
+        # always mounts (multiprocessing), the idna codec of the bound host
+        # name, and python-dotenv, which Flask's CLI loads unless told not to.
+        import encodings.idna  # noqa: F401
+        import multiprocessing.sharedctypes  # noqa: F401
+        import multiprocessing.synchronize  # noqa: F401
+
+        if get_load_dotenv():
+            try:
+                import dotenv  # noqa: F401
+            except ImportError:
+                pass
     import ctypes  # noqa: F401  (the guard's prctl)
 
     from debugdash.agent import guard, hooks, link, output, runtime  # noqa: F401

@@ -20,9 +20,11 @@ Handler = Callable[[Any], Reply]
 
 
 class Queries:
-    def __init__(self, send: Callable[[Event], None]) -> None:
+    def __init__(self, send: Callable[[Event], None], more: Callable[[], None] | None = None) -> None:
         self._send = send
         self._handlers: dict[type[Query], Handler] = {}
+        #: Registers the handlers loaded on demand; called when a query has no handler yet.
+        self._more = more
 
     def register(self, query: type[Query], handler: Handler) -> None:
         """Answer queries of type ``query`` with ``handler(query) -> query.Reply``."""
@@ -35,13 +37,16 @@ class Queries:
         ).start()
 
     def _run(self, query: Query) -> None:
-        handler = self._handlers.get(type(query))
-        if handler is None:
-            reply = Reply(ok=False, error=f"this server's agent does not answer {query.name!r}")
-        else:
-            try:
+        try:
+            handler = self._handlers.get(type(query))
+            if handler is None and self._more is not None:
+                self._more()
+                handler = self._handlers.get(type(query))
+            if handler is None:
+                reply = Reply(ok=False, error=f"this server's agent does not answer {query.name!r}")
+            else:
                 reply = handler(query)
-            except Exception as e:  # noqa: BLE001 - reported to the one who asked
-                reply = Reply(ok=False, error=f"{query.name} failed in the server: {type(e).__name__}: {e}")
+        except Exception as e:  # noqa: BLE001 - reported to the one who asked
+            reply = Reply(ok=False, error=f"{query.name} failed in the server: {type(e).__name__}: {e}")
         reply.qid = query.qid
         self._send(reply)

@@ -8,10 +8,10 @@ make Werkzeug's reloader parent start a new worker).
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
 from debugdash.agent import attach, guard, output, reloader
-from debugdash.agent.evaluation import Evaluations
 from debugdash.agent.frames import FrameStore
 from debugdash.agent.gate import DebuggerGate
 from debugdash.agent.link import Link
@@ -42,12 +42,12 @@ class Agent:
         )
         #: The live frames of the newest failing requests, and the consoles over them.
         self.frames = FrameStore(configure.keep_frames)
-        self.evaluations = Evaluations(self.frames)
         self.reporter = ErrorReporter(self.emit, self.frames.keep)
         #: What the supervisor may ask this process (see ``protocol.commands.Query``).
-        self.queries = Queries(self.emit)
+        self.queries = Queries(self.emit, more=self._answer_console_queries)
         self.queries.register(Ping, lambda query: Pong(pid=os.getpid()))
-        self.evaluations.answer_queries(self.queries)
+        self._consoles_lock = threading.Lock()
+        self._consoles_ready = False
         #: Every request's record; the batch thread starts with the first server.
         self.recorder = RequestRecorder(self.emit)
         self.queries.register(FetchRequest, self.recorder.fetch)
@@ -60,6 +60,16 @@ class Agent:
         self.server_options: dict[str, Any] = {}
         #: True once a server of this process started serving (later errors are not load errors).
         self.serving = False
+
+    def _answer_console_queries(self) -> None:
+        """The consoles (``agent.evaluation``, the console protocol, ``ast``...) load with the
+        first query that needs them: ~10 ms of every server's start, for a feature used after an error."""
+        with self._consoles_lock:
+            if not self._consoles_ready:
+                from debugdash.agent.evaluation import Evaluations
+
+                Evaluations(self.frames).answer_queries(self.queries)
+                self._consoles_ready = True
 
     def emit(self, event: Event) -> None:
         self.link.send(event)

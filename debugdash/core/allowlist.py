@@ -17,12 +17,12 @@ import math
 import re
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from debugdash.protocol.control import GrantInfo
 from debugdash.protocol.addresses import granted, parse_peer
 from debugdash.protocol.clock import Clock
 from debugdash.core.errors import UserInputError
+from debugdash.protocol.records import dataclass  # dataclasses.dataclass, cheaper to create
 from debugdash.protocol.text import display_text
 from debugdash.protocol.commands import WireGrant
 

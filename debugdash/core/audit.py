@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import getpass
 import os
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -36,6 +35,7 @@ from debugdash.protocol.events import (
     AttachClient,
     Event,
 )
+from debugdash.protocol.records import dataclass  # dataclasses.dataclass, cheaper to create
 from debugdash.protocol.session_events import Evaluated
 from debugdash.protocol.observe import CodingAgent
 from debugdash.protocol.clock import Clock, system_clock

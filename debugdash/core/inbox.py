@@ -9,10 +9,10 @@ rows; ``g`` on an address row grants it, another key trusts a Host name.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
 
 from debugdash.core.errors import UserInputError
 from debugdash.protocol.events import AccessRefused
+from debugdash.protocol.records import dataclass  # dataclasses.dataclass, cheaper to create
 
 #: Rows kept; the least recently refused go first beyond this.
 MAX_ROWS = 100

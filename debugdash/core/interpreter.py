@@ -44,22 +44,66 @@ def given_python(given: str, source: str, cwd: Path, env: Mapping[str, str]) -> 
     return python
 
 
+#: What the probe runs: it answers "python", then "flask" when it can find Flask.
+# Finding Flask, not importing it: an import costs as much as the server's own
+# (0.1-0.2 s, start-up's critical path); a Flask that is there but broken is
+# the server's load error to report.
+_PROBE = "import importlib.util; print('python', flush=True); importlib.util.find_spec('flask') and print('flask')"
+
+#: Probes started by the command's first lines (``start_probe``): python -> (folder, environment, process).
+_started: dict[str, tuple[str, dict[str, str], subprocess.Popen[str]]] = {}
+
+
+def start_probe(python: str, cwd: str, env: Mapping[str, str]) -> None:
+    """Begin the probe of ``python`` now, beside the early start of the server: an
+    interpreter's start (~40 ms) no longer waits for debugdash's imports, nor they for it.
+    ``given_python`` takes its answer if it asks the same of the same interpreter."""
+    try:
+        proc = subprocess.Popen(
+            [python, "-c", _PROBE], cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace",
+        )
+    except OSError:
+        return  # given_python runs it again and says why
+    _started[python] = (os.path.realpath(cwd), dict(env), proc)
+
+
+def discard_probes() -> None:
+    """End the probes nobody asked for (the command failed before its settings)."""
+    while _started:
+        _, _, proc = _started.popitem()[1]
+        _end(proc)
+
+
+def _end(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.kill()
+    proc.communicate()
+
+
 def _probe(python: str, given: str, source: str, cwd: Path, env: Mapping[str, str]) -> None:
     """Run ``python`` once to see that it is a Python with Flask, before anything starts."""
-    # Finding Flask, not importing it: an import costs as much as the server's
-    # own (0.1-0.2 s, start-up's critical path); a Flask that is there but
-    # broken is the server's load error to report.
-    code = "import importlib.util; print('python', flush=True); importlib.util.find_spec('flask') and print('flask')"
+    proc = None
+    started = _started.pop(python, None)
+    if started is not None:
+        folder, started_env, early = started
+        if folder == os.path.realpath(cwd) and started_env == dict(env):
+            proc = early
+        else:
+            _end(early)  # asked of another folder or environment: its answer may differ
     try:
-        result = subprocess.run(
-            [python, "-c", code], cwd=str(cwd), env=dict(env),
-            stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace", timeout=PROBE_TIMEOUT,
-        )
+        if proc is None:
+            proc = subprocess.Popen(
+                [python, "-c", _PROBE], cwd=str(cwd), env=dict(env), stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace",
+            )
+        stdout, _ = proc.communicate(timeout=PROBE_TIMEOUT)
     except subprocess.TimeoutExpired:
+        _end(proc)
         raise UserInputError(f"{source} {given} did not answer within {PROBE_TIMEOUT:g} s; give the path of the app's python") from None
     except OSError as e:
         raise UserInputError(f"{source} {given} cannot be run ({e.strerror}); give the path of the app's python") from None
-    said = result.stdout.split()
+    said = stdout.split()
     if "python" not in said:
         raise UserInputError(f"{source} {given} is not a Python interpreter; give the path of the app's python, e.g. .venv/bin/python")
     if "flask" not in said:

@@ -160,6 +160,11 @@ def launch(args: list[str], environ: dict[str, str] | None = None, *, wait: Call
     if proc is None:
         ours.close()
         return None
+    if os.path.abspath(python) != os.path.abspath(sys.executable) and _names_python(args):
+        # The settings check a named interpreter by running it once: that run starts now too.
+        from debugdash.core import interpreter
+
+        interpreter.start_probe(python, os.getcwd(), os.environ)
     _widen(proc)
     _pending = Prestart(proc, ours, python, os.getcwd(), environ)
     return _pending
@@ -283,10 +288,13 @@ def take() -> Prestart | None:
 
 
 def discard_pending() -> None:
-    """The command ended without a supervisor taking it (bad input, say): end it."""
+    """The command ended without a supervisor taking it (bad input, say): end it, and a probe left unasked."""
     early = take()
     if early is not None:
         early.discard()
+    interpreter = sys.modules.get("debugdash.core.interpreter")
+    if interpreter is not None:
+        interpreter.discard_probes()
 
 
 def _wanted(args: list[str], environ: dict[str, str]) -> bool:
@@ -323,6 +331,11 @@ def _python(args: list[str], environ: dict[str, str]) -> str | None:
     if venv and os.path.exists(os.path.join(venv, "bin", "python")):
         return os.path.join(venv, "bin", "python")
     return sys.executable
+
+
+def _names_python(args: list[str]) -> bool:
+    before_extra = args[: args.index("--")] if "--" in args else args
+    return any(arg == "--python" or arg.startswith("--python=") for arg in before_extra)
 
 
 def _path_prepend(env: dict[str, str], early_env: dict[str, str]) -> list[str] | None:

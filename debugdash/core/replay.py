@@ -9,7 +9,6 @@ unless revealed).
 
 from __future__ import annotations
 
-import http.client
 import secrets
 import shlex
 import ssl
@@ -38,6 +37,9 @@ def send(
 
     The status is 0 and the error says why when no response came.
     """
+    # Here, not at the top: http.client and the email package it needs are ~5 ms of every start.
+    import http.client
+
     started = time.monotonic()
     source = _source_for(host)
     if https:

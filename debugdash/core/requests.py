@@ -15,11 +15,12 @@ from __future__ import annotations
 import base64
 import json
 from collections import OrderedDict, deque
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from debugdash.protocol.events import RequestError
 from debugdash.protocol.request_events import RequestRecord
 from debugdash.protocol.redact import redact_body, redact_headers, redact_query
+from debugdash.protocol.records import dataclass  # dataclasses.dataclass, cheaper to create
 from debugdash.protocol.requests import CapturedRequest, RequestBatch
 from debugdash.protocol.text import neutralise
 

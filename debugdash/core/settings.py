@@ -11,13 +11,13 @@ import os
 import sys
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from debugdash.core import envfiles
 from debugdash.core.errors import UserInputError
 from debugdash.core.interpreter import default_python, given_python
+from debugdash.protocol.records import dataclass, field  # dataclasses.dataclass, cheaper to create
 
 DEFAULT_PORT = 5000
 DEFAULT_ATTACH_PORT = 5678

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import OrderedDict, deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Literal
 
 from debugdash.protocol.events import (
@@ -30,6 +29,7 @@ from debugdash.protocol.events import (
     Stats,
     Toggles,
 )
+from debugdash.protocol.records import dataclass, field  # dataclasses.dataclass, cheaper to create
 from debugdash.protocol.session_events import DebugPaused, ReloadHeld
 from debugdash.protocol.observe import CodingAgent
 from debugdash.protocol.events import AccessRefused

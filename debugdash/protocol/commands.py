@@ -13,12 +13,12 @@ Standard library only: the agent imports this inside someone else's server.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from debugdash.protocol import codec
 from debugdash.protocol.codec import MAX_LINE  # noqa: F401  (the socket's line limit)
 from debugdash.protocol.events import Event, NewestErrorSent, Pong, Reply
+from debugdash.protocol.records import dataclass, field  # dataclasses.dataclass, cheaper to create
 from debugdash.protocol.requests import FetchedRequest
 
 
@@ -181,3 +181,9 @@ class AttachConfigured(Command):
     the worker may serve. Sent to every serving process; one still waiting goes on."""
 
     name: ClassVar[str] = "attach_configured"
+
+
+# The console's queries and their replies (protocol.console) are known by name
+# before that module is imported: a server imports it with its first console query.
+codec.COMMANDS.defer("debugdash.protocol.console", "eval", "complete", "interrupt", "frames_held")
+codec.EVENTS.defer("debugdash.protocol.console", "evaluation", "completions", "interrupted", "frames_held")

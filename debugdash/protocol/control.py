@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 from debugdash.protocol import codec
+from debugdash.protocol.records import dataclass, field, fields  # dataclasses.dataclass, cheaper to create
 from debugdash.protocol.request_events import RequestRecord
 from debugdash.protocol.text import neutralise
 

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import time
 from json.encoder import encode_basestring_ascii as _json_string
-from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from debugdash.protocol import codec
+from debugdash.protocol.records import dataclass, field  # dataclasses.dataclass, cheaper to create
 from debugdash.protocol.codec import MULTILINE, EventFormatError  # noqa: F401  (part of the event API)
 
 

@@ -11,11 +11,11 @@ Standard library only, like the rest of ``protocol``.
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field, fields
 from typing import ClassVar
 
 from debugdash.protocol import codec
 from debugdash.protocol.events import Event, Reply
+from debugdash.protocol.records import dataclass, field, fields  # dataclasses.dataclass, cheaper to create
 from debugdash.protocol.request_events import RequestRecord
 from debugdash.protocol.text import neutralise
 

@@ -41,6 +41,9 @@ STATE_APP = """
             "warnings": sys.warnoptions,
             "stdin": os.readlink("/proc/self/fd/0"),
             "ours": sorted(n for n in sys.modules if n.startswith("debugdash")),
+            # What the early start imports while it waits because every server imports it before serving.
+            "preloaded": sorted(n for n in ("dotenv", "encodings.idna", "multiprocessing.sharedctypes",
+                                            "multiprocessing.synchronize") if n in sys.modules),
         })
 """
 
@@ -89,6 +92,7 @@ def _comparable(state: dict) -> dict:
         "stdin": state["stdin"],
         # The early start's own module aside, what of debugdash is loaded in the server.
         "ours": [n for n in state["ours"] if n != "debugdash.agent.prestart"],
+        "preloaded": state["preloaded"],
     }
 
 
@@ -167,3 +171,20 @@ def test_an_early_start_ends_with_a_killed_debugdash(tmp_path: Path, moment: str
     finally:
         if _running(early):
             early.kill()
+
+
+def test_a_named_interpreter_is_checked_by_one_run_started_beside_the_early_start(tmp_path: Path, session_factory) -> None:
+    # The settings check --python by running it once; that run starts with the early
+    # start, before debugdash imports itself, and its answer is the one used: no second run.
+    real = _environment(tmp_path / "env")
+    runs = tmp_path / "runs.log"
+    python = tmp_path / "logged-python"
+    python.write_text(f'#!/bin/sh\nprintf "%.30s\\n" "$2" >> {runs}\nexec {real} "$@"\n')
+    python.chmod(0o755)
+    write_app(tmp_path, STATE_APP)
+    session, state = _served(session_factory, "--python", str(python), "--no-reload")
+    assert "debugdash.agent" not in _cmdline(state["pid"]), "the early start was not used"
+    probes = [line for line in runs.read_text().splitlines() if line.startswith("import importlib.util; print(")]
+    assert len(probes) == 1, runs.read_text()
+    session.close()
+

@@ -7,7 +7,7 @@ one codec like every event (see ``events``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from debugdash.protocol.events import Event
@@ -60,3 +60,42 @@ class VerifyOnReload(Event):
 
     name: ClassVar[str] = "verify_on_reload"
     on: bool
+
+
+#: A record as a row: its fields in this order. Records travel and are kept as rows
+#: (a JSON array each on the wire, a list in the supervisor's memory); a ``RequestRecord``
+#: is built only for a record someone looks at (``record_of``).
+ROW_FIELDS: tuple[str, ...] = ("time", "id", "method", "path", "query", "status", "duration", "size",
+                               "remote_addr", "pid", "error", "replay")
+ROW_ID, ROW_STATUS, ROW_ERROR, ROW_REPLAY = 1, 5, 10, 11
+
+
+def record_of(row: list) -> RequestRecord:
+    """The record a row stands for."""
+    return RequestRecord(**dict(zip(ROW_FIELDS, row)))
+
+
+def row_of(record: RequestRecord) -> list:
+    """``record`` as a row."""
+    return [getattr(record, name) for name in ROW_FIELDS]
+
+
+@dataclass(slots=True, kw_only=True)
+class RequestRecords(Event):
+    """The records of one batch from the agent, numbered for the session, published as one event.
+
+    A busy server answers a thousand requests a second: as one event they are
+    counted, stored and drawn once per batch, and every consumer that does not
+    care passes them by with one type check. ``--json`` writes one ``request``
+    line per record, in order. No ``name``: the supervisor makes it from a
+    ``request_batch``; it is never read off the wire.
+    """
+
+    #: Rows (``ROW_FIELDS``), neutralised, in the order the requests ended.
+    rows: list[list] = field(default_factory=list)
+    #: How many of them raised.
+    failed: int = 0
+
+    @property
+    def records(self) -> list[RequestRecord]:
+        return [record_of(row) for row in self.rows]

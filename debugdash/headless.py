@@ -148,8 +148,7 @@ class HeadlessPrinter:
     def _write_bytes(self, out: IO[bytes], pieces: list[bytes]) -> None:
         try:
             self.out.flush()  # text written before must come out first
-            for piece in pieces:
-                out.write(piece)
+            out.write(b"".join(pieces))  # one system call per batch, whatever ``out`` buffers
         except (BrokenPipeError, ValueError):
             pass
 

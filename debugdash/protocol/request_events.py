@@ -67,6 +67,8 @@ class VerifyOnReload(Event):
 #: is built only for a record someone looks at (``record_of``).
 ROW_FIELDS: tuple[str, ...] = ("time", "id", "method", "path", "query", "status", "duration", "size",
                                "remote_addr", "pid", "error", "replay")
+#: The types of a row's fields, in that order (a list at run time: JSON has no tuples).
+Row = tuple[float, int, str, str, str, int, float, int, str, int, bool, str]
 ROW_ID, ROW_STATUS, ROW_ERROR, ROW_REPLAY = 1, 5, 10, 11
 
 
@@ -92,7 +94,7 @@ class RequestRecords(Event):
     """
 
     #: Rows (``ROW_FIELDS``), neutralised, in the order the requests ended.
-    rows: list[list] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
     #: How many of them raised.
     failed: int = 0
 

@@ -11,12 +11,13 @@ Standard library only, like the rest of ``protocol``.
 from __future__ import annotations
 
 import base64
+import typing
 from dataclasses import dataclass, field, fields
 from typing import ClassVar
 
 from debugdash.protocol import codec
 from debugdash.protocol.events import Event, Reply
-from debugdash.protocol.request_events import ROW_FIELDS, RequestRecord, record_of, row_of
+from debugdash.protocol.request_events import ROW_FIELDS, RequestRecord, Row, record_of, row_of
 from debugdash.protocol.text import neutralise
 
 #: The header debugdash marks a replay with; the agent takes it out before the app sees the request.
@@ -66,7 +67,7 @@ class RequestBatch(Event):
     """
 
     name: ClassVar[str] = "request_batch"
-    rows: list[list] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
     captured: list[CapturedRequest] = field(default_factory=list)
     pid: int = 0
 
@@ -94,8 +95,7 @@ class RequestBatch(Event):
         return batch
 
 
-#: The types of a row's fields as the agent writes them.
-_ROW_TYPES = (float, int, str, str, str, int, float, int, str, int, bool, str)
+_ROW_TYPES = typing.get_args(Row)
 _ROW_TEXT = tuple(i for i, kind in enumerate(_ROW_TYPES) if kind is str)
 
 

@@ -2,9 +2,10 @@
 
 The agent sends records in batches, as rows with the agent's own numbers;
 ``take_batch`` keeps the rows, renumbers them for the session (workers come and
-go, the numbers a user types stay unique) and keeps the full requests of failed ones — with their real
-values, for replay, in memory only and bounded in count and bytes, so that
-verify-on-reload can replay them after the worker that served them is gone.
+go, the numbers a user types stay unique) and keeps the full requests of failed
+ones — with their real values, for replay, in memory only and bounded in count
+and bytes, so that verify-on-reload can replay them after the worker that
+served them is gone.
 
 Every face reads ``detail(...)`` (redacted unless revealed); only the replay
 uses the real values (``captured``).

@@ -11,6 +11,7 @@ Standard library only, like the rest of ``protocol``.
 from __future__ import annotations
 
 import base64
+import operator
 import typing
 from dataclasses import dataclass, field, fields
 from typing import ClassVar
@@ -96,12 +97,12 @@ class RequestBatch(Event):
 
 
 _ROW_TYPES = typing.get_args(Row)
-_ROW_TEXT = tuple(i for i, kind in enumerate(_ROW_TYPES) if kind is str)
+_ROW_TEXT = operator.itemgetter(*(i for i, kind in enumerate(_ROW_TYPES) if kind is str))
 
 
 def _row_neutral(row: list) -> bool:
     """True when the row's text is already neutral (the common case: one check for all of it)."""
-    return "".join([row[2], row[3], row[4], row[8], row[11]]).isprintable()
+    return "".join(_ROW_TEXT(row)).isprintable()
 
 
 def _checked_row(row: object) -> list:

@@ -39,7 +39,7 @@ from debugdash.protocol.events import (
 )
 from debugdash.protocol.session_events import Evaluated
 from debugdash.protocol.observe import CodingAgent
-from debugdash.protocol.request_events import RequestRecord, Verified, VerifyOnReload
+from debugdash.protocol.request_events import ROW_FIELDS, RequestRecord, RequestRecords, Verified, VerifyOnReload
 from debugdash.core.supervisor import Supervisor
 from debugdash.protocol.text import display_lines
 from debugdash.protocol.log_json import log_block_json, masking, plain_block
@@ -74,6 +74,11 @@ class HeadlessPrinter:
 
     def on_events(self, events: list[Event]) -> None:
         for event in events:
+            if type(event) is RequestRecords:
+                if self.as_json and event.rows:  # the server's own log shows each request otherwise
+                    text = "\n".join([_request_line(row) for row in event.rows])
+                    self._write(self._pins.sub("[PIN]", text) if self._pins is not None else text)
+                continue
             pin = getattr(event, "pin", None)  # ready, and gate when the PIN changed
             if pin and not self._showing_pins():
                 self._mask(pin)
@@ -143,8 +148,7 @@ class HeadlessPrinter:
     def _write_bytes(self, out: IO[bytes], pieces: list[bytes]) -> None:
         try:
             self.out.flush()  # text written before must come out first
-            for piece in pieces:
-                out.write(piece)
+            out.write(b"".join(pieces))  # one system call per batch, whatever ``out`` buffers
         except (BrokenPipeError, ValueError):
             pass
 
@@ -153,6 +157,14 @@ class HeadlessPrinter:
             self.out.flush()
         except (BrokenPipeError, ValueError):
             pass
+
+
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def _request_line(row: list) -> str:
+    """The ``request`` line of one record: what ``_json_line`` writes for ``record_of(row)``."""
+    return '{"event":"request",' + _dumps(dict(zip(ROW_FIELDS, row)))[1:]
 
 
 def _json_line(event: Event, with_pin: bool) -> str:

@@ -54,6 +54,12 @@ class _BurstBuffer(io.BufferedWriter):
         # Not counted as a write: the periodic flush must not delay a lone message.
         io.BufferedWriter.flush(self)
 
+    def flush_put_off(self) -> None:
+        """The flush a burst put off, written now and counted: the burst's next line waits for the
+        next one instead of going out alone (one write per ``QUIET`` during a burst, not two)."""
+        self._written_at = time.monotonic()
+        io.BufferedWriter.flush(self)
+
     def close(self) -> None:
         if not self.closed:
             try:
@@ -126,6 +132,12 @@ def start_flusher(interval: float = FLUSH_INTERVAL) -> None:
             if due.wait(max(0.0, next_stdout - time.monotonic())):
                 time.sleep(QUIET)
                 due.clear()
+                buffer = getattr(sys.stderr, "buffer", None)
+                if isinstance(buffer, _BurstBuffer):
+                    try:
+                        buffer.flush_put_off()
+                    except (OSError, ValueError):
+                        pass
             if time.monotonic() >= next_stdout:
                 next_stdout = time.monotonic() + interval
             flush_all()

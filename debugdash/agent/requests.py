@@ -30,7 +30,6 @@ from typing import Any
 
 from debugdash.agent.tracebacks import drop_own_frame
 from debugdash.protocol.events import Event
-from debugdash.protocol.request_events import RequestRecord
 from debugdash.protocol.redact import redact_query
 from debugdash.protocol.requests import MAX_BODY, REPLAY_ENVIRON, CapturedRequest, FetchedRequest, RequestBatch
 
@@ -113,26 +112,30 @@ class RequestRecorder:
             self._flush(pending)
 
     def _flush(self, pending: collections.deque[tuple]) -> None:
-        records: list[RequestRecord] = []
+        rows: list[list] = []
         captured: list[CapturedRequest] = []
+        pid = self.pid
+        ring = self.ring
         while pending:
             try:
-                entry = pending.popleft()
+                number, when, duration, status, size, raised, replay, environ, body, truncated = pending.popleft()
             except IndexError:
                 break
-            record = _record(entry, self.pid)
-            records.append(record)
-            number, environ, body, truncated = entry[0], entry[7], entry[8], entry[9]
+            get = environ.get
+            # One row per request (``request_events.ROW_FIELDS``): no object, one array on the wire.
+            rows.append([when, number, get("REQUEST_METHOD", ""), get("SCRIPT_NAME", "") + get("PATH_INFO", ""),
+                         redact_query(get("QUERY_STRING", "")), status, duration, size, get("REMOTE_ADDR", ""),
+                         pid, raised, replay])
             # What keeps a connection's objects alive goes: the ring holds text and bytes only.
             environ.pop("wsgi.input", None)
             environ.pop("wsgi.errors", None)
             environ.pop("werkzeug.socket", None)
             kept = (number, environ, body, truncated)
-            self.ring.add(kept)
-            if record.error or record.status >= 500:
+            ring.add(kept)
+            if raised or status >= 500:
                 captured.append(_captured(kept))
         try:
-            self._emit(RequestBatch(records=records, captured=captured, pid=self.pid))
+            self._emit(RequestBatch(rows=rows, captured=captured, pid=pid))
         except Exception:
             pass  # a record that cannot be sent is lost, never the request
 
@@ -280,25 +283,6 @@ class _TeeInput:
         return bytes(self._kept), self._truncated
 
 
-def _record(entry: tuple, pid: int) -> RequestRecord:
-    number, when, duration, status, size, raised, replay, environ, _body, _truncated = entry
-    get = environ.get
-    return RequestRecord(
-        time=when,
-        id=number,
-        method=get("REQUEST_METHOD", ""),
-        path=get("SCRIPT_NAME", "") + get("PATH_INFO", ""),
-        query=redact_query(get("QUERY_STRING", "")),
-        status=status,
-        duration=duration,
-        size=size,
-        remote_addr=get("REMOTE_ADDR", ""),
-        pid=pid,
-        error=raised,
-        replay=replay,
-    )
-
-
 def _captured(kept: tuple) -> CapturedRequest:
     """The full request of a ring entry, as the supervisor keeps it."""
     number, environ, body, truncated = kept
@@ -353,7 +337,7 @@ class RequestRing:
     def add(self, kept: tuple) -> None:
         """Keep ``(number, environ, body, truncated)``; the oldest go when over a bound."""
         environ, body = kept[1], kept[2]
-        size = len(body) + 64 * len(environ) + sum([len(v) for v in environ.values() if type(v) is str])
+        size = len(body) + 64 * len(environ) + len("".join([v for v in environ.values() if type(v) is str]))
         with self._lock:
             self._items[kept[0]] = (kept, size)
             self._bytes += size

@@ -17,7 +17,7 @@ from debugdash.core.errors import UserInputError
 from debugdash.core.replay import ReplayResult, curl_command, new_mark, send
 from debugdash.core.requests import SAFE_METHODS, RequestDetail, RequestStore
 from debugdash.protocol.events import Event, Ready, RequestError, RequestErrorRepeat
-from debugdash.protocol.request_events import RequestRecord
+from debugdash.protocol.request_events import ROW_REPLAY, RequestRecord, record_of
 from debugdash.protocol.requests import CapturedRequest, RequestBatch
 from debugdash.protocol.text import neutralise
 
@@ -35,15 +35,16 @@ class RequestActions:
         self._fetch = fetch
         self._waiting: dict[str, asyncio.Future[RequestRecord]] = {}
 
-    def take_batch(self, batch: RequestBatch) -> list[RequestRecord]:
-        """Keep what an agent's batch brings; its records, numbered for the session, to publish."""
+    def take_batch(self, batch: RequestBatch) -> list[Event]:
+        """Keep what an agent's batch brings; its records, numbered for the session, as one event to publish."""
         records = self.store.take_batch(batch)
-        for record in records:
-            if record.replay:
-                future = self._waiting.pop(record.replay, None)
-                if future is not None and not future.done():
-                    future.set_result(record)
-        return records
+        if self._waiting:
+            for row in records.rows:
+                if row[ROW_REPLAY]:
+                    future = self._waiting.pop(row[ROW_REPLAY], None)
+                    if future is not None and not future.done():
+                        future.set_result(record_of(row))
+        return [records]
 
     def take_event(self, event: Event) -> bool:
         """Before an agent's event is published: a traceback (or a repeat of one) gets the

@@ -101,12 +101,12 @@ class RequestSession:
     # --- the agent's events ---------------------------------------------------------
 
     def take(self, event: Event) -> list[Event] | None:
-        """Handle an agent event before it is published: a batch becomes its records (returned,
-        to publish instead), a traceback gets the session's request number, the first ready
+        """Handle an agent event before it is published: a batch becomes one event of its records
+        (returned, to publish instead), a traceback gets the session's request number, the first ready
         after a reload starts the verification. None: publish ``event`` itself."""
         if isinstance(event, RequestBatch):
             # Its full requests stay here, never published.
-            return list(self.actions.take_batch(event))
+            return self.actions.take_batch(event)
         if self.actions.take_event(event):
             self._renumbered(event)
         if self.verifier.due(event):

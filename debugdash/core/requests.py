@@ -1,10 +1,11 @@
 """The supervisor's memory of requests: every record, and the full requests that failed.
 
-The agent sends records in batches with the agent's own numbers; ``take_batch``
-renumbers them for the session (workers come and go, the numbers a user types
-stay unique) and keeps the full requests of failed ones — with their real
-values, for replay, in memory only and bounded in count and bytes, so that
-verify-on-reload can replay them after the worker that served them is gone.
+The agent sends records in batches, as rows with the agent's own numbers;
+``take_batch`` keeps the rows, renumbers them for the session (workers come and
+go, the numbers a user types stay unique) and keeps the full requests of failed
+ones — with their real values, for replay, in memory only and bounded in count
+and bytes, so that verify-on-reload can replay them after the worker that
+served them is gone.
 
 Every face reads ``detail(...)`` (redacted unless revealed); only the replay
 uses the real values (``captured``).
@@ -18,7 +19,7 @@ from collections import OrderedDict, deque
 from dataclasses import replace
 
 from debugdash.protocol.events import RequestError
-from debugdash.protocol.request_events import RequestRecord
+from debugdash.protocol.request_events import ROW_ERROR, ROW_ID, ROW_REPLAY, ROW_STATUS, RequestRecord, RequestRecords, record_of
 from debugdash.protocol.redact import redact_body, redact_headers, redact_query
 from debugdash.protocol.records import dataclass  # dataclasses.dataclass, cheaper to create
 from debugdash.protocol.requests import CapturedRequest, RequestBatch
@@ -94,7 +95,8 @@ class RequestStore:
 
     def __init__(self, *, max_records: int = MAX_RECORDS, max_captured: int = MAX_CAPTURED,
                  max_captured_bytes: int = MAX_CAPTURED_BYTES) -> None:
-        self._records: OrderedDict[int, RequestRecord] = OrderedDict()
+        #: Rows (``request_events.ROW_FIELDS``) by the session's number, oldest first.
+        self._records: OrderedDict[int, list] = OrderedDict()
         self._max_records = max_records
         self._captured: OrderedDict[int, CapturedRequest] = OrderedDict()
         self._captured_bytes = 0
@@ -136,25 +138,39 @@ class RequestStore:
             while len(self._errors) > MAX_ERRORS:
                 self._errors.popitem(last=False)
 
-    def take_batch(self, batch: RequestBatch) -> list[RequestRecord]:
-        """Keep what ``batch`` brings; its records, renumbered, ready to publish in order."""
+    def take_batch(self, batch: RequestBatch) -> RequestRecords:
+        """Keep what ``batch`` brings; its records, renumbered, as one event to publish.
+
+        Rows are kept as they came (renumbered in place): no object per request
+        until a face asks for one (``records``, ``record``).
+        """
+        pid = batch.pid
         for captured in batch.captured:
-            captured.id = self.session_id(batch.pid, captured.id)
+            captured.id = self.session_id(pid, captured.id)
             self.keep(captured)
-        for record in batch.records:
-            key = (batch.pid, record.id)
-            record.id = self.session_id(*key)
-            self._agent_ids[record.id] = key
-            self._records[record.id] = record
-            self.total += 1
-            if record.error:
-                self.failed += 1
-            if record.replay:
-                self.replays.append(record)
-        while len(self._records) > self._max_records:
-            old, _ = self._records.popitem(last=False)
-            self._agent_ids.pop(old, None)
-        return batch.records
+        ids, kept, agent_ids = self._ids, self._records, self._agent_ids
+        failed = 0
+        for row in batch.rows:
+            key = (pid, row[ROW_ID])
+            number = ids.get(key)
+            if number is None:  # ``session_id``, inline: nearly every record is new here
+                number = ids[key] = self._next
+                self._next += 1
+            row[ROW_ID] = number
+            agent_ids[number] = key
+            kept[number] = row
+            if row[ROW_ERROR]:
+                failed += 1
+            if row[ROW_REPLAY]:
+                self.replays.append(record_of(row))
+        self.total += len(batch.rows)
+        self.failed += failed
+        while len(kept) > self._max_records:
+            old, _ = kept.popitem(last=False)
+            agent_ids.pop(old, None)
+        while len(ids) > _MAX_PENDING_IDS:
+            ids.popitem(last=False)
+        return RequestRecords(time=batch.time, rows=batch.rows, failed=failed)
 
     def keep(self, captured: CapturedRequest) -> None:
         """Hold a full request in memory (bounded: the oldest go first)."""
@@ -176,20 +192,22 @@ class RequestStore:
         digit = int(status_class[0]) if status_class else None
         needle = text.lower()
         found: list[RequestRecord] = []
-        for record in reversed(self._records.values()):
-            if errors and not (record.error or record.status >= 500):
+        for row in reversed(self._records.values()):
+            status = row[ROW_STATUS]
+            if errors and not (row[ROW_ERROR] or status >= 500):
                 continue
-            if digit is not None and record.status // 100 != digit:
+            if digit is not None and status // 100 != digit:
                 continue
-            if needle and needle not in f"{record.method} {record.path}?{record.query}".lower():
+            if needle and needle not in f"{row[2]} {row[3]}?{row[4]}".lower():
                 continue
-            found.append(record)
+            found.append(record_of(row))
             if limit is not None and len(found) >= limit:
                 break
         return found
 
     def record(self, request_id: int) -> RequestRecord | None:
-        return self._records.get(request_id)
+        row = self._records.get(request_id)
+        return record_of(row) if row is not None else None
 
     def error(self, request_id: int) -> RequestError | None:
         """The traceback request ``request_id`` raised, when it did and it is still kept."""

@@ -33,7 +33,7 @@ from debugdash.protocol.records import dataclass, field  # dataclasses.dataclass
 from debugdash.protocol.session_events import DebugPaused, ReloadHeld
 from debugdash.protocol.observe import CodingAgent
 from debugdash.protocol.events import AccessRefused
-from debugdash.protocol.request_events import RequestRecord, Verified, VerifyOnReload
+from debugdash.protocol.request_events import RequestRecord, RequestRecords, Verified, VerifyOnReload
 from debugdash.core.inbox import Inbox
 
 Phase = Literal["starting", "running", "reloading", "crashed", "stopped"]
@@ -331,6 +331,10 @@ class SessionState:
         if event.error:
             self.failed_request_count += 1
 
+    def _requests(self, event: RequestRecords) -> None:
+        self.request_count += len(event.rows)
+        self.failed_request_count += event.failed
+
     def _verified(self, event: Verified) -> None:
         group = self._groups.get((event.error_type, event.filename, event.lineno))
         if group is not None:
@@ -381,6 +385,7 @@ _HANDLERS = {
     AttachClient: SessionState._attach_client,
     CodingAgent: SessionState._coding_agent,
     RequestRecord: SessionState._request,
+    RequestRecords: SessionState._requests,
     Verified: SessionState._verified,
     VerifyOnReload: SessionState._verify_on_reload,
     AccessRefused: SessionState._access_refused,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from debugdash.protocol.events import Event
-from debugdash.protocol.records import dataclass  # dataclasses.dataclass, cheaper to create
+from debugdash.protocol.records import dataclass, field  # dataclasses.dataclass, cheaper to create
 
 
 @dataclass(slots=True, kw_only=True)
@@ -60,3 +60,44 @@ class VerifyOnReload(Event):
 
     name: ClassVar[str] = "verify_on_reload"
     on: bool
+
+
+#: A record as a row: its fields in this order. Records travel and are kept as rows
+#: (a JSON array each on the wire, a list in the supervisor's memory); a ``RequestRecord``
+#: is built only for a record someone looks at (``record_of``).
+ROW_FIELDS: tuple[str, ...] = ("time", "id", "method", "path", "query", "status", "duration", "size",
+                               "remote_addr", "pid", "error", "replay")
+#: The types of a row's fields, in that order (a list at run time: JSON has no tuples).
+Row = tuple[float, int, str, str, str, int, float, int, str, int, bool, str]
+ROW_ID, ROW_STATUS, ROW_ERROR, ROW_REPLAY = 1, 5, 10, 11
+
+
+def record_of(row: list) -> RequestRecord:
+    """The record a row stands for."""
+    return RequestRecord(**dict(zip(ROW_FIELDS, row)))
+
+
+def row_of(record: RequestRecord) -> list:
+    """``record`` as a row."""
+    return [getattr(record, name) for name in ROW_FIELDS]
+
+
+@dataclass(slots=True, kw_only=True)
+class RequestRecords(Event):
+    """The records of one batch from the agent, numbered for the session, published as one event.
+
+    A busy server answers a thousand requests a second: as one event they are
+    counted, stored and drawn once per batch, and every consumer that does not
+    care passes them by with one type check. ``--json`` writes one ``request``
+    line per record, in order. No ``name``: the supervisor makes it from a
+    ``request_batch``; it is never read off the wire.
+    """
+
+    #: Rows (``ROW_FIELDS``), neutralised, in the order the requests ended.
+    rows: list[Row] = field(default_factory=list)
+    #: How many of them raised.
+    failed: int = 0
+
+    @property
+    def records(self) -> list[RequestRecord]:
+        return [record_of(row) for row in self.rows]

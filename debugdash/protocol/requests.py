@@ -1,7 +1,7 @@
 """Requests as the agent hands them to the supervisor, with their real values.
 
 Never published: a ``request_batch`` is unpacked by the supervisor, its records
-published one by one (``request_events.RequestRecord``, secrets already redacted), its
+published as one ``request_events.RequestRecords`` (secrets already redacted), its
 captured requests kept in the supervisor's memory for detail, curl and replay,
 where every face but the replay itself gets the redacted form (``redact``).
 
@@ -11,12 +11,14 @@ Standard library only, like the rest of ``protocol``.
 from __future__ import annotations
 
 import base64
+import operator
+import typing
 from typing import ClassVar
 
 from debugdash.protocol import codec
 from debugdash.protocol.events import Event, Reply
 from debugdash.protocol.records import dataclass, field, fields  # dataclasses.dataclass, cheaper to create
-from debugdash.protocol.request_events import RequestRecord
+from debugdash.protocol.request_events import ROW_FIELDS, RequestRecord, Row, record_of, row_of
 from debugdash.protocol.text import neutralise
 
 #: The header debugdash marks a replay with; the agent takes it out before the app sees the request.
@@ -58,38 +60,69 @@ class CapturedRequest:
 
 @dataclass(slots=True, kw_only=True)
 class RequestBatch(Event):
-    """Records of the requests served lately, and the full requests of those that failed."""
+    """Records of the requests served lately, and the full requests of those that failed.
+
+    The records are rows (``request_events.ROW_FIELDS``): one JSON array each on
+    the wire, kept as lists by the supervisor, so a batch of a thousand requests is
+    one ``json.loads`` and no object per request until someone looks at one.
+    """
 
     name: ClassVar[str] = "request_batch"
-    records: list[RequestRecord] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
     captured: list[CapturedRequest] = field(default_factory=list)
     pid: int = 0
 
     @classmethod
+    def of(cls, records: list[RequestRecord], **fields: object) -> RequestBatch:
+        """A batch of ``records`` (as objects: tests, and whoever holds them so)."""
+        return cls(rows=[row_of(record) for record in records], **fields)  # type: ignore[arg-type]
+
+    @property
+    def records(self) -> list[RequestRecord]:
+        return [record_of(row) for row in self.rows]
+
+    @classmethod
     def from_plain(cls, data: dict) -> RequestBatch:
-        """``codec.build(RequestBatch, data)``, with the records (one per request served) built directly."""
-        records = data.get("records", [])
-        if type(records) is not list:
-            return codec.build(cls, data)
+        """The batch from its plain form, every row checked and its text neutralised as ``codec.build``
+        would do to a record; ValueError when a row is not a record."""
+        rows = data.get("rows", [])
         captured = data.get("captured", [])
-        if type(captured) is not list:
-            return codec.build(cls, data)
-        batch = codec.build(cls, {k: v for k, v in data.items() if k not in ("records", "captured")})
-        batch.records = [_record(item) for item in records]
+        if type(rows) is not list or type(captured) is not list:
+            raise ValueError("rows and captured must be lists")
+        batch = codec.build(cls, {k: v for k, v in data.items() if k not in ("rows", "captured")})
+        batch.rows = [row if tuple(map(type, row)) == _ROW_TYPES and _row_neutral(row) else _checked_row(row)
+                      for row in rows]
         batch.captured = [_captured(item) for item in captured]
         return batch
 
 
-_RECORD_FIELDS = frozenset(f.name for f in fields(RequestRecord))
-_RECORD_TEXT = ("method", "path", "query", "remote_addr", "replay")
+_ROW_TYPES = typing.get_args(Row)
+_ROW_TEXT = operator.itemgetter(*(i for i, kind in enumerate(_ROW_TYPES) if kind is str))
 
 
-def _record(item: object) -> RequestRecord:
-    """A record from its plain form as ``codec.build`` makes it (every string neutralised), when it has
-    exactly the usual shape; anything else goes the generic way."""
-    if type(item) is not dict or item.keys() != _RECORD_FIELDS or not _texts_neutralised(item, _RECORD_TEXT):
-        return codec.build(RequestRecord, item)  # type: ignore[arg-type]
-    return RequestRecord(**item)
+def _row_neutral(row: list) -> bool:
+    """True when the row's text is already neutral (the common case: one check for all of it)."""
+    return "".join(_ROW_TEXT(row)).isprintable()
+
+
+def _checked_row(row: object) -> list:
+    """A row that is not plainly a record: numbers coerced, text neutralised; ValueError when it cannot be one."""
+    if type(row) is not list or len(row) != len(ROW_FIELDS):
+        raise ValueError(f"a request row has {len(ROW_FIELDS)} fields")
+    checked = []
+    for value, kind in zip(row, _ROW_TYPES):
+        if kind is str:
+            if type(value) is not str:
+                raise ValueError("a request row's text is not text")
+            value = neutralise(value)
+        elif kind is float and type(value) in (int, float) or kind is int and type(value) is int:
+            value = kind(value)
+        elif kind is bool and type(value) is bool:
+            pass
+        else:
+            raise ValueError(f"a request row's {kind.__name__} is a {type(value).__name__}")
+        checked.append(value)
+    return checked
 
 
 def _texts_neutralised(item: dict, keys: tuple[str, ...]) -> bool:

@@ -21,7 +21,7 @@ from debugdash.protocol.events import (
     Started,
     Stats,
 )
-from debugdash.protocol.request_events import RequestRecord, Verified, VerifyOnReload
+from debugdash.protocol.request_events import RequestRecord, RequestRecords, Verified, VerifyOnReload
 
 
 #: What each kind of event changes on screen, besides the status lines.
@@ -35,5 +35,6 @@ REDRAWS: dict[type[Event], tuple[str, ...]] = {
     **dict.fromkeys((AttachListening, AttachClient), ("attach",)),
     **dict.fromkeys((Stats, Notice), ()),
     AccessRefused: ("access",), RequestRecord: ("requests",),  # the refused inbox; the Requests tab
+    RequestRecords: ("requests",),
     Verified: ("errors",), VerifyOnReload: ("requests",),  # "fixed ✓"; the Requests tab says whether it is on
 }

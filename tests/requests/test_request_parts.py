@@ -16,7 +16,7 @@ from debugdash.agent.requests import RAISED_KEY, REQUEST_ID_KEY, RequestRecorder
 from debugdash.core.replay import curl_command
 from debugdash.core.requests import RequestStore, redacted
 from debugdash.core.verify import Verifier
-from debugdash.protocol import commands
+from debugdash.protocol import codec, commands
 from debugdash.protocol.codec import encode
 from debugdash.protocol.events import Ready, Reload, RequestError
 from debugdash.protocol.request_events import RequestRecord
@@ -88,9 +88,9 @@ def _record(**fields) -> RequestRecord:
 
 
 def test_the_batch_fast_encoding_is_byte_equal_to_the_codec() -> None:
-    batch = RequestBatch(
+    batch = RequestBatch.of(
+        [_record(), _record(id=8, error=True, status=500, replay="ab12"), _record(id=9, duration=3.0)],
         time=1700000001.5,
-        records=[_record(), _record(id=8, error=True, status=500, replay="ab12"), _record(id=9, duration=3.0)],
         captured=[CapturedRequest(id=8, method="GET", target="/x", headers=[["A", "b"]], body64="eA==", remote_addr="::1")],
         pid=42,
     )
@@ -108,15 +108,15 @@ def test_the_batch_fast_encoding_is_byte_equal_to_the_codec() -> None:
 def _batch(pid: int, *numbers: int, failed: tuple[int, ...] = ()) -> RequestBatch:
     records = [_record(id=n, pid=pid, path=f"/p{n}", status=500 if n in failed else 200, error=n in failed) for n in numbers]
     captured = [CapturedRequest(id=n, method="GET", target=f"/p{n}") for n in failed]
-    return RequestBatch(records=records, captured=captured, pid=pid)
+    return RequestBatch.of(records, captured=captured, pid=pid)
 
 
 def test_the_store_numbers_requests_for_the_session_and_links_errors() -> None:
     store = RequestStore()
     error = RequestError(method="GET", path="/p2", remote_addr="127.0.0.1", chain=[], pid=10, request_id=2)
     store.take_error(error)  # a traceback arrives before its request's record
-    first = store.take_batch(_batch(10, 1, 2, failed=(2,)))
-    second = store.take_batch(_batch(11, 1))  # another worker counts from 1 again
+    first = store.take_batch(_batch(10, 1, 2, failed=(2,))).records
+    second = store.take_batch(_batch(11, 1)).records  # another worker counts from 1 again
     numbers = [r.id for r in first + second]
     assert len(set(numbers)) == 3
     failed = next(r for r in first if r.error)
@@ -246,22 +246,36 @@ def test_the_ring_is_bounded_in_count_and_bytes() -> None:
     assert ring.get(100).header("Cookie") == "c" * 300 and ring.get(100).body == b"b" * 100
 
 
-def test_a_batch_decodes_exactly_as_the_generic_codec_would_build_it() -> None:
-    from debugdash.protocol import codec
-
-    hostile = _record(path="/\x1b]52;c;x\x07\u202e", method="G\nET", remote_addr="127.0.0.1\x9b")
-    lines = [
-        batch_json(RequestBatch(time=3.0, records=[_record(), hostile], pid=9)),
-        b'{"event":"request_batch","time":1.0,"records":[{"time":2.0,"id":1,"method":"GET","path":["/a\\u001b"],"status":200,'
-        b'"duration":0.1,"size":1,"remote_addr":"x","extra":1}],"captured":[],"pid":2}\n',
-    ]
-    for line in lines:
-        data = json.loads(line)
+def test_a_batch_decodes_exactly_as_the_generic_codec_would_build_its_records() -> None:
+    hostile = _record(path="/\x1b]52;c;x\x07\u202e", method="G\nET", remote_addr="127.0.0.1\x9b", replay="\t")
+    line = batch_json(RequestBatch.of([_record(), hostile], time=3.0, pid=9))
+    decoded = commands.decode(line).records
+    for record, sent in zip(decoded, [_record(), hostile]):
+        data = sent.to_dict()
         data.pop("event")
-        assert commands.decode(line) == codec.build(RequestBatch, data)
-    decoded = commands.decode(lines[0]).records[1]
-    assert "\x1b" not in decoded.path and "\x07" not in decoded.path and "\u202e" not in decoded.path
-    assert "\n" not in decoded.method and "\x9b" not in decoded.remote_addr
+        assert record == codec.build(RequestRecord, data)
+    assert "\x1b" not in decoded[1].path and "\x07" not in decoded[1].path and "\u202e" not in decoded[1].path
+    assert "\n" not in decoded[1].method and "\x9b" not in decoded[1].remote_addr
+
+
+@pytest.mark.parametrize("row", [
+    '[2.0,1,"GET",["/a"],"",200,0.1,1,"x",2,false,""]',  # a list for text
+    '[2.0,1,"GET","/a","",200,0.1,1,"x",2,false]',  # a field short
+    '[2.0,1,"GET","/a","",200,0.1,1,"x",2,false,"",1]',  # one too many
+    '[2.0,1,"GET","/a","","200",0.1,1,"x",2,false,""]',  # a status as text
+    '{"time":2.0}',
+])
+def test_a_batch_with_a_row_that_is_not_a_record_is_refused(row: str) -> None:
+    line = f'{{"event":"request_batch","time":1.0,"rows":[{row}],"captured":[],"pid":2}}\n'.encode()
+    with pytest.raises(codec.EventFormatError):
+        commands.decode(line)
+
+
+def test_a_row_with_whole_numbers_for_times_is_read_as_the_codec_would() -> None:
+    line = b'{"event":"request_batch","time":1,"rows":[[2,1,"GET","/a","",200,0,1,"x",2,true,""]],"captured":[],"pid":2}\n'
+    (record,) = commands.decode(line).records
+    assert (record.time, record.duration, record.error) == (2.0, 0.0, True)
+    assert type(record.time) is float and type(record.duration) is float
 
 
 # --- verify on reload: when it is due ---------------------------------------------

@@ -37,6 +37,8 @@ def _hostile(hint: Any, outer: tuple[type, ...] = ()) -> Any:
         return [_hostile(args[0], outer), _hostile(args[0], outer)]
     if origin is dict:
         return {HOSTILE: _hostile(args[1], outer), "plain": _hostile(args[1], outer)}
+    if origin is tuple:  # a fixed shape (a request record as a row): a JSON array of those types
+        return [_hostile(arg, outer) for arg in args]
     if hint is bool:
         return True
     if hint in (int, float):

@@ -202,7 +202,7 @@ def request_traffic(supervisor: Supervisor) -> list:
     checkout = key_error(700)
     checkout.request_id = 6
     supervisor.requests.actions.take_event(checkout)
-    batch = RequestBatch(
+    batch = RequestBatch.of(
         pid=4243,
         records=[
             _record(1, 690, "GET", "/", 200, size=3_481),

@@ -108,7 +108,7 @@ async def test_new_requests_show_live_and_the_highlight_stays_on_the_chosen_one(
         await until(pilot, lambda: "/checkout" in _detail(app).split("\n")[0])
         from debugdash.protocol.requests import RequestBatch
 
-        more = sup.requests.actions.take_batch(RequestBatch(pid=4243, records=[scenes._record(20, 800, "GET", "/fresh", 200)]))
+        more = sup.requests.actions.take_batch(RequestBatch.of([scenes._record(20, 800, "GET", "/fresh", 200)], pid=4243))
         await scenes.publish(pilot, more)
         await until(pilot, lambda: _paths(app)[0] == "/fresh", what=lambda: _paths(app))
         assert "/checkout" in _detail(app).split("\n")[0]
@@ -116,7 +116,7 @@ async def test_new_requests_show_live_and_the_highlight_stays_on_the_chosen_one(
 
         # Arriving while another tab is in view: there when the Requests tab comes back.
         await pilot.press("1")
-        later = sup.requests.actions.take_batch(RequestBatch(pid=4243, records=[scenes._record(21, 810, "DELETE", "/later", 204)]))
+        later = sup.requests.actions.take_batch(RequestBatch.of([scenes._record(21, 810, "DELETE", "/later", 204)], pid=4243))
         await scenes.publish(pilot, later)
         await pilot.press("6")
         await until(pilot, lambda: _paths(app)[:2] == ["/later", "/fresh"], what=lambda: _paths(app))

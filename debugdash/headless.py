@@ -148,7 +148,11 @@ class HeadlessPrinter:
     def _write_bytes(self, out: IO[bytes], pieces: list[bytes]) -> None:
         try:
             self.out.flush()  # text written before must come out first
-            out.write(b"".join(pieces))  # one system call per batch, whatever ``out`` buffers
+            if sum(map(len, pieces)) < 65536:
+                out.write(b"".join(pieces))  # one system call per small batch, whatever ``out`` buffers
+            else:
+                for piece in pieces:  # a flood's batch is not copied once more to be glued
+                    out.write(piece)
         except (BrokenPipeError, ValueError):
             pass
 

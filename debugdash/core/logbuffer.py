@@ -150,8 +150,8 @@ class LogBuffer:
             if first + count - 1 <= low:
                 break
             if first <= low:
-                kept = block.split(b"\n")[low - first + 1 :]
-                block, count, first = b"\n".join(kept), len(kept), low + 1
+                drop = low - first + 1
+                block, count, first = _without_first_lines(block, count, drop), count - drop, low + 1
             found.append((first, stream, block, count))
         found.reverse()
         return found
@@ -179,3 +179,14 @@ class LogBuffer:
         """Call ``callback()`` after each batch of new lines; returns the unsubscribe function."""
         self._listeners.append(callback)
         return lambda: self._listeners.remove(callback) if callback in self._listeners else None
+
+
+def _without_first_lines(block: bytes, count: int, drop: int) -> bytes:
+    """``block`` (``count`` lines) without its first ``drop`` lines, at the cost of the smaller part:
+    a look at the newest few lines of a 5,000-line block must not split all of it."""
+    if drop <= count - drop:
+        return block.split(b"\n", drop)[-1]
+    cut = len(block)
+    for _ in range(count - drop):
+        cut = block.rfind(b"\n", 0, cut)
+    return block[cut + 1 :]

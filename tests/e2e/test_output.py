@@ -194,3 +194,17 @@ def test_log_buffer_is_bounded_in_bytes_too() -> None:
     stored = buffer.since(0)
     assert sum(len(line.text) for line in stored) <= 110_000
     assert stored[-1].seq == 50
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=40), min_size=1, max_size=6), st.integers(min_value=0, max_value=130), st.integers(min_value=1, max_value=130))
+def test_log_buffer_gives_the_lines_asked_for_from_any_point_in_a_block(sizes, since, limit) -> None:
+    buffer = LogBuffer(capacity=1000)
+    n = 0
+    for size in sizes:
+        buffer.append("stdout", [f"line {i}".encode() for i in range(n, n + size)])
+        n += size
+    for asked in (None, limit):
+        got = [(line.seq, line.text) for line in buffer.since(since, limit=asked)]
+        low = since if asked is None else max(since, n - asked)
+        assert got == [(i + 1, f"line {i}") for i in range(low, n)]

@@ -126,7 +126,7 @@ class _Flusher:
         self._armed: list[object] = []  # the stream objects whose write is shadowed now
 
     def written(self) -> None:
-        """stdout got its first write since the last flush."""
+        """stdout or stderr got its first write since the last flush."""
         self._at(self._interval)
 
     def put_off(self) -> None:
@@ -144,9 +144,10 @@ class _Flusher:
                 self._cond.notify()
 
     def arm(self) -> None:
-        """Shadow ``write`` of the current stdout and of its buffer until their next call."""
-        # Not stderr: its twin writes through, so every write reaches _BurstBuffer.flush.
-        targets = [sys.stdout, getattr(sys.stdout, "buffer", None)]
+        """Shadow ``write`` of the current stdout, of its buffer, and of stderr until their next call."""
+        # stderr too: a write without a flush (Werkzeug's debugger writes each traceback
+        # to wsgi.errors so) stays in its buffer until someone flushes it.
+        targets = [sys.stdout, getattr(sys.stdout, "buffer", None), sys.stderr]
         armed = []
         for target in targets:
             # Only the standard classes: their C ``write`` is found after the instance's dict.
@@ -176,7 +177,7 @@ class _Flusher:
                         break
                     # Asleep until a write; now and then a look whether the app put another stdout in place.
                     self._cond.wait(BACKSTOP if self._due is None else self._due - now)
-                    if self._due is None and sys.stdout not in self._armed:
+                    if self._due is None and not (sys.stdout in self._armed and sys.stderr in self._armed):
                         break
                 self._due = None
             # Armed before flushing: a write from now on wakes us again, an earlier one is in this flush.
@@ -184,7 +185,7 @@ class _Flusher:
             flush_all()
 
 
-#: Seconds between looks at whether ``sys.stdout`` was replaced (its writes would not wake the flusher).
+#: Seconds between looks at whether ``sys.stdout`` or ``sys.stderr`` was replaced (its writes would not wake the flusher).
 BACKSTOP = 5.0
 
 

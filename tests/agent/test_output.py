@@ -138,12 +138,18 @@ def test_output_after_a_quiet_spell_still_shows_without_a_flush(unbuffered: bool
     # whichever way it is written, each way alone.
     proc = _spawn(
         """
+        import time
+
+        def quiet_spell():
+            sys.stdin.readline()
+            time.sleep(0.3)  # the scenario: the last flush is long done, the flusher asleep
+
         for word in ("one", "two"):
-            sys.stdin.readline()
+            quiet_spell()
             print(f"out {word}")
-            sys.stdin.readline()
-            print(f"err {word}", file=sys.stderr)
-            sys.stdin.readline()
+            quiet_spell()
+            sys.stderr.write(f"err {word}\\n")  # no flush: as Werkzeug's debugger writes a traceback
+            quiet_spell()
             sys.stdout.buffer.write(f"bytes {word}\\n".encode())
         sys.stdin.readline()
         """,
@@ -154,7 +160,8 @@ def test_output_after_a_quiet_spell_still_shows_without_a_flush(unbuffered: bool
             for stream, line in ((proc.stdout, b"out "), (proc.stderr, b"err "), (proc.stdout, b"bytes ")):
                 proc.stdin.write(b"go\n")
                 proc.stdin.flush()
-                assert line + word in _read_until(stream.fileno(), line + word, timeout=10)
+                # Within a tenth of a second, normally; well before the 5 s backstop in any case.
+                assert line + word in _read_until(stream.fileno(), line + word, timeout=4)
     finally:
         proc.kill()
         proc.wait()

@@ -155,7 +155,8 @@ class ToggleBar(_FittedLine):
 
     def show(self, state: SessionState, access_count: int) -> None:
         toggles = state.toggles
-        key = (toggles, state.pin, state.reloader_type, state.attach.port, state.attach.client, access_count, self.content_size.width)
+        attach_shown = (state.attach.port, state.attach.client)
+        key = (toggles, state.pin, state.reloader_type, attach_shown, access_count, self.content_size.width)
         if key == self._key:
             return
         self._key = key

@@ -14,17 +14,19 @@ import pytest
 from tests.support import SIMPLE_APP, free_port, http, wait_for, write_app
 
 #: Wake-ups a second an idle server process may have: Werkzeug's own serve
-#: loop (0.5 s, as under plain `flask run`), a look a second for new modules or
-#: a stale template. A loop polling at 10 Hz is far above it.
-MOST_PER_SECOND = 4.5
-#: The supervisor: the one tick a second (stats), and its sample's thread now and then.
-SUPERVISOR_PER_SECOND = 3.0
-WINDOW = 3.0
+#: loop (0.5 s, as under plain `flask run`), a look a second for new modules,
+#: and on a busy machine the GIL handed between them. Any loop polling at
+#: 10 Hz is far above it.
+MOST_PER_SECOND = 7.0
+#: The supervisor's event loop: the one tick a second (stats); an exit polled
+#: every 0.5 s would add two.
+SUPERVISOR_LOOP_PER_SECOND = 3.0
+WINDOW = 5.0
 
 
-def _wakeups(proc: psutil.Process) -> int:
+def _wakeups(proc: psutil.Process, *, main_thread_only: bool = False) -> int:
     total = 0
-    for task in os.listdir(f"/proc/{proc.pid}/task"):
+    for task in [str(proc.pid)] if main_thread_only else os.listdir(f"/proc/{proc.pid}/task"):
         try:
             with open(f"/proc/{proc.pid}/task/{task}/status") as status:
                 total += sum(int(line.split()[1]) for line in status if line.startswith("voluntary_ctxt_switches"))
@@ -44,16 +46,21 @@ def test_no_process_of_an_idle_session_polls_and_a_save_still_reloads(session_fa
     session.wait_event("template", timeout=60)
     time.sleep(2.0)  # start-up's last work (the template's imports) done
     tree = session.tree()
-    before = {proc.pid: _wakeups(proc) for proc in tree}
+    supervisor = session.proc.pid
+
+    def count(proc: psutil.Process) -> int:
+        return _wakeups(proc, main_thread_only=proc.pid == supervisor)
+
+    before = {proc.pid: count(proc) for proc in tree}
     time.sleep(WINDOW)  # a window to count wake-ups in, not a wait for something to happen
     busy = {}
     for proc in tree:
         if not proc.is_running():
             continue
-        rate = (_wakeups(proc) - before[proc.pid]) / WINDOW
-        if rate > (SUPERVISOR_PER_SECOND if proc.pid == session.proc.pid else MOST_PER_SECOND):
+        rate = (count(proc) - before[proc.pid]) / WINDOW
+        if rate > (SUPERVISOR_LOOP_PER_SECOND if proc.pid == supervisor else MOST_PER_SECOND):
             busy[f"{proc.pid} {' '.join(proc.cmdline())[-60:]}"] = rate
-    assert not busy, f"idle processes waking more than allowed (supervisor {session.proc.pid}): {busy}"
+    assert not busy, f"idle processes waking more than allowed (supervisor {supervisor}): {busy}"
 
     mark = session.mark()
     app.write_text(app.read_text().replace('"hello"', '"hello again"'))

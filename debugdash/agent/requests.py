@@ -4,7 +4,8 @@
 it only notes what it must (its number, the clock, the status, the body's
 size, a copy of the environ's strings, the first 64 KB of the request body)
 and appends one tuple to a queue; a daemon thread turns the queue into a
-``request_batch`` every ``INTERVAL`` seconds: the records (secret query values
+``request_batch`` at most every ``INTERVAL`` seconds, and only when something
+was queued (an idle worker's thread sleeps until a request ends): the records (secret query values
 redacted), the full requests of those that raised or answered 5xx (they go to
 the supervisor, which keeps them for replay after this worker is gone), and
 every request into a ring bounded in count and bytes, from which the
@@ -55,6 +56,8 @@ class RequestRecorder:
         self.pid = os.getpid() if pid is None else pid
         self._count = itertools.count(1)
         self._pending: collections.deque[tuple] = collections.deque()
+        #: Set by the first request queued after a batch: the batch thread sleeps until then.
+        self._queued = threading.Event()
         self.ring = RequestRing()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -86,6 +89,8 @@ class RequestRecorder:
         """A request ended (called on its thread): queue its entry for the batch thread."""
         if len(self._pending) < MAX_PENDING:
             self._pending.append(entry)
+            if not self._queued.is_set():  # a plain read: only the first request of a batch pays for set()
+                self._queued.set()
         else:
             self.lost += 1
 
@@ -100,7 +105,11 @@ class RequestRecorder:
 
     def _loop(self) -> None:
         while True:
+            self._queued.wait()
+            # Wait a little for the requests that end meanwhile: one batch for a burst.
             time.sleep(INTERVAL)
+            # Cleared before the queue is emptied: a request queued after this sets it again.
+            self._queued.clear()
             self.flush()
 
     def flush(self) -> None:

@@ -11,10 +11,12 @@ project's own modules. The template reports each child's pid and exit code.
 
 It forks only while it has no thread but its own, and only when no file it
 preloaded changed since it started (then it answers ``stale`` and debugdash uses
-the warm spare). Every second it also looks, with a few ``stat`` calls, whether
-the worker has loaded a new library module or a package was installed or
-removed, and then says ``stale`` so debugdash builds a new template in the
-background. Messages are JSON lines; file descriptors travel with
+the warm spare). It also looks, with a few ``stat`` calls, whether the worker
+has loaded a new library module or a package was installed or removed, and then
+says ``stale`` so debugdash builds a new template in the background: when
+inotify reports a change in the installed packages' directories or in the
+session's (where the worker writes its list of modules), or every
+``CHECK_INTERVAL`` where inotify is not available. An idle template sleeps. Messages are JSON lines; file descriptors travel with
 ``SCM_RIGHTS``.
 """
 
@@ -29,6 +31,7 @@ import sys
 import time
 
 from debugdash.agent import preload
+from debugdash.agent.inotify import Inotify
 from debugdash.protocol.env import PARENT_PID_ENV, PRELOAD_FILE_ENV, TEMPLATE_EXCLUDE_ENV, TEMPLATE_FD_ENV
 
 #: Seconds between the background checks for new modules and installed packages.
@@ -51,6 +54,8 @@ class _Template:
         self.children: set[int] = set()
         self.retiring = False
         self.buffer = b""
+        self.notify: Inotify | None = None
+        self._notified = False  # every directory the checks look at is watched
 
     # --- building -----------------------------------------------------------
 
@@ -101,14 +106,30 @@ class _Template:
         if self.sock is not None:
             self.sock.sendall(json.dumps(message).encode() + b"\n")
 
+    def watch(self) -> None:
+        """Have inotify wake us for what ``grown`` looks at, instead of looking every second."""
+        self.notify = Inotify.create()
+        if self.notify is None:
+            return
+        directories = set(self.dirs_mtime)
+        if self.preload_file:
+            directories.add(os.path.dirname(self.preload_file))
+        self._notified, _ = self.notify.watch(directories)
+
     def serve(self, wakeup: int) -> tuple[dict, list[int]] | None:
         """Answer requests until one is a fork; returns the request in the child."""
         stale_sent = False
+        timeout: float | None = 0.0  # a first look at once: a change before the watch began sent no event
         while True:
             watched = [wakeup] if self.sock is None else [self.sock, wakeup]
-            readable, _, _ = select.select(watched, [], [], CHECK_INTERVAL)
+            if self.notify is not None:
+                watched.append(self.notify.fd)
+            readable, _, _ = select.select(watched, [], [], timeout)
+            timeout = None if self._notified else CHECK_INTERVAL
             if wakeup in readable:
                 _drain(wakeup)
+            if self.notify is not None and self.notify.fd in readable:
+                self.notify.wait(0)  # read the events; what changed is looked at below
             self.reap()
             if self.retiring and not self.children:
                 os._exit(0)
@@ -187,6 +208,7 @@ def serve() -> None:
 
     if not template.build():
         os._exit(0)
+    template.watch()
     wakeup_r, wakeup_w = os.pipe()
     os.set_blocking(wakeup_r, False)
     os.set_blocking(wakeup_w, False)
@@ -197,6 +219,8 @@ def serve() -> None:
     signal.set_wakeup_fd(-1)
     for fd in (wakeup_r, wakeup_w):
         os.close(fd)
+    if template.notify is not None:
+        template.notify.close()  # an inotify instance counts against a per-user limit
     if template.sock is not None:
         template.sock.close()
     _become_worker(message, fds, handlers)

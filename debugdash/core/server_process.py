@@ -164,7 +164,7 @@ async def exit_code(server: ServerProcess) -> int:
     waiter = asyncio.ensure_future(proc.wait())
     try:
         while proc.returncode is None:
-            await asyncio.wait([waiter], timeout=0.5)
+            await _exit_or(waiter, proc.pid)
         # Exited: a moment for the pipes to close as usual, then go on without them.
         await asyncio.wait([waiter], timeout=1.0)
     finally:
@@ -174,6 +174,38 @@ async def exit_code(server: ServerProcess) -> int:
     await asyncio.wait(server.pumps, timeout=1.0)
     server.stop_pumps()
     return proc.returncode if proc.returncode is not None else -1
+
+
+#: Seconds between looks at the exit code where a process cannot be watched by descriptor.
+EXIT_POLL = 0.5
+
+
+async def _exit_or(waiter: asyncio.Future[int], pid: int) -> None:
+    """Return when ``pid`` exits (or ``waiter`` is done), without waking until then.
+
+    A pidfd becomes readable when the process ends, before its pipes close and
+    before asyncio's child watcher hands over the code (which follows at once):
+    an idle supervisor is not woken twice a second to look.
+    """
+    try:
+        pidfd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        # No pidfd here, or reaped already (by the template that forked it, which
+        # reports the code; or by the child watcher, whose code arrives at once).
+        await asyncio.wait([waiter], timeout=EXIT_POLL)
+        return
+    loop = asyncio.get_running_loop()
+    ended = loop.create_future()
+    loop.add_reader(pidfd, lambda: ended.done() or ended.set_result(None))
+    try:
+        await asyncio.wait([waiter, ended], return_when=asyncio.FIRST_COMPLETED)
+        if ended.done() and not waiter.done():
+            # Exited: the code comes with the child watcher's next turn.
+            await asyncio.wait([waiter], timeout=EXIT_POLL / 25)
+    finally:
+        loop.remove_reader(pidfd)
+        os.close(pidfd)
+        ended.cancel()
 
 
 async def terminate(pid: int, known: list[psutil.Process] | None, done: asyncio.Event) -> None:

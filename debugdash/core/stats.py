@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
 import psutil
 
 from debugdash.protocol.events import Stats
 
-#: How often stats are sampled while the server runs.
-STATS_INTERVAL = 1.0
 #: Every how many stats ticks exited orphans are reaped: listing our children
 #: reads every process's /proc entry (about 10 ms with 500 processes).
 REAP_EVERY = 10
@@ -36,9 +35,19 @@ class TreeSampler:
         self._ports: list[int] = []
         self._samples = 0
 
+    def costly(self) -> bool:
+        """Whether the next sample reads the whole machine's /proc (members, ports), not only the tree's."""
+        return self._members_due() or self._ports_due()
+
+    def _members_due(self) -> bool:
+        return self._samples % MEMBERS_EVERY == 0 or not self._procs or self._refresh
+
+    def _ports_due(self) -> bool:
+        return self._samples % PORTS_EVERY == 0 or (not self._ports and self._samples < PORTS_EVERY)
+
     def sample(self) -> Stats | None:
         """A Stats event, or None when the root is gone."""
-        if self._samples % MEMBERS_EVERY == 0 or not self._procs or self._refresh:
+        if self._members_due():
             self._refresh = False
             try:
                 root = psutil.Process(self.root_pid)
@@ -68,7 +77,7 @@ class TreeSampler:
                 continue
             procs[proc.pid] = proc
         self._procs = procs
-        if self._samples % PORTS_EVERY == 0 or (not self._ports and self._samples < PORTS_EVERY):
+        if self._ports_due():
             self._ports = self._listening_ports()
         self._samples += 1
         shown = procs if self._focus_pids is None else self._focus_pids & procs.keys()
@@ -107,20 +116,71 @@ class TreeSampler:
         return sorted(ports)
 
 
-async def stats_loop(
-    sampler: Callable[[], TreeSampler | None], publish: Callable[[Stats], None], reap: Callable[[], None]
-) -> None:
-    """Sample the running server every STATS_INTERVAL; now and then reap adopted orphans."""
-    ticks = 0
-    while True:
-        await asyncio.sleep(STATS_INTERVAL)
-        ticks += 1
-        if ticks % REAP_EVERY == 0:
+#: While samples come out the same, the gap between them doubles up to this many ticks.
+QUIET_EVERY = 4
+
+
+class StatsTicks:
+    """Sample the running server on the session's ``Ticker``; now and then reap adopted orphans.
+
+    A sample of the known processes (a few /proc reads, ~0.3 ms) runs right in
+    the tick; one that reads the whole machine's /proc runs in a thread, so a
+    busy machine does not hold up the dashboard. An idle server gives the same
+    figures every second: while it does, samples are taken every 2, then
+    ``QUIET_EVERY`` ticks; a changed figure, or a new server, brings back one a
+    tick. (CPU % is then the average since the last sample.)
+    """
+
+    def __init__(
+        self,
+        sampler: Callable[[], TreeSampler | None],
+        publish: Callable[[Stats], None],
+        reap: Callable[[], None],
+        spawn: Callable[[Any], Any],
+    ) -> None:
+        self._sampler = sampler
+        self._publish = publish
+        self._reap = reap
+        self._spawn = spawn
+        self._ticks = 0
+        self._in_thread = False
+        self._every = 1
+        self._waited = 0
+        self._last: tuple[Any, ...] | None = None
+        self._sampled: TreeSampler | None = None
+
+    def tick(self) -> None:
+        self._ticks += 1
+        if self._ticks % REAP_EVERY == 0:
             # Orphans re-parented to us (as subreaper) must not pile up as zombies.
-            reap()
-        current = sampler()
-        if current is None:
-            continue
-        stats = await asyncio.to_thread(current.sample)
-        if stats is not None:
-            publish(stats)
+            self._reap()
+        current = self._sampler()
+        if current is None or self._in_thread:
+            return
+        if current is not self._sampled:
+            self._sampled, self._every, self._waited, self._last = current, 1, 0, None
+        self._waited += 1
+        if self._waited < self._every:
+            return
+        self._waited = 0
+        if current.costly():
+            self._in_thread = True
+            self._spawn(self._sample_in_thread(current))
+            return
+        self._done(current.sample())
+
+    async def _sample_in_thread(self, current: TreeSampler) -> None:
+        try:
+            stats = await asyncio.to_thread(current.sample)
+        finally:
+            self._in_thread = False
+        self._done(stats)
+
+    def _done(self, stats: Stats | None) -> None:
+        if stats is None:
+            return
+        # As a reader sees them: CPU to 0.1 %, memory to 0.1 MB.
+        figures = (stats.pids, round(stats.cpu_percent, 1), stats.rss // 100_000, stats.threads, stats.ports)
+        self._every = min(self._every * 2, QUIET_EVERY) if figures == self._last else 1
+        self._last = figures
+        self._publish(stats)

@@ -37,10 +37,11 @@ from debugdash.core.server_process import server_command, server_environment
 from debugdash.core.session_dir import SessionDir
 from debugdash.core.settings import Settings
 from debugdash.core.state import SessionState
-from debugdash.core.stats import stats_loop
+from debugdash.core.stats import StatsTicks
 from debugdash.core.status import network_warning, session_status, suggested_grant, trusted_hosts
 from debugdash.core.switches import Switches
 from debugdash.core.template_keeper import TEMPLATE_SWITCH_ENV
+from debugdash.core.ticker import Ticker
 from debugdash.protocol import commands as wire
 from debugdash.protocol.clock import Clock, system_clock
 from debugdash.protocol.control import AttachInfo, SessionStatus
@@ -108,6 +109,8 @@ class Supervisor:
             # Attach mode: the debug adapter is set up in a fresh worker (warm spare), never a fork.
             template_wanted=lambda: not self.toggles.attach and os.environ.get(TEMPLATE_SWITCH_ENV) != "0",
         )
+        #: Everything that moves with time ticks here, in one wake-up a second (stats, the dashboard's clocks).
+        self.ticker = Ticker()
         self.life.on_launch = self._forget_server
         self.life.on_exit = self._forget_ready
         #: What `debugdash mcp` reads, and the coding agents it reports (issue 17).
@@ -198,7 +201,8 @@ class Supervisor:
         for address in self.settings.allow:
             await self.grant(address, ttl=self.settings.ttl, wide=self.settings.wide)
         self.life.spawn_task(self.access.expiry_loop())
-        self.life.spawn_task(stats_loop(self.life.running_sampler, self.publish_one, self.life.reap_adopted))
+        stats = StatsTicks(self.life.running_sampler, self.publish_one, self.life.reap_adopted, self.life.spawn_task)
+        self.ticker.subscribe(stats.tick, first=True)  # before the dashboard's tick, which shows the sample
         if self.settings.binds_network and self.toggles.debugger:
             self.publish_one(Notice(level="warning", message=network_warning(self.settings)))
         if self.settings.attach:
@@ -224,6 +228,7 @@ class Supervisor:
             # that everything it opened is there to be closed.
             await self._start_done.wait()
         await self.life.stop()
+        self.ticker.stop()
         await self.switches.close_attach()
         if self._control is not None:
             await self._control.stop()

@@ -87,7 +87,7 @@ class DashboardApp(ConsoleKeys, RequestKeys, App[None]):
         self._dirty: set[str] = set()
         self._render_timer: Timer | None = None
         self._last_render = float("-inf")
-        self._dash_timers: list[Timer] = []
+        self._untick: Callable[[], None] | None = None
         self._announcer = Announcer(self.notify, lambda: self.query_one(ErrorsPane).keep_clear_of_toast(NEW_ERROR_TIMEOUT))
         self._starting: Worker[None] | None = None
         self.state.apply(supervisor.toggles)
@@ -128,8 +128,11 @@ class DashboardApp(ConsoleKeys, RequestKeys, App[None]):
         self._on_events(self.sup.held_events())  # published while the dashboard was being built
         self.query_one(LogPane).follow_buffer(self.sup.logs)
         # Rendering is scheduled by whatever makes a part dirty, so an idle dashboard
-        # wakes once a second (uptime, countdowns) and not ten times.
-        self._dash_timers = [self.set_interval(1.0, self._tick)]
+        # wakes once a second (uptime, countdowns) and not ten times: on the
+        # supervisor's ticker, in the same wake-up as the stats sample. The tick
+        # goes through the message queue as a Textual timer's would (ordered with
+        # the other messages, waited for by Pilot), which costs no wake-up.
+        self._untick = self.sup.ticker.subscribe(lambda: self.call_later(self._tick))
         if not self.is_headless:
             self._undo_signals = on_hangup(lambda: self.call_later(self.terminal_gone))
         self._dirty.update(("status", "errors", "reloads", "access", "attach", "banner"))
@@ -352,8 +355,8 @@ class DashboardApp(ConsoleKeys, RequestKeys, App[None]):
         if self._stopped:
             return
         self._stopped = True
-        for timer in self._dash_timers:
-            timer.stop()
+        if self._untick is not None:
+            self._untick()
         if self._unsubscribe is not None:
             self._unsubscribe()
         if self._undo_signals is not None:

@@ -8,6 +8,12 @@ first failed write, after which the bounded output queue fills and the app
 blocks for good. ``HangupSafeDriver`` fixes both and tells the app, which then
 stops the server tree and exits. ``on_hangup`` covers SIGHUP (the SSH session or
 the tmux session closed before stdin noticed).
+
+The upstream input thread also wakes ten times a second to look whether it
+should stop and whether a lone Escape has waited long enough; an idle dashboard
+must not. Here it sleeps until a key arrives, the parser's own deadline (a
+pending Escape) passes, or stopping sets ``exit_event``, which writes to a pipe
+the thread also waits on.
 """
 
 from __future__ import annotations
@@ -16,10 +22,12 @@ import asyncio
 import os
 import selectors
 import signal
+import threading
 from codecs import getincrementaldecoder
 from collections.abc import Callable
 from typing import IO, Any
 
+from textual._time import get_time
 from textual._xterm_parser import XTermParser
 from textual.drivers.linux_driver import LinuxDriver
 
@@ -57,6 +65,35 @@ class _ForgivingFile:
         return getattr(self._file, name)
 
 
+#: How often to look at the parser when its deadline cannot be read (another Textual): upstream's rate.
+_POLL = 0.1
+
+
+class _WakingEvent(threading.Event):
+    """The driver's ``exit_event``: setting it also wakes the input thread's ``select``."""
+
+    def __init__(self, wake_fd: int) -> None:
+        super().__init__()
+        self._wake_fd = wake_fd
+
+    def set(self) -> None:
+        super().set()
+        try:
+            os.write(self._wake_fd, b"x")
+        except OSError:
+            pass  # the pipe is full (the thread is waking anyway) or closed (it is gone)
+
+
+def _select_timeout(parser: XTermParser) -> float | None:
+    """Until the parser's deadline (a lone Escape becomes a key), or None when it has none."""
+    deadline = getattr(parser, "_timeout_time", _POLL)
+    if deadline is _POLL:
+        return _POLL
+    if deadline is None:
+        return None
+    return max(0.0, deadline - get_time())
+
+
 class HangupSafeDriver(LinuxDriver):
     """LinuxDriver that ends the app on stdin end-of-file or a dead terminal, instead of spinning."""
 
@@ -65,6 +102,10 @@ class HangupSafeDriver(LinuxDriver):
         self._told_app = False
         if self._file is not None:
             self._file = _ForgivingFile(self._file, self._terminal_gone)
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_read, False)
+        os.set_blocking(self._wake_write, False)
+        self.exit_event = _WakingEvent(self._wake_write)
 
     def _terminal_gone(self) -> None:
         if self._told_app:
@@ -74,15 +115,29 @@ class HangupSafeDriver(LinuxDriver):
         # call_later posts a message: safe from the input and writer threads.
         self._app.call_later(handler)
 
+    def close(self) -> None:
+        super().close()
+        # The input thread was joined when input was disabled, before this.
+        for fd in (self._wake_read, self._wake_write):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
     def run_input_thread(self) -> None:
-        # The upstream loop, except that end-of-file and read errors end it.
+        # The upstream loop, except that end-of-file and read errors end it, and
+        # that it sleeps until there is something to do.
         selector = selectors.SelectSelector()
         selector.register(self.fileno, selectors.EVENT_READ)
+        selector.register(self._wake_read, selectors.EVENT_READ)
         parser = XTermParser(self._debug)
         decode = getincrementaldecoder("utf-8")(errors="replace").decode
         try:
             while not self.exit_event.is_set():
-                for _key, mask in selector.select(0.1):
+                for key, mask in selector.select(_select_timeout(parser)):
+                    if key.fd == self._wake_read:
+                        _drain(self._wake_read)
+                        continue
                     if not mask & selectors.EVENT_READ:
                         continue
                     try:
@@ -98,6 +153,14 @@ class HangupSafeDriver(LinuxDriver):
                     self.process_message(event)
         finally:
             selector.close()
+
+
+def _drain(fd: int) -> None:
+    try:
+        while os.read(fd, 512):
+            pass
+    except OSError:
+        pass
 
 
 def on_hangup(callback: Callable[[], None]) -> Callable[[], None]:

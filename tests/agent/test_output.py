@@ -130,3 +130,66 @@ def test_a_flood_of_prints_is_not_a_system_call_per_line(unbuffered: bool) -> No
     assert out.count(b"\n") == 10_000
     # 10,000 lines of ~10 bytes are ~100 KB: a few block writes (and the flusher's), not 10,000.
     assert int(err.splitlines()[-1]) < 100
+
+
+@_BOTH
+def test_output_after_a_quiet_spell_still_shows_without_a_flush(unbuffered: bool) -> None:
+    # The flusher sleeps between writes: each new spell of output must wake it,
+    # whichever way it is written, each way alone.
+    proc = _spawn(
+        """
+        import time
+
+        def quiet_spell():
+            sys.stdin.readline()
+            time.sleep(0.3)  # the scenario: the last flush is long done, the flusher asleep
+
+        for word in ("one", "two"):
+            quiet_spell()
+            print(f"out {word}")
+            quiet_spell()
+            sys.stderr.write(f"err {word}\\n")  # no flush: as Werkzeug's debugger writes a traceback
+            quiet_spell()
+            sys.stdout.buffer.write(f"bytes {word}\\n".encode())
+        sys.stdin.readline()
+        """,
+        unbuffered=unbuffered,
+    )
+    try:
+        for word in (b"one", b"two"):
+            for stream, line in ((proc.stdout, b"out "), (proc.stderr, b"err "), (proc.stdout, b"bytes ")):
+                proc.stdin.write(b"go\n")
+                proc.stdin.flush()
+                # Within a tenth of a second, normally; well before the 5 s backstop in any case.
+                assert line + word in _read_until(stream.fileno(), line + word, timeout=4)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def _wakeups(pid: int) -> int:
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/status") as status:
+            total += sum(int(line.split()[1]) for line in status if line.startswith("voluntary_ctxt_switches"))
+    return total
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="counts context switches in /proc (Linux)")
+def test_a_quiet_app_is_not_woken_to_flush() -> None:
+    proc = _spawn(
+        """
+        print("ready", flush=True)
+        print("pending")  # flushed by the thread, after which nothing is left to do
+        sys.stdin.readline()
+        """
+    )
+    try:
+        _read_until(proc.stdout.fileno(), b"pending")
+        before = _wakeups(proc.pid)
+        time.sleep(1.0)  # a window to count wake-ups in, not a wait for something to happen
+        # A thread flushing ten times a second would wake ten times here.
+        assert _wakeups(proc.pid) - before <= 2
+    finally:
+        proc.kill()
+        proc.wait()

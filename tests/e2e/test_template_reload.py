@@ -47,6 +47,12 @@ APP = """
     def index():
         return f"{helper.VALUE} {libby.VALUE}"
 
+    @app.route("/lazy")
+    def lazy():
+        import lazylib  # installed before the start, imported only here
+
+        return lazylib.VALUE
+
     @app.route("/page")
     def page():
         return render_template("page.html")
@@ -77,7 +83,7 @@ THREADED = """
 class App:
     """An app in ``tmp/app`` served by debugdash with the python of ``tmp/env``."""
 
-    def __init__(self, tmp_path: Path, *, extra_libraries: dict[str, str] | None = None) -> None:
+    def __init__(self, tmp_path: Path, *, extra_libraries: dict[str, str] | None = None, lazy: bool = False) -> None:
         self.root = tmp_path / "app"
         self.python = _environment(tmp_path / "env")
         self.site = Path(subprocess.run(
@@ -85,6 +91,8 @@ class App:
             capture_output=True, text=True, check=True, timeout=60,
         ).stdout.strip())
         self.write_library("libby", 'VALUE = "lib-1"\n')
+        if lazy:
+            self.write_library("lazylib", 'VALUE = "lazy-1"\n')
         for name, source in (extra_libraries or {}).items():
             self.write_library(name, source)
         app = APP
@@ -171,6 +179,20 @@ def test_a_changed_installed_package_rebuilds_the_template_and_its_new_code_is_s
     assert rebuilt["pid"] != first["pid"]
     assert app.edit(app.root / "helper.py", 'VALUE = "project-2"\n')["via"] == "template"
     assert app.get("/") == "project-2 lib-2"
+
+
+def test_a_library_the_worker_imports_later_gets_a_new_template_without_a_reload(served) -> None:
+    # The template sleeps until its directories change (inotify): the worker's new
+    # list of modules must still wake it, and it must ask for a template that has it.
+    app = served(lazy=True)
+    first = app.wait_template()
+    mark = app.session.mark()
+    assert app.get("/lazy") == "lazy-1"
+    rebuilt = app.wait_template(since=mark)
+    assert rebuilt["pid"] != first["pid"]
+    assert not app.session.named("reload", since=mark)
+    assert app.edit(app.root / "helper.py", 'VALUE = "project-2"\n')["via"] == "template"
+    assert app.get("/lazy") == "lazy-1" and app.get("/") == "project-2 lib-1"
 
 
 def test_a_package_that_starts_a_thread_at_import_is_left_out_and_reloads_still_work(served) -> None:

@@ -67,3 +67,11 @@ def test_library_paths_keep_their_package_name() -> None:
     assert short_path("/srv/shop/views/cart.py", "/srv/shop") == "views/cart.py"
     # The project's own virtualenv lies inside the project: still named by import path.
     assert short_path("/srv/shop/.venv/lib/python3.11/site-packages/flask/app.py", "/srv/shop") == "flask/app.py"
+
+
+def test_uptime_is_told_to_the_minute():
+    # An idle dashboard repaints the header only when what it shows changes:
+    # seconds would change it every second.
+    assert [fmt.uptime(s) for s in (0, 59.9, 60, 61, 3599)] == ["<1m", "<1m", "1m", "1m", "59m"]
+    assert fmt.uptime(3600 + 5 * 60 + 59) == "1h05m"
+    assert fmt.uptime(3 * 86400 + 4 * 3600) == "3d04h"

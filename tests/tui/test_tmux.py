@@ -300,3 +300,24 @@ def test_stdin_at_end_of_file_from_the_start_says_the_dashboard_needs_a_terminal
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_a_lone_escape_closes_a_dialog(tmux):
+    # The input thread sleeps until a key comes; a lone Escape is only known
+    # to be one when nothing follows it for a moment, so the thread must wake
+    # for that deadline by itself.
+    port = free_port()
+    tmux.start(_dashboard(port))
+    tree: list[psutil.Process] = []
+    try:
+        _wait_running(tmux)
+        tree = _tree(tmux.pane_pid())
+        tmux.press("g")
+        wait_for(lambda: "Grant remote access" in tmux.screen(), timeout=30, what="the grant dialog")
+        tmux.press("Escape")
+        wait_for(lambda: "Grant remote access" not in tmux.screen(), timeout=30, what="Escape to close the dialog")
+        tmux.press("q")
+        assert not _gone_within(tree, GONE_WITHIN)
+    finally:
+        for proc in alive(tree):
+            proc.kill()

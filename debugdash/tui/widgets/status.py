@@ -57,6 +57,8 @@ class _FittedLine(Static):
     """A Static whose parts are laid out again when its width changes."""
 
     _parts: list[Text] | None = None
+    #: What the last ``show`` was built from.
+    _key: object = None
 
     def _show_parts(self, parts: list[Text]) -> None:
         self._parts = parts
@@ -92,6 +94,18 @@ class StatusLine(_FittedLine):
     ) -> None:
         """``exposed``: the bound address, when other machines can reach the server;
         ``url``: where it will listen, shown dimmed until it is ready."""
+        uptime = state.uptime(now)
+        stats = state.stats
+        # Called every second: when nothing it shows changed, nothing is built.
+        key = (
+            label, state.url, url, state.phase, state.load_error is not None, exposed, state.pid,
+            None if uptime is None else fmt.uptime(uptime),
+            None if stats is None else (f"{stats.cpu_percent:.1f}", fmt.size(stats.rss), stats.threads),
+            _coding_agent_key(state, now), self.content_size.width,
+        )
+        if key == self._key:
+            return
+        self._key = key
         parts = [
             Text(display_text(label, 40), "bold"),
             Text(state.url or url or "—", "underline" if state.url else "dim"),
@@ -103,10 +117,8 @@ class StatusLine(_FittedLine):
             parts.append(Text(f" network: {display_text(exposed, 60)} ", "bold black on yellow"))
         if state.pid:
             parts.append(Text(f"pid {state.pid}"))
-        uptime = state.uptime(now)
         if uptime is not None:
-            parts.append(Text(f"up {fmt.duration(uptime)}"))
-        stats = state.stats
+            parts.append(Text(f"up {fmt.uptime(uptime)}"))
         if stats is not None:
             parts.append(Text(f"cpu {stats.cpu_percent:.1f}%"))
             parts.append(Text(fmt.size(stats.rss)))
@@ -115,6 +127,12 @@ class StatusLine(_FittedLine):
         if agent is not None:
             parts.append(agent)
         self._show_parts(parts)
+
+
+def _coding_agent_key(state: SessionState, now: float) -> object:
+    if not state.coding_agents:
+        return None
+    return coding_agent(state, now)
 
 
 def coding_agent(state: SessionState, now: float) -> Text | None:
@@ -137,6 +155,11 @@ class ToggleBar(_FittedLine):
 
     def show(self, state: SessionState, access_count: int) -> None:
         toggles = state.toggles
+        attach_shown = (state.attach.port, state.attach.client)
+        key = (toggles, state.pin, state.reloader_type, attach_shown, access_count, self.content_size.width)
+        if key == self._key:
+            return
+        self._key = key
         parts = [_on_off("debug", toggles.debug if toggles else None)]
         parts.append(_debugger(state))
         reloader = _on_off("reloader", toggles.reloader if toggles else None)

@@ -1,0 +1,108 @@
+"""The session's one-a-second ticker: everything that moves with time in one
+wake-up, the sample before what shows it, a failing subscriber not stopping
+the clock of the others; stats sampled less often while nothing changes."""
+
+from __future__ import annotations
+
+import asyncio
+
+from debugdash.core.stats import QUIET_EVERY, StatsTicks
+from debugdash.core.ticker import Ticker
+from debugdash.protocol.events import Stats
+
+
+async def _until(predicate, timeout: float = 20.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, "the ticker did not tick"
+        await asyncio.sleep(0.005)
+
+
+def test_subscribers_tick_together_first_ones_first_and_one_failing_stops_no_one() -> None:
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        failures: list[object] = []
+        loop.set_exception_handler(lambda _loop, context: failures.append(context.get("exception")))
+        calls: list[tuple[str, bool]] = []
+        turn = {"open": False}
+        ticker = Ticker(interval=0.05)
+
+        def samples() -> None:
+            turn["open"] = True
+            loop.call_soon(turn.update, {"open": False})  # runs on the loop's next turn
+            calls.append(("samples", True))
+
+        def failing() -> None:
+            raise RuntimeError("a subscriber broke")
+
+        ticker.subscribe(lambda: calls.append(("shows", turn["open"])))
+        ticker.subscribe(failing)
+        ticker.subscribe(samples, first=True)
+        await _until(lambda: len(calls) >= 6)
+        ticker.stop()
+        names = [name for name, _ in calls[:6]]
+        assert names == ["samples", "shows"] * 3
+        # The two of a tick ran in the same turn of the loop: one wake-up.
+        assert all(same_turn for _, same_turn in calls[:6])
+        assert failures and all(isinstance(f, RuntimeError) for f in failures)
+
+    asyncio.run(run())
+
+
+def test_an_unsubscribed_callback_is_not_called_again_and_the_ticker_restarts_on_demand() -> None:
+    async def run() -> None:
+        ticker = Ticker(interval=0.02)
+        first: list[int] = []
+        undo = ticker.subscribe(lambda: first.append(1))
+        await _until(lambda: len(first) >= 2)
+        undo()
+        seen = len(first)
+        second: list[int] = []
+        ticker.subscribe(lambda: second.append(1))
+        await _until(lambda: len(second) >= 3)
+        assert len(first) == seen
+        ticker.stop()
+
+    asyncio.run(run())
+
+
+class _Sampler:
+    """Stands for a TreeSampler: figures set by the test, never a costly sample."""
+
+    def __init__(self) -> None:
+        self.cpu = 0.0
+
+    def costly(self) -> bool:
+        return False
+
+    def sample(self) -> Stats:
+        return Stats(pids=[7], cpu_percent=self.cpu, rss=40_000_000, threads=3, ports=[5000])
+
+
+def test_stats_come_every_tick_while_they_change_and_less_often_while_they_do_not() -> None:
+    serving = [_Sampler()]
+    published: list[tuple[int, float]] = []
+    tick = 0
+    ticks = StatsTicks(lambda: serving[0], lambda stats: published.append((tick, stats.cpu_percent)), lambda: None, lambda _: None)
+    for tick in range(1, 13):
+        ticks.tick()
+    # The same figures: every tick, then every 2, then every QUIET_EVERY (4).
+    assert QUIET_EVERY == 4
+    assert [t for t, _ in published] == [1, 2, 4, 8, 12]
+    serving[0].cpu = 12.5
+    for tick in range(13, 17):
+        ticks.tick()
+    # A change is seen within QUIET_EVERY ticks, and then every tick again.
+    assert [t for t, _ in published][5:] == [16]
+    serving[0].cpu = 30.0
+    tick = 17
+    ticks.tick()
+    assert published[-1] == (17, 30.0)
+    for tick in range(18, 22):
+        ticks.tick()
+    # A new server (a reload) is sampled on the next tick, however quiet the last one was.
+    serving[0] = _Sampler()
+    serving[0].cpu = 1.0
+    tick = 22
+    ticks.tick()
+    assert published[-1] == (22, 1.0)

@@ -16,7 +16,7 @@ import sysconfig
 from types import CodeType, TracebackType
 from typing import NamedTuple
 
-from debugdash.agent.reprs import MAX_REPR, safe_repr  # noqa: F401 (MAX_REPR: part of the capture's bounds)
+from debugdash.agent.reprs import safe_repr
 from debugdash.agent.statements import statement_at
 from debugdash.protocol.events import ExceptionInfo, Frame
 from debugdash.protocol.redact import REDACTED, is_secret_name

@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from debugdash.protocol.text import display_lines
+from debugdash.protocol.text import display_lines, has_line_over
 
 #: Lines kept for display; older ones are counted, not stored.
 DEFAULT_CAPACITY = 10_000
@@ -61,7 +61,7 @@ class LineSplitter:
         count = chunk.count(b"\n")
         if count == 1:
             block = first
-        elif self._has_long_line(chunk, start + 1, end):
+        elif has_line_over(chunk, self.max_line, start + 1, end):
             middle = [self._cut(line, len(line) - self.max_line) if len(line) > self.max_line else line for line in chunk[start + 1 : end].split(b"\n")]
             block = b"\n".join([first, *middle])
         else:
@@ -74,12 +74,6 @@ class LineSplitter:
         if not self._partial and not self._dropped:
             return b"", 0
         return self._take_partial(), 1
-
-    def _has_long_line(self, chunk: bytes, start: int, end: int) -> bool:
-        # A line longer than the limit covers a whole half-limit span aligned
-        # from ``start``: a few searches per chunk instead of a look at every line.
-        step = max(self.max_line // 2, 1)
-        return any(chunk.find(b"\n", at, at + step) < 0 for at in range(start, end - step + 1, step))
 
     def _add_partial(self, data: bytes) -> None:
         room = self.max_line - len(self._partial)

@@ -16,7 +16,7 @@ import re
 from collections.abc import Collection
 from json.encoder import encode_basestring_ascii as _json_string
 
-from debugdash.protocol.text import MAX_LINE_CHARS
+from debugdash.protocol.text import MAX_LINE_CHARS, has_line_over
 
 #: Bytes that make ``display_text`` change a line (controls but tab, DEL). The
 #: newline is among them: the batch is checked joined with newlines, and those are counted.
@@ -34,20 +34,11 @@ def plain_block(body: bytes, count: int, *, unless: re.Pattern[bytes] | None = N
         not body.isascii()
         # Only the newlines that join the lines may go: one byte more is a line to clean.
         or len(body) - len(body.translate(None, _NOT_PLAIN)) != count - 1
-        or _has_long_line(body)
+        or has_line_over(body, MAX_LINE_CHARS)
         or (unless is not None and unless.search(body) is not None)
     ):
         return None
     return body
-
-
-def _has_long_line(body: bytes) -> bool:
-    # A line over the limit covers a whole half-limit span: a few searches per
-    # block, and the lines are measured only when one span holds no newline.
-    step = MAX_LINE_CHARS // 2
-    if all(body.find(b"\n", at, at + step) >= 0 for at in range(0, len(body) - step + 1, step)):
-        return False
-    return max(map(len, body.split(b"\n"))) > MAX_LINE_CHARS
 
 
 def log_block_json(stream: str, body: bytes, count: int, when: float, *, unless: re.Pattern[bytes] | None = None) -> list[bytes] | None:

@@ -83,6 +83,19 @@ def display_text(data: bytes | str, limit: int = MAX_LINE_CHARS) -> str:
     return text
 
 
+def has_line_over(data: bytes, limit: int, start: int = 0, end: int | None = None) -> bool:
+    """Whether a line (between newlines) of ``data[start:end]`` is longer than ``limit`` bytes.
+
+    A line over the limit covers a whole half-limit span: a few searches per
+    block, and the lines are measured only when one span holds no newline.
+    """
+    end = len(data) if end is None else end
+    step = max(limit // 2, 1)
+    if all(data.find(b"\n", at, at + step) >= 0 for at in range(start, end - step + 1, step)):
+        return False
+    return max(map(len, data[start:end].split(b"\n"))) > limit
+
+
 def display_lines(lines: list[bytes]) -> list[str]:
     """``display_text`` of each line, in one pass when the lines are plain.
 

@@ -13,6 +13,7 @@ import pytest
 from debugdash.protocol.env import GUARD_FD_ENV, PARENT_PID_ENV
 
 from tests.agent.agentkit import REPO_ROOT, wait_for
+from tests.support import alive
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the guard uses Linux's prctl")
 
@@ -46,13 +47,6 @@ DEBUGDASH = textwrap.dedent(
 ).format(parent=PARENT_PID_ENV, guard_fd=GUARD_FD_ENV)
 
 
-def _gone(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
-
-
 def test_a_server_exiting_while_debugdash_dies_is_not_left_frozen() -> None:
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
     debugdash = subprocess.Popen(
@@ -61,10 +55,11 @@ def test_a_server_exiting_while_debugdash_dies_is_not_left_frozen() -> None:
     server_pid = guard_pid = 0
     try:
         server_pid, guard_pid = map(int, debugdash.stdout.readline().split())
-        wait_for(lambda: _gone(debugdash.pid), timeout=10, what="debugdash killed while the server exits")
+        server = psutil.Process(server_pid)
+        wait_for(lambda: not alive([psutil.Process(debugdash.pid)]), timeout=10, what="debugdash killed while the server exits")
         # Its guard was ended by the server's own exit, so only the kernel can end
         # the server now: frozen by a SIGSTOP it would stay for ever.
-        wait_for(lambda: _gone(server_pid), timeout=10, what="server ended with debugdash")
+        wait_for(lambda: not alive([server]), timeout=10, what="server ended with debugdash")
     finally:
         for pid in (server_pid, guard_pid, debugdash.pid):
             if pid:

@@ -41,8 +41,7 @@ class PipeReader:
         self._waiter: asyncio.Future[None] | None = None
         # Closing wakes the thread out of poll(): closing ``fd`` under a blocked read could hit a reused number.
         self._stop_r, self._stop_w = os.pipe()
-        self._thread = threading.Thread(target=self._drain, name=f"debugdash-output-{fd}", daemon=True)
-        self._thread.start()
+        threading.Thread(target=self._drain, name=f"debugdash-output-{fd}", daemon=True).start()
 
     async def read(self) -> bytes:
         """The oldest chunk read (at most ``READ_SIZE``), or ``b""`` once the pipe ended."""

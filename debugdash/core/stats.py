@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
 
 import psutil
 
+from debugdash.core.ticker import TICK_SECONDS
 from debugdash.protocol.events import Stats
 
-#: Every how many stats ticks exited orphans are reaped: listing our children
-#: reads every process's /proc entry (about 10 ms with 500 processes).
-REAP_EVERY = 10
+#: Every how many seconds (at the first tick after them) exited orphans are
+#: reaped: listing our children reads every process's /proc entry (about 10 ms
+#: with 500 processes).
+REAP_SECONDS = 10.0
 
 #: Finding the tree's members reads every process on the machine, and listing
 #: ports reads every open file of the tree: both change rarely, so they are
@@ -128,7 +131,8 @@ class StatsTicks:
     busy machine does not hold up the dashboard. An idle server gives the same
     figures every second: while it does, samples are taken every 2, then
     ``QUIET_EVERY`` ticks; a changed figure, or a new server, brings back one a
-    tick. (CPU % is then the average since the last sample.)
+    tick. (CPU % is then the average since the last sample.) Each tick answers
+    how many ticks the next sample is away, so the ticker sleeps until then.
     """
 
     def __init__(
@@ -137,37 +141,43 @@ class StatsTicks:
         publish: Callable[[Stats], None],
         reap: Callable[[], None],
         spawn: Callable[[Any], Any],
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._sampler = sampler
         self._publish = publish
         self._reap = reap
         self._spawn = spawn
-        self._ticks = 0
+        self._clock = clock
+        self._reaped = clock()
         self._in_thread = False
         self._every = 1
-        self._waited = 0
+        self._next = 0.0  # when (on the clock) the next sample is due
         self._last: tuple[Any, ...] | None = None
         self._sampled: TreeSampler | None = None
 
-    def tick(self) -> None:
-        self._ticks += 1
-        if self._ticks % REAP_EVERY == 0:
+    def tick(self) -> int:
+        """Sample if due; returns the ticks until the next sample is."""
+        now = self._clock()
+        if now - self._reaped >= REAP_SECONDS:
             # Orphans re-parented to us (as subreaper) must not pile up as zombies.
+            self._reaped = now
             self._reap()
         current = self._sampler()
-        if current is None or self._in_thread:
-            return
+        if current is None:
+            return QUIET_EVERY  # a new server asks for its first sample itself (Ticker.within)
+        if self._in_thread:
+            return 1
         if current is not self._sampled:
-            self._sampled, self._every, self._waited, self._last = current, 1, 0, None
-        self._waited += 1
-        if self._waited < self._every:
-            return
-        self._waited = 0
+            self._sampled, self._every, self._last, self._next = current, 1, None, now
+        # Ticks fall on whole seconds and samples a hair after them: half a tick early is on time.
+        if now < self._next - TICK_SECONDS / 2:
+            return max(1, round((self._next - now) / TICK_SECONDS))
         if current.costly():
             self._in_thread = True
             self._spawn(self._sample_in_thread(current))
-            return
+            return 1
         self._done(current.sample())
+        return self._every
 
     async def _sample_in_thread(self, current: TreeSampler) -> None:
         try:
@@ -179,8 +189,11 @@ class StatsTicks:
     def _done(self, stats: Stats | None) -> None:
         if stats is None:
             return
-        # As a reader sees them: CPU to 0.1 %, memory to 0.1 MB.
-        figures = (stats.pids, round(stats.cpu_percent, 1), stats.rss // 100_000, stats.threads, stats.ports)
+        # Unchanged as a glance sees it: an idle server's CPU wobbles between 0.0 and
+        # 0.3 % and its memory by a few hundred kB, which must not keep the sampling
+        # (and the wake-ups it costs) at one a second. Shown exactly all the same.
+        figures = (stats.pids, round(stats.cpu_percent), stats.rss // 1_000_000, stats.threads, stats.ports)
         self._every = min(self._every * 2, QUIET_EVERY) if figures == self._last else 1
         self._last = figures
+        self._next = self._clock() + self._every * TICK_SECONDS
         self._publish(stats)

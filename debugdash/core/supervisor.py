@@ -284,6 +284,7 @@ class Supervisor:
             self.ready = event
             if self.life.sampler is not None:
                 self.life.sampler.focus_on(event.pid)
+                self.ticker.within(1)  # a new server's figures at the next tick, however quiet the last one's were
             if self._control is None:
                 self.life.spawn_task(self._open_control(event.port))
             if self._owns_socket() and self.life.reloader.spare is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import time
 from pathlib import Path
@@ -127,12 +128,12 @@ class DashboardApp(ConsoleKeys, RequestKeys, App[None]):
         self._unsubscribe = self.sup.subscribe(self._on_events)
         self._on_events(self.sup.held_events())  # published while the dashboard was being built
         self.query_one(LogPane).follow_buffer(self.sup.logs)
-        # Rendering is scheduled by whatever makes a part dirty, so an idle dashboard
-        # wakes once a second (uptime, countdowns) and not ten times: on the
-        # supervisor's ticker, in the same wake-up as the stats sample. The tick
+        # Rendering is scheduled by whatever makes a part dirty; what moves with
+        # time is repainted on the supervisor's ticker, in the same wake-up as the
+        # stats sample, and only as often as it moves (``_ticks_needed``). The tick
         # goes through the message queue as a Textual timer's would (ordered with
         # the other messages, waited for by Pilot), which costs no wake-up.
-        self._untick = self.sup.ticker.subscribe(lambda: self.call_later(self._tick))
+        self._untick = self.sup.ticker.subscribe(self._on_tick)
         if not self.is_headless:
             self._undo_signals = on_hangup(lambda: self.call_later(self.terminal_gone))
         self._dirty.update(("status", "errors", "reloads", "access", "attach", "banner"))
@@ -160,7 +161,12 @@ class DashboardApp(ConsoleKeys, RequestKeys, App[None]):
             self._note(event)
             self._announcer.announce(event, self.state, before)
         if not all(isinstance(event, Stats) for event in events):
-            self._schedule_render()  # stats wait for the next tick, which shows them anyway
+            self._schedule_render()
+            self.sup.ticker.within(self._ticks_needed())  # e.g. a grant's countdown starts
+        else:
+            # A sample taken in the tick is drawn by the tick (this turn); one taken
+            # in a thread arrives later, and is drawn with whatever comes next.
+            self._mark("status")
 
     def _mark(self, *parts: str) -> None:
         self._dirty.update(parts)
@@ -186,6 +192,9 @@ class DashboardApp(ConsoleKeys, RequestKeys, App[None]):
         self._dirty.update(REDRAWS.get(type(event), ("attach", "reloads", "banner")))
 
     def _render_dirty(self) -> None:
+        if self._render_timer is not None:  # drawing everything now: the scheduled draw has nothing left
+            self._render_timer.stop()
+            self._render_timer = None
         dirty, self._dirty = self._dirty, set()
         if not dirty or self._stopped:
             return
@@ -213,6 +222,20 @@ class DashboardApp(ConsoleKeys, RequestKeys, App[None]):
 
     def on_resize(self) -> None:
         self._mark("errors")  # the error messages are cut to the table's width
+
+    def _on_tick(self) -> int:
+        self.call_later(self._tick)
+        return self._ticks_needed()
+
+    def _ticks_needed(self) -> int:
+        """Seconds until something shown moves with time: a countdown, "attached for"
+        or a coding agent's "12s ago" every second, the uptime at its next minute."""
+        if self.sup.access_entries() or self.state.attach.client is not None or self.state.coding_agents:
+            return 1
+        uptime = self.state.uptime(self._wall())
+        if uptime is None:  # not serving: what comes next arrives as events
+            return 60
+        return max(1, math.ceil(60 - uptime % 60))
 
     def _tick(self) -> None:
         # Uptime, countdowns and "attached for" move with time, not with events;

@@ -1,6 +1,7 @@
-"""The session's one-a-second ticker: everything that moves with time in one
-wake-up, the sample before what shows it, a failing subscriber not stopping
-the clock of the others; stats sampled less often while nothing changes."""
+"""The session's ticker: everything that moves with time in one wake-up, the
+sample before what shows it, a failing subscriber not stopping the clock of the
+others; no wake-up before some subscriber needs one; stats sampled less often
+while nothing changes."""
 
 from __future__ import annotations
 
@@ -79,30 +80,79 @@ class _Sampler:
         return Stats(pids=[7], cpu_percent=self.cpu, rss=40_000_000, threads=3, ports=[5000])
 
 
+def test_the_ticker_sleeps_as_long_as_every_subscriber_can_wait_and_wakes_sooner_when_asked() -> None:
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        ticker = Ticker(interval=0.05)
+        slow: list[float] = []
+        needs = {"slow": 4}
+
+        def slow_one() -> int:
+            slow.append(loop.time())
+            return needs["slow"]
+
+        ticker.subscribe(slow_one)
+        await _until(lambda: len(slow) >= 3)
+        gaps = [round((b - a) / ticker.interval) for a, b in zip(slow, slow[1:])]
+        assert gaps[-1] == 4, f"woke every {gaps} ticks although its subscriber needed one every 4"
+        # A second subscriber needing every tick wakes everyone every tick.
+        fast: list[float] = []
+        ticker.subscribe(lambda: fast.append(loop.time()))
+        await _until(lambda: len(fast) >= 4)
+        assert round((fast[-1] - fast[-2]) / ticker.interval) == 1
+        ticker.stop()
+
+        # within(): a need that changed between ticks is met at the next tick, not the planned one.
+        ticker = Ticker(interval=0.05)
+        needs["slow"] = 1000
+        slow.clear()
+        ticker.subscribe(slow_one)
+        await _until(lambda: len(slow) >= 1)
+        asked = loop.time()
+        ticker.within(1)
+        await _until(lambda: len(slow) >= 2, timeout=5.0)
+        assert slow[1] - asked <= 2 * ticker.interval + 0.05
+        ticker.stop()
+
+    asyncio.run(run())
+
+
 def test_stats_come_every_tick_while_they_change_and_less_often_while_they_do_not() -> None:
     serving = [_Sampler()]
     published: list[tuple[int, float]] = []
     tick = 0
-    ticks = StatsTicks(lambda: serving[0], lambda stats: published.append((tick, stats.cpu_percent)), lambda: None, lambda _: None)
+    now = [0.0]
+    ticks = StatsTicks(
+        lambda: serving[0], lambda stats: published.append((tick, stats.cpu_percent)), lambda: None, lambda _: None,
+        clock=lambda: now[0],
+    )
+    waits: list[int] = []
     for tick in range(1, 13):
-        ticks.tick()
+        now[0] = float(tick)
+        waits.append(ticks.tick())
     # The same figures: every tick, then every 2, then every QUIET_EVERY (4).
     assert QUIET_EVERY == 4
     assert [t for t, _ in published] == [1, 2, 4, 8, 12]
+    # Each tick says how long the ticker may sleep: up to the next sample.
+    assert waits[:4] == [1, 2, 1, 4], waits
     serving[0].cpu = 12.5
     for tick in range(13, 17):
+        now[0] = float(tick)
         ticks.tick()
     # A change is seen within QUIET_EVERY ticks, and then every tick again.
     assert [t for t, _ in published][5:] == [16]
     serving[0].cpu = 30.0
     tick = 17
+    now[0] = 17.0
     ticks.tick()
     assert published[-1] == (17, 30.0)
     for tick in range(18, 22):
+        now[0] = float(tick)
         ticks.tick()
     # A new server (a reload) is sampled on the next tick, however quiet the last one was.
     serving[0] = _Sampler()
     serving[0].cpu = 1.0
     tick = 22
+    now[0] = 22.0
     ticks.tick()
     assert published[-1] == (22, 1.0)

@@ -43,6 +43,15 @@ class Session:
             {"type": "response", "request_seq": request.get("seq"), "success": False, "command": request.get("command"), "message": why}
         )
 
+    def unanswered(self, request: Message, why: str) -> None:
+        """``request`` went to a worker that went away before answering."""
+        if request.get("command") == "disconnect":
+            # Letting go of a worker that has gone is done: an IDE that quits
+            # during a reload must not be told its disconnect failed.
+            self.send({"type": "response", "request_seq": request.get("seq"), "success": True, "command": "disconnect"})
+        else:
+            self.refuse(request, why)
+
     def reverse_seq(self, response: Message) -> Message:
         """An IDE's answer to a reverse request, under pydevd's number."""
         return {**response, "request_seq": self._reverse.pop(response.get("request_seq"), response.get("request_seq"))}
@@ -103,7 +112,7 @@ class Debuggee:
                 if not asked.done():
                     asked.set_exception(RuntimeError(why))
             else:
-                asked[0].refuse(asked[1], why)
+                asked[0].unanswered(asked[1], why)
 
     def say_goodbye(self) -> None:
         """Disconnect on behalf of an IDE that left without: paused threads run on."""

@@ -1,9 +1,13 @@
 """What the attach hub keeps of an IDE's session, from plain DAP messages:
 the configuration it replays to a new worker, the breakpoint ids the IDE knows,
-and which threads are stopped."""
+which threads are stopped, and how requests a departed worker never answered
+are answered."""
 
 from __future__ import annotations
 
+import json
+
+from debugdash.core.attach_parties import Debuggee, Session
 from debugdash.core.dap_record import SessionConfig, Threads
 
 
@@ -87,3 +91,24 @@ def test_threads_are_paused_from_stopped_until_continued_or_continue() -> None:
         event("thread", reason="exited", threadId=2),
     ]
     assert not threads.paused and threads.goodbye() == []
+
+
+class _Wire:
+    """Stands for a StreamWriter: keeps the DAP messages written to it."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict] = []
+
+    def write(self, data: bytes) -> None:
+        self.messages.append(json.loads(data.split(b"\r\n\r\n", 1)[1]))
+
+
+def test_requests_a_worker_leaves_unanswered_fail_except_a_disconnect_which_is_then_done() -> None:
+    ide, worker = _Wire(), _Wire()
+    session, debuggee = Session(ide), Debuggee(4242, worker)  # type: ignore[arg-type]
+    debuggee.forward(session, request("evaluate", {"expression": "1"}, seq=7))
+    debuggee.forward(session, request("disconnect", {"terminateDebuggee": False}, seq=8))
+    debuggee.fail_pending("the server was replaced; ask again")  # the worker went away (a reload)
+    answers = {m["request_seq"]: m for m in ide.messages}
+    assert answers[7]["success"] is False and "replaced" in answers[7]["message"]
+    assert answers[8] == {"type": "response", "request_seq": 8, "success": True, "command": "disconnect", "seq": 2}

@@ -33,7 +33,7 @@ from debugdash.protocol.records import dataclass, field  # dataclasses.dataclass
 from debugdash.protocol.session_events import DebugPaused, ReloadHeld
 from debugdash.protocol.observe import CodingAgent
 from debugdash.protocol.events import AccessRefused
-from debugdash.protocol.request_events import RequestRecord, RequestRecords, Verified, VerifyOnReload
+from debugdash.protocol.request_events import Verified, VerifyOnReload
 from debugdash.core.inbox import Inbox
 
 Phase = Literal["starting", "running", "reloading", "crashed", "stopped"]
@@ -135,9 +135,6 @@ class SessionState:
     #: Coding agents connected through `debugdash mcp` (pid -> client name), and the last tool one called.
     coding_agents: dict[int, str] = field(default_factory=dict)
     coding_agent_call: CodingAgent | None = None
-    #: Requests served (``request`` records), and how many of them raised.
-    request_count: int = 0
-    failed_request_count: int = 0
     #: Whether failing GET/HEAD requests from this machine are replayed after a reload.
     verify_on_reload: bool | None = None
     #: Debugger and attach requests that were refused, by address and by Host name.
@@ -326,14 +323,6 @@ class SessionState:
         self.coding_agents[event.pid] = event.client
         if event.state == "call":
             self.coding_agent_call = event
-    def _request(self, event: RequestRecord) -> None:
-        self.request_count += 1
-        if event.error:
-            self.failed_request_count += 1
-
-    def _requests(self, event: RequestRecords) -> None:
-        self.request_count += len(event.rows)
-        self.failed_request_count += event.failed
 
     def _verified(self, event: Verified) -> None:
         group = self._groups.get((event.error_type, event.filename, event.lineno))
@@ -384,8 +373,6 @@ _HANDLERS = {
     AttachListening: SessionState._attach_listening,
     AttachClient: SessionState._attach_client,
     CodingAgent: SessionState._coding_agent,
-    RequestRecord: SessionState._request,
-    RequestRecords: SessionState._requests,
     Verified: SessionState._verified,
     VerifyOnReload: SessionState._verify_on_reload,
     AccessRefused: SessionState._access_refused,

@@ -4,6 +4,7 @@ server would send them. Only the psutil figures (``Stats``) are made up here."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from textual.pilot import Pilot
@@ -171,7 +172,13 @@ async def publish(pilot: Pilot, events: list) -> None:
     app = pilot.app
     assert isinstance(app, DashboardApp)
     app.sup.publish(events)
-    await pilot.pause(0.3)
+    await pilot.pause()
+    # Drawing is scheduled on a timer (at most one render per interval); on a busy
+    # machine a fixed pause was sometimes not long enough to see it happen.
+    deadline = time.monotonic() + 20
+    while (app._dirty or app._render_timer is not None) and time.monotonic() < deadline:
+        await pilot.pause(0.02)
+    await pilot.pause(0.05)
 
 
 # --- requests -------------------------------------------------------------------

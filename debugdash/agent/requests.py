@@ -217,8 +217,11 @@ class _Exchange:
             self._finish()
 
     def close(self) -> None:
+        # Let go of the body: the gate's wrapper of it holds our start_response, a cycle that
+        # left this exchange, the body and the request's contexts to the garbage collector.
+        iterable, self._iterable = self._iterable, None
         try:
-            close = getattr(self._iterable, "close", None)
+            close = getattr(iterable, "close", None)
             if close is not None:
                 close()
         finally:

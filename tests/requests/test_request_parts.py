@@ -8,6 +8,7 @@ import base64
 import gc
 import io
 import json
+import os
 import shlex
 
 import pytest
@@ -263,6 +264,31 @@ def test_the_requests_the_ring_keeps_give_the_garbage_collector_nothing_to_walk(
     assert len(recorder.ring) == 301
     assert len(gc.get_objects()) - before < 30
     assert recorder.ring.get(301).header("Authorization") == "Bearer abc" and recorder.ring.get(301).body == b"body"
+
+
+def test_a_request_through_the_agents_middlewares_leaves_no_cycle_behind() -> None:
+    """What the agent wraps around each request is freed when the request ends, not left to the
+    garbage collector (whose collections the app's worker pays for)."""
+    from debugdash.agent.gate import DebuggerGate
+    from debugdash.agent.request_errors import CaptureMiddleware, ErrorReporter
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    recorder = RequestRecorder(lambda batch: None, pid=5)
+    captured = CaptureMiddleware(app, ErrorReporter(lambda event: None))
+    gate = DebuggerGate(debugger=True, owner=os.getuid())  # on: a loopback request takes the gate's longest path
+    served = recorder.wrap(gate.wrap(captured, captured, "127.0.0.1"))
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(50):
+            assert _serve(served, _environ(REMOTE_ADDR="127.0.0.1")) == ([b"ok"], ["200 OK"])
+        recorder.flush()
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
 
 
 def test_a_batch_decodes_exactly_as_the_generic_codec_would_build_its_records() -> None:

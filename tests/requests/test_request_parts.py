@@ -266,11 +266,18 @@ def test_the_requests_the_ring_keeps_give_the_garbage_collector_nothing_to_walk(
     assert recorder.ring.get(301).header("Authorization") == "Bearer abc" and recorder.ring.get(301).body == b"body"
 
 
-def test_a_request_through_the_agents_middlewares_leaves_no_cycle_behind() -> None:
+def test_a_request_through_the_agents_middlewares_leaves_no_cycle_behind(monkeypatch) -> None:
     """What the agent wraps around each request is freed when the request ends, not left to the
     garbage collector (whose collections the app's worker pays for)."""
+    import werkzeug.debug
+    from werkzeug.debug import tbtools
+
     from debugdash.agent.gate import DebuggerGate
     from debugdash.agent.request_errors import CaptureMiddleware, ErrorReporter
+
+    # The gate's debugger installs debugdash's page into Werkzeug: undone after the test.
+    monkeypatch.setattr(tbtools.DebugFrameSummary, "is_library", tbtools.DebugFrameSummary.__dict__["is_library"])
+    monkeypatch.setattr(werkzeug.debug, "DebugTraceback", werkzeug.debug.DebugTraceback)
 
     def app(environ, start_response):
         start_response("200 OK", [("Content-Type", "text/plain")])

@@ -174,7 +174,7 @@ class _Exchange:
         # ring keeps the last 500 of them. A copy of the environ (which holds the socket and
         # streams) was tracked, lived on into the oldest generation and, three objects per
         # request with its ring entry, made the worker's full collections three times as
-        # frequent as under plain ``flask run`` (py-spy/gc callbacks: +21 µs per request).
+        # frequent as under plain ``flask run`` (gc callbacks, /json: 37.5 µs of collection per request, plain 16.5).
         self.strings = {key: value for key, value in environ.items() if type(value) is str}
         environ[REQUEST_ID_KEY] = self.number
         length = environ.get("CONTENT_LENGTH")

@@ -1,6 +1,6 @@
 """Where the server side's CPU goes on the error path: per process, optionally profiled.
 
-    .venv/bin/python benchmarks/cpu_split.py [--path /boom] [-n 3000] [--no-debugger] [--json] [--plain] [--profile] [--pythonpath DIR]
+    .venv/bin/python benchmarks/cpu_split.py [--path /boom] [-n 3000] [--no-debugger] [--json] [--plain] [--profile] [--threads] [--pythonpath DIR]
 
 Serves ``benchmarks/apps/bench_app.py`` under debugdash (headless, output to a
 file) or plain ``flask run`` (``--plain``), warms it up, sends ``-n`` requests
@@ -8,6 +8,9 @@ with the benchmark's load generator and prints the CPU milliseconds per request
 of each process of the tree (supervisor, worker, spare). ``--profile`` also
 samples every process with py-spy (when installed) during the load and prints
 each one's heaviest functions, by own time and by time including callees.
+``--threads`` splits each process's CPU per thread (Linux ``/proc``; names from
+``py-spy dump`` when installed): request threads, which end with their
+request, are what is left of the process's total.
 A diagnosis tool for FINDINGS.md, not a benchmark: the ratios come from run.py.
 """
 
@@ -16,6 +19,8 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -40,6 +45,25 @@ def _times(proc: psutil.Process) -> tuple[float, float]:
         times = proc.cpu_times()
         return times.user, times.system
     return 0.0, 0.0
+
+
+def _thread_times(pid: int) -> dict[int, tuple[float, float]]:
+    """User and system seconds of each live thread of ``pid``."""
+    tick = os.sysconf("SC_CLK_TCK")
+    times = {}
+    with contextlib.suppress(OSError):
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+                times[int(tid)] = (int(fields[11]) / tick, int(fields[12]) / tick)
+    return times
+
+
+def _thread_names(pid: int, spy: str) -> dict[int, str]:
+    if not Path(spy).exists():
+        return {}
+    dump = subprocess.run([spy, "dump", "--pid", str(pid)], capture_output=True, text=True).stdout
+    return {int(m.group(1)): m.group(2) for m in re.finditer(r'Thread (\d+) \(\w+\): "([^"]*)"', dump)}
 
 
 def _label(proc: psutil.Process, root: int) -> str:
@@ -89,6 +113,7 @@ def main() -> int:
     parser.add_argument("--plain", action="store_true", help="plain flask run instead of debugdash")
     parser.add_argument("--pythonpath", help="import debugdash from here (e.g. an exported older tree, to compare)")
     parser.add_argument("--profile", action="store_true", help="sample every process with py-spy")
+    parser.add_argument("--threads", action="store_true", help="CPU per thread of each process (Linux)")
     parser.add_argument("extra", nargs="*", help="more flags for both sides, after --, e.g. -- --no-reload")
     args = parser.parse_args()
     ws = Workspace()
@@ -105,9 +130,11 @@ def main() -> int:
             run_load(port, args.path, max(200, args.n // 10))
             server.settle()
             procs = server.tree()
-            before = {p.pid: _times(p) for p in procs}
-            spies = []
             spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+            names = {p.pid: _thread_names(p.pid, spy) for p in procs} if args.threads else {}
+            before = {p.pid: _times(p) for p in procs}
+            threads_before = {p.pid: _thread_times(p.pid) for p in procs} if args.threads else {}
+            spies = []
             if args.profile and Path(spy).exists():
                 for proc in procs:
                     raw = out_dir / f"{proc.pid}.txt"
@@ -116,6 +143,7 @@ def main() -> int:
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                     )))
             result = run_load(port, args.path, args.n)
+            threads_after = {p.pid: _thread_times(p.pid) for p in procs} if args.threads else {}
             for _, _, spy_proc in spies:
                 spy_proc.send_signal(2)
             for _, _, spy_proc in spies:
@@ -127,6 +155,15 @@ def main() -> int:
                 user, system = (now - then for now, then in zip(_times(proc), before[proc.pid]))
                 total += user + system
                 print(f"  {1000 * (user + system) / result.requests:6.3f} ms/request (system {1000 * system / result.requests:.3f})  {_label(proc, server.proc.pid)}")
+                if args.threads and user + system > 0:
+                    seen = 0.0
+                    for tid, (t_user, t_system) in threads_after.get(proc.pid, {}).items():
+                        was = threads_before.get(proc.pid, {}).get(tid, (0.0, 0.0))
+                        used = t_user + t_system - sum(was)
+                        seen += used
+                        if used > 0:
+                            print(f"      {1e6 * used / result.requests:7.1f} µs/request  {names.get(proc.pid, {}).get(tid, tid)}")
+                    print(f"      {1e6 * (user + system - seen) / result.requests:7.1f} µs/request  threads that ended (requests)")
             print(f"  {1000 * total / result.requests:6.3f} ms/request  whole server side")
             for pid, raw, _ in spies:
                 print(f"\n== py-spy {_label(psutil.Process(pid), server.proc.pid) if psutil.pid_exists(pid) else pid}")

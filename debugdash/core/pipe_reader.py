@@ -74,6 +74,12 @@ class PipeReader:
         poller = select.poll()
         poller.register(self._fd, select.POLLIN)
         poller.register(self._stop_r, select.POLLIN)
+        # One buffer for every read, and a copy of what arrived: ``os.read`` of READ_SIZE
+        # allocates a fresh 256 KiB block each time (an mmap, an mremap to shrink it, a
+        # munmap when taken, and a page fault per page the kernel fills), which under
+        # request load is ~50 reads a second of a few KiB each.
+        buffer = bytearray(READ_SIZE)
+        view = memoryview(buffer)
         try:
             while True:
                 with self._lock:
@@ -84,13 +90,14 @@ class PipeReader:
                 if any(fd == self._stop_r for fd, _ in poller.poll()):
                     return
                 try:
-                    data = os.read(self._fd, READ_SIZE)
+                    size = os.readv(self._fd, (buffer,))
                 except BlockingIOError:
                     continue
                 except OSError:
-                    data = b""
-                if not data:
+                    size = 0
+                if not size:
                     return
+                data = bytes(view[:size])
                 with self._lock:
                     self._chunks.append(data)
                     self._queued += len(data)

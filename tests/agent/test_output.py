@@ -193,3 +193,36 @@ def test_a_quiet_app_is_not_woken_to_flush() -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/io"), reason="counts write system calls in /proc/self/io (Linux)")
+def test_a_burst_of_log_lines_arrives_whole_and_in_order_in_a_few_writes() -> None:
+    # Werkzeug's access log under load: logging flushes after every line; the first goes out
+    # at once, the rest of the burst together, each write one wake-up of debugdash.
+    proc = _spawn(
+        """
+        def writes():
+            with open("/proc/self/io") as counters:
+                return next(int(line.split()[1]) for line in counters if line.startswith("syscw:"))
+        handler = logging.StreamHandler(sys.stderr)
+        log = logging.getLogger("access")
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        before = writes()
+        for i in range(2000):
+            log.info("GET /json %04d 200", i)
+        sys.stdin.readline()  # the test has read the whole burst: count the writes it took
+        print(writes() - before, flush=True)
+        sys.stdin.readline()
+        """
+    )
+    try:
+        err = _read_until(proc.stderr.fileno(), b"GET /json 1999 200\n")
+        assert err.decode().splitlines() == [f"GET /json {i:04d} 200" for i in range(2000)]
+        proc.stdin.write(b"go\n")
+        proc.stdin.flush()
+        count = int(_read_until(proc.stdout.fileno(), b"\n"))
+        assert count < 50  # not a write per line (2,000)
+    finally:
+        proc.kill()
+        proc.wait()

@@ -5,8 +5,10 @@ record middleware and ring."""
 from __future__ import annotations
 
 import base64
+import gc
 import io
 import json
+import os
 import shlex
 
 import pytest
@@ -239,11 +241,61 @@ def test_a_big_body_is_kept_up_to_64_kb_as_the_app_reads_it() -> None:
 def test_the_ring_is_bounded_in_count_and_bytes() -> None:
     ring = RequestRing(count=10, size=5_000)
     for n in range(1, 101):
-        ring.add((n, {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "HTTP_COOKIE": "c" * 300}, b"b" * 100, False))
+        ring.add(n, {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "HTTP_COOKIE": "c" * 300}, b"b" * 100, False)
     kept = [n for n in range(1, 101) if ring.get(n) is not None]
     assert kept and kept[-1] == 100 and len(kept) <= 10
     assert len(kept) * 400 <= 5_000  # each entry is over 400 bytes: the byte bound decides here
     assert ring.get(100).header("Cookie") == "c" * 300 and ring.get(100).body == b"b" * 100
+
+
+def test_the_requests_the_ring_keeps_give_the_garbage_collector_nothing_to_walk() -> None:
+    """The worker keeps its last 500 requests; objects the collector tracks would age into its oldest
+    generation and make every full collection of the app's process more frequent (issue 12, cost)."""
+    recorder = RequestRecorder(lambda batch: None, pid=5)
+    wrapped = recorder.wrap(lambda environ, start_response: start_response("200 OK", []) or [b"ok"])
+    _serve(wrapped, _environ())  # the batch thread and the first of everything exist
+    recorder.flush()
+    gc.collect()
+    before = len(gc.get_objects())
+    for _ in range(300):
+        _serve(wrapped, _environ(b"body"))
+    recorder.flush()
+    gc.collect()
+    assert len(recorder.ring) == 301
+    assert len(gc.get_objects()) - before < 30
+    assert recorder.ring.get(301).header("Authorization") == "Bearer abc" and recorder.ring.get(301).body == b"body"
+
+
+def test_a_request_through_the_agents_middlewares_leaves_no_cycle_behind(monkeypatch) -> None:
+    """What the agent wraps around each request is freed when the request ends, not left to the
+    garbage collector (whose collections the app's worker pays for)."""
+    import werkzeug.debug
+    from werkzeug.debug import tbtools
+
+    from debugdash.agent.gate import DebuggerGate
+    from debugdash.agent.request_errors import CaptureMiddleware, ErrorReporter
+
+    # The gate's debugger installs debugdash's page into Werkzeug: undone after the test.
+    monkeypatch.setattr(tbtools.DebugFrameSummary, "is_library", tbtools.DebugFrameSummary.__dict__["is_library"])
+    monkeypatch.setattr(werkzeug.debug, "DebugTraceback", werkzeug.debug.DebugTraceback)
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    recorder = RequestRecorder(lambda batch: None, pid=5)
+    captured = CaptureMiddleware(app, ErrorReporter(lambda event: None))
+    gate = DebuggerGate(debugger=True, owner=os.getuid())  # on: a loopback request takes the gate's longest path
+    served = recorder.wrap(gate.wrap(captured, captured, "127.0.0.1"))
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(50):
+            assert _serve(served, _environ(REMOTE_ADDR="127.0.0.1")) == ([b"ok"], ["200 OK"])
+        recorder.flush()
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
 
 
 def test_a_batch_decodes_exactly_as_the_generic_codec_would_build_its_records() -> None:

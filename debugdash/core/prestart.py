@@ -25,7 +25,6 @@ import sys
 # the server's start (typing, json, shutil, subprocess, pathlib: ~10 ms).
 TYPE_CHECKING = False  # typing.TYPE_CHECKING's idiom without importing typing
 if TYPE_CHECKING:
-    import subprocess
     from collections.abc import Callable
     from typing import Any
 
@@ -43,15 +42,26 @@ _NOT_HERE = frozenset({"-h", "--help", "--version", "--attach", "--script"})
 # session makes later (it would put nothing else of our environment on the
 # path either); the folder first on sys.path, as `python -m` would have it.
 # Until debugdash hands over, its death ends this process at once (and end of
-# file on fd 0 would, once the imports are done).
+# file on fd 0 would, once the imports are done). With ``check`` it first
+# answers on fd 0 what ``core.interpreter``'s probe of a named interpreter
+# would print: the probe's own run was a third interpreter starting beside
+# this one and debugdash's imports, on a machine with two cores.
 _BOOT = """\
 import ctypes, os, sys
 ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)
 if os.getppid() != {parent}:
     os._exit(0)
+for fd in os.listdir("/proc/self/fd"):
+    if int(fd) > 2:
+        try:
+            os.close(int(fd))
+        except OSError:
+            pass
 if sys.path and sys.path[0] == "":
     sys.path[0] = os.getcwd()
 import importlib.util
+if {check}:
+    os.write(0, b"python flask\\n" if importlib.util.find_spec("flask") else b"python\\n")
 spec = importlib.util.spec_from_file_location("debugdash", {init!r}, submodule_search_locations=[{package!r}])
 module = importlib.util.module_from_spec(spec)
 sys.modules["debugdash"] = module
@@ -66,12 +76,14 @@ _pending: Prestart | None = None
 class Prestart:
     """An agent interpreter started early, waiting on ``channel`` for its command."""
 
-    def __init__(self, proc: subprocess.Popen[bytes] | _ForkedChild, channel: socket.socket, python: str, cwd: str, env: dict[str, str]) -> None:
+    def __init__(self, proc: _ForkedChild, channel: socket.socket, python: str, cwd: str, env: dict[str, str]) -> None:
         self.proc = proc
         self.channel: socket.socket | None = channel
         self.python = python
         self.cwd = cwd
         self.env = env
+        #: The environment the interpreter check's answer holds for; None when it gives none (``check_answer``).
+        self.check_env: dict[str, str] | None = None
 
     @property
     def pid(self) -> int:
@@ -122,12 +134,9 @@ class Prestart:
             self.channel.close()
             self.channel = None
         if self.proc.poll() is None:
-            import subprocess
-
             with contextlib.suppress(OSError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.proc.wait(timeout=5)
+            self.proc.wait()
         for stream in (self.proc.stdout, self.proc.stderr):
             if stream is not None:
                 stream.close()
@@ -149,44 +158,88 @@ def launch(args: list[str], environ: dict[str, str] | None = None, *, wait: Call
     if python is None:
         return None
     environ.pop("TEXTUAL", None)
+    # The settings check a named interpreter by running it once (``core.interpreter``): this start answers for it.
+    check = os.path.abspath(python) != os.path.abspath(sys.executable) and _names_python(args)
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         if wait is not None and python == sys.executable and environ_is_ours and _fork_safe():
-            proc: subprocess.Popen[bytes] | _ForkedChild | None = _fork(theirs, ours, wait)
+            proc = _fork(theirs, ours, wait)
         else:
-            proc = _spawn(python, theirs.fileno(), environ)
+            proc = _spawn(python, theirs.fileno(), environ, check=check)
     finally:
         theirs.close()
     if proc is None:
         ours.close()
         return None
-    if os.path.abspath(python) != os.path.abspath(sys.executable) and _names_python(args):
-        # The settings check a named interpreter by running it once: that run starts now too.
-        from debugdash.core import interpreter
-
-        interpreter.start_probe(python, os.getcwd(), os.environ)
     _widen(proc)
     _pending = Prestart(proc, ours, python, os.getcwd(), environ)
+    if check:
+        _pending.check_env = dict(os.environ)
     return _pending
 
 
-def _spawn(python: str, channel: int, environ: dict[str, str]) -> subprocess.Popen[bytes] | None:
-    """A new interpreter (another one than ours, or ours under other flags) running the boot lines."""
-    import subprocess
-
-    package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
-    boot = _BOOT.format(init=os.path.join(package, "__init__.py"), package=package, parent=os.getpid())
+def check_answer(python: str, cwd: str, env: dict[str, str], timeout: float) -> str | None:
+    """What the early start of ``python`` printed for the interpreter check, as the
+    probe prints it; None when there is no early start of it in ``cwd`` under
+    ``env`` to ask, or it ended without answering. Raises TimeoutError."""
+    early = _pending
+    if early is None or early.channel is None or early.check_env is None or early.python != python:
+        return None
+    if os.path.realpath(cwd) != os.path.realpath(early.cwd) or dict(env) != early.check_env:
+        return None
+    early.check_env = None  # asked once, as a probe runs once
+    channel = early.channel
+    answer = b""
+    channel.settimeout(timeout)
     try:
-        return subprocess.Popen(
-            [python, "-c", boot], stdin=channel, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            cwd=os.getcwd(), env=environ, start_new_session=True,
-        )
+        while not answer.endswith(b"\n"):
+            data = channel.recv(64)
+            if not data:
+                return None
+            answer += data
+    except socket.timeout:
+        raise TimeoutError from None
     except OSError:
         return None
+    finally:
+        channel.settimeout(None)
+    return answer.decode(errors="replace")
+
+
+def _spawn(python: str, channel: int, environ: dict[str, str], *, check: bool = False) -> _ForkedChild | None:
+    """A new interpreter (another one than ours, or ours under other flags) running the boot lines.
+
+    ``posix_spawn``, not ``subprocess``: importing subprocess cost this
+    path ~5 ms before the interpreter could start. What ``Popen`` would do
+    is done here or by the boot lines: a session of its own, SIGPIPE and
+    SIGXFSZ back to their defaults, no descriptor but the three standard ones.
+    """
+    package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+    boot = _BOOT.format(init=os.path.join(package, "__init__.py"), package=package, parent=os.getpid(), check=check)
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    pid = None
+    try:
+        if min(channel, out_w, err_w) > 2:  # else a dup2 below would overwrite another
+            pid = os.posix_spawn(
+                python, [python, "-c", boot], environ,
+                file_actions=[(os.POSIX_SPAWN_DUP2, channel, 0), (os.POSIX_SPAWN_DUP2, out_w, 1), (os.POSIX_SPAWN_DUP2, err_w, 2)],
+                setsid=True, setsigdef=(signal.SIGPIPE, signal.SIGXFSZ),
+            )
+    except OSError:
+        pass
+    finally:
+        os.close(out_w)
+        os.close(err_w)
+    if pid is None:
+        os.close(out_r)
+        os.close(err_r)
+        return None
+    return _ForkedChild(pid, os.fdopen(out_r, "rb"), os.fdopen(err_r, "rb"))
 
 
 class _ForkedChild:
-    """A child forked without exec, with what ``Prestart`` uses of a ``Popen``."""
+    """A child started without ``subprocess`` (forked, or spawned), with what ``Prestart`` uses of a ``Popen``."""
 
     def __init__(self, pid: int, stdout: Any, stderr: Any) -> None:
         self.pid = pid
@@ -199,7 +252,7 @@ class _ForkedChild:
             self._reap(os.WNOHANG)
         return self.returncode
 
-    def wait(self, timeout: float | None = None) -> int | None:
+    def wait(self) -> int | None:
         """Blocks until it exits: called only after it was sent SIGKILL."""
         if self.returncode is None:
             self._reap(0)
@@ -288,13 +341,10 @@ def take() -> Prestart | None:
 
 
 def discard_pending() -> None:
-    """The command ended without a supervisor taking it (bad input, say): end it, and a probe left unasked."""
+    """The command ended without a supervisor taking it (bad input, say): end it."""
     early = take()
     if early is not None:
         early.discard()
-    interpreter = sys.modules.get("debugdash.core.interpreter")
-    if interpreter is not None:
-        interpreter.discard_probes()
 
 
 def _wanted(args: list[str], environ: dict[str, str]) -> bool:
@@ -347,7 +397,7 @@ def _path_prepend(env: dict[str, str], early_env: dict[str, str]) -> list[str] |
     return final[: len(final) - len(early)]
 
 
-def _widen(proc: subprocess.Popen[bytes] | _ForkedChild) -> None:
+def _widen(proc: _ForkedChild) -> None:
     """1 MiB output pipes as every server gets: what it prints before the supervisor reads waits there."""
     import fcntl
 

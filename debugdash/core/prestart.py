@@ -15,16 +15,18 @@ before everything else is imported.
 
 from __future__ import annotations
 
+import _socket
 import contextlib
 import os
 import signal
-import socket
 import sys
 
 # Only what the fork needs is imported at the top: every import here delays
-# the server's start (typing, json, shutil, subprocess, pathlib: ~10 ms).
+# the server's start (typing, json, shutil, subprocess, pathlib: ~10 ms; socket,
+# with selectors and array, ~3 ms: the socket pair is made with _socket).
 TYPE_CHECKING = False  # typing.TYPE_CHECKING's idiom without importing typing
 if TYPE_CHECKING:
+    import socket
     from collections.abc import Callable
     from typing import Any
 
@@ -120,6 +122,7 @@ class Prestart:
             "path_prepend": _path_prepend(env, self.env),
         }
         import json
+        import socket
 
         data = json.dumps(message).encode() + b"\n"
         try:
@@ -160,7 +163,7 @@ def launch(args: list[str], environ: dict[str, str] | None = None, *, wait: Call
     environ.pop("TEXTUAL", None)
     # The settings check a named interpreter by running it once (``core.interpreter``): this start answers for it.
     check = os.path.abspath(python) != os.path.abspath(sys.executable) and _names_python(args)
-    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         if wait is not None and python == sys.executable and environ_is_ours and _fork_safe():
             proc = _fork(theirs, ours, wait)
@@ -172,7 +175,9 @@ def launch(args: list[str], environ: dict[str, str] | None = None, *, wait: Call
         ours.close()
         return None
     _widen(proc)
-    _pending = Prestart(proc, ours, python, os.getcwd(), environ)
+    import socket
+
+    _pending = Prestart(proc, socket.socket(fileno=ours.detach()), python, os.getcwd(), environ)
     if check:
         _pending.check_env = dict(os.environ)
     return _pending
@@ -197,8 +202,8 @@ def check_answer(python: str, cwd: str, env: dict[str, str], timeout: float) -> 
             if not data:
                 return None
             answer += data
-    except socket.timeout:
-        raise TimeoutError from None
+    except TimeoutError:
+        raise
     except OSError:
         return None
     finally:
@@ -281,7 +286,7 @@ def _fork_safe() -> bool:
     )
 
 
-def _fork(theirs: socket.socket, ours: socket.socket, wait: Callable[[], None]) -> _ForkedChild | None:
+def _fork(theirs: _socket.socket, ours: _socket.socket, wait: Callable[[], None]) -> _ForkedChild | None:
     """Our own interpreter, already started: forked, it skips an interpreter's start (and an exec)."""
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
@@ -350,7 +355,7 @@ def discard_pending() -> None:
 def _wanted(args: list[str], environ: dict[str, str]) -> bool:
     if environ.get(PRESTART_SWITCH_ENV) == "0" or not sys.platform.startswith("linux"):
         return False
-    if not hasattr(os, "pidfd_open") or not hasattr(socket, "send_fds"):
+    if not hasattr(os, "pidfd_open"):
         return False
     if args and args[0] in _NOT_SERVING:
         return False
@@ -371,16 +376,27 @@ def _python(args: list[str], environ: dict[str, str]) -> str | None:
         elif arg.startswith("--python="):
             given = arg.split("=", 1)[1]
     if given is not None:
-        import shutil
-        from pathlib import Path
+        if os.sep in given:
+            found: str | None = given
+        else:
+            import shutil
 
-        found = shutil.which(given) if os.sep not in given else given
-        # Spelled as core.interpreter spells it, or it would not match.
-        return str(Path(found).absolute()) if found and os.access(found, os.X_OK) else None
+            found = shutil.which(given)
+        return _absolute(found) if found and os.access(found, os.X_OK) else None
     venv = environ.get("VIRTUAL_ENV")
     if venv and os.path.exists(os.path.join(venv, "bin", "python")):
         return os.path.join(venv, "bin", "python")
     return sys.executable
+
+
+def _absolute(path: str) -> str:
+    """``str(Path(path).absolute())``, as core.interpreter spells it (or it would not
+    match), without importing pathlib (~5 ms) for a path it would leave as it is."""
+    if path.startswith("/") and not path.endswith(("/", "/.")) and "//" not in path and "/./" not in path:
+        return path
+    from pathlib import Path
+
+    return str(Path(path).absolute())
 
 
 def _names_python(args: list[str]) -> bool:

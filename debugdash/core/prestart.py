@@ -127,7 +127,11 @@ class Prestart:
         data = json.dumps(message).encode() + b"\n"
         try:
             sent = socket.send_fds(channel, [data], list(fds.values()))
-            channel.sendall(data[sent:])
+            # Only what is left: an early server that waited for this reads the
+            # whole line and closes its end at once, and sending even nothing
+            # to a closed end fails (EPIPE), which threw a fitting start away.
+            if sent < len(data):
+                channel.sendall(data[sent:])
         finally:
             channel.close()
 

@@ -129,6 +129,19 @@ def test_an_early_start_that_does_not_fit_is_ended_and_a_fresh_server_serves(tmp
     wait_for(lambda: not _early_processes(mark, session.proc.pid), timeout=10, what="the unused early start to end")
 
 
+def test_a_project_with_a_flaskenv_is_served_by_its_early_start(tmp_path: Path, session_factory) -> None:
+    # Reading .flaskenv makes debugdash later than the early server, which then waits
+    # for its command and closes its end as soon as it has it; the hand-over must
+    # still count (it failed about every second launch: tests/core/test_prestart_hand_over.py).
+    (tmp_path / ".flaskenv").write_text("FLASK_APP=app\n")
+    write_app(tmp_path, STATE_APP)
+    for _ in range(5):  # a race: each launch of the old hand-over lost it about every third time
+        session, state = _served(session_factory)
+        assert state["env"]["FLASK_APP"] == "app"
+        assert "debugdash.agent" not in _cmdline(state["pid"]), "the early start was not used"
+        session.close()
+
+
 def test_bad_input_leaves_no_early_start_behind(tmp_path: Path) -> None:
     write_app(tmp_path, STATE_APP)
     mark = uuid.uuid4().hex

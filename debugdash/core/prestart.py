@@ -9,8 +9,9 @@ supervisor's first launch hands it the real command (``hand_over``) if it was
 started the way that command would be; otherwise it is ended unused
 (``discard``) and a fresh server is started as before.
 
-Standard library only, and nothing of debugdash at import: this module runs
-before everything else is imported.
+Standard library only, and nothing of debugdash at import but
+``core.early_start`` (how the interpreter is started, likewise): this module
+runs before everything else is imported.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import os
 import signal
 import sys
 
+from debugdash.core import early_start
+
 # Only what the fork needs is imported at the top: every import here delays
 # the server's start (typing, json, shutil, subprocess, pathlib: ~10 ms; socket,
 # with selectors and array, ~3 ms: the socket pair is made with _socket).
@@ -28,7 +31,6 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING's idiom without importing typing
 if TYPE_CHECKING:
     import socket
     from collections.abc import Callable
-    from typing import Any
 
 #: "0" turns the early start off (then the server starts once the supervisor is up).
 PRESTART_SWITCH_ENV = "DEBUGDASH_PRESTART"
@@ -40,45 +42,13 @@ _NOT_SERVING = frozenset(
 #: Options that mean no server, or one started another way (attach: other interpreter flags; script mode).
 _NOT_HERE = frozenset({"-h", "--help", "--version", "--attach", "--script"})
 
-# The agent's package from its real folder, without the import folder a
-# session makes later (it would put nothing else of our environment on the
-# path either); the folder first on sys.path, as `python -m` would have it.
-# Until debugdash hands over, its death ends this process at once (and end of
-# file on fd 0 would, once the imports are done). With ``check`` it first
-# answers on fd 0 what ``core.interpreter``'s probe of a named interpreter
-# would print: the probe's own run was a third interpreter starting beside
-# this one and debugdash's imports, on a machine with two cores.
-_BOOT = """\
-import ctypes, os, sys
-ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)
-if os.getppid() != {parent}:
-    os._exit(0)
-for fd in os.listdir("/proc/self/fd"):
-    if int(fd) > 2:
-        try:
-            os.close(int(fd))
-        except OSError:
-            pass
-if sys.path and sys.path[0] == "":
-    sys.path[0] = os.getcwd()
-import importlib.util
-if {check}:
-    os.write(0, b"python flask\\n" if importlib.util.find_spec("flask") else b"python\\n")
-spec = importlib.util.spec_from_file_location("debugdash", {init!r}, submodule_search_locations=[{package!r}])
-module = importlib.util.module_from_spec(spec)
-sys.modules["debugdash"] = module
-spec.loader.exec_module(module)
-from debugdash.agent import prestart
-prestart.main()
-"""
-
 _pending: Prestart | None = None
 
 
 class Prestart:
     """An agent interpreter started early, waiting on ``channel`` for its command."""
 
-    def __init__(self, proc: _ForkedChild, channel: socket.socket, python: str, cwd: str, env: dict[str, str]) -> None:
+    def __init__(self, proc: early_start.ForkedChild, channel: socket.socket, python: str, cwd: str, env: dict[str, str]) -> None:
         self.proc = proc
         self.channel: socket.socket | None = channel
         self.python = python
@@ -169,10 +139,10 @@ def launch(args: list[str], environ: dict[str, str] | None = None, *, wait: Call
     check = os.path.abspath(python) != os.path.abspath(sys.executable) and _names_python(args)
     ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
-        if wait is not None and python == sys.executable and environ_is_ours and _fork_safe():
-            proc = _fork(theirs, ours, wait)
+        if wait is not None and python == sys.executable and environ_is_ours and early_start.fork_safe():
+            proc = early_start.fork(theirs, ours, wait)
         else:
-            proc = _spawn(python, theirs.fileno(), environ, check=check)
+            proc = early_start.spawn(python, theirs.fileno(), environ, check=check)
     finally:
         theirs.close()
     if proc is None:
@@ -213,133 +183,6 @@ def check_answer(python: str, cwd: str, env: dict[str, str], timeout: float) -> 
     finally:
         channel.settimeout(None)
     return answer.decode(errors="replace")
-
-
-def _spawn(python: str, channel: int, environ: dict[str, str], *, check: bool = False) -> _ForkedChild | None:
-    """A new interpreter (another one than ours, or ours under other flags) running the boot lines.
-
-    ``posix_spawn``, not ``subprocess``: importing subprocess cost this
-    path ~5 ms before the interpreter could start. What ``Popen`` would do
-    is done here or by the boot lines: a session of its own, SIGPIPE and
-    SIGXFSZ back to their defaults, no descriptor but the three standard ones.
-    """
-    package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
-    boot = _BOOT.format(init=os.path.join(package, "__init__.py"), package=package, parent=os.getpid(), check=check)
-    out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
-    pid = None
-    try:
-        if min(channel, out_w, err_w) > 2:  # else a dup2 below would overwrite another
-            pid = os.posix_spawn(
-                python, [python, "-c", boot], environ,
-                file_actions=[(os.POSIX_SPAWN_DUP2, channel, 0), (os.POSIX_SPAWN_DUP2, out_w, 1), (os.POSIX_SPAWN_DUP2, err_w, 2)],
-                setsid=True, setsigdef=(signal.SIGPIPE, signal.SIGXFSZ),
-            )
-    except OSError:
-        pass
-    finally:
-        os.close(out_w)
-        os.close(err_w)
-    if pid is None:
-        os.close(out_r)
-        os.close(err_r)
-        return None
-    return _ForkedChild(pid, os.fdopen(out_r, "rb"), os.fdopen(err_r, "rb"))
-
-
-class _ForkedChild:
-    """A child started without ``subprocess`` (forked, or spawned), with what ``Prestart`` uses of a ``Popen``."""
-
-    def __init__(self, pid: int, stdout: Any, stderr: Any) -> None:
-        self.pid = pid
-        self.stdout = stdout
-        self.stderr = stderr
-        self.returncode: int | None = None
-
-    def poll(self) -> int | None:
-        if self.returncode is None:
-            self._reap(os.WNOHANG)
-        return self.returncode
-
-    def wait(self) -> int | None:
-        """Blocks until it exits: called only after it was sent SIGKILL."""
-        if self.returncode is None:
-            self._reap(0)
-        return self.returncode
-
-    def _reap(self, flags: int) -> None:
-        try:
-            pid, status = os.waitpid(self.pid, flags)
-        except ChildProcessError:
-            self.returncode = -1
-            return
-        if pid:
-            self.returncode = os.waitstatus_to_exitcode(status)
-
-
-def _fork_safe() -> bool:
-    """Forking this interpreter gives what a fresh one would be: no threads, no flags of its own."""
-    threading = sys.modules.get("threading")
-    if threading is not None and threading.active_count() > 1:
-        return False
-    flags = sys.flags
-    return not (
-        sys._xoptions or sys.warnoptions or flags.isolated or flags.ignore_environment or flags.no_site
-        or flags.no_user_site or flags.dev_mode or flags.optimize or flags.bytes_warning or flags.verbose
-        or flags.inspect or flags.interactive or flags.safe_path
-    )
-
-
-def _fork(theirs: _socket.socket, ours: _socket.socket, wait: Callable[[], None]) -> _ForkedChild | None:
-    """Our own interpreter, already started: forked, it skips an interpreter's start (and an exec)."""
-    out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
-    parent = os.getpid()
-    try:
-        pid = os.fork()
-    except OSError:
-        for fd in (out_r, out_w, err_r, err_w):
-            os.close(fd)
-        return None
-    if pid == 0:
-        # Their numbers are closed or reused below: nothing may close them again later.
-        channel = theirs.detach()
-        ours.detach()
-        _become_early(channel, out_w, err_w, parent, wait)
-    os.close(out_w)
-    os.close(err_w)
-    return _ForkedChild(pid, os.fdopen(out_r, "rb"), os.fdopen(err_r, "rb"))
-
-
-def _become_early(channel: int, out_w: int, err_w: int, parent: int, wait: Callable[[], None]) -> None:
-    """In the forked child: the descriptors, session and ties of the boot lines' interpreter, then wait.
-
-    Never returns: the server it becomes ends by SystemExit through our
-    callers, as a fresh interpreter's ``-m`` ends, running its atexit handlers.
-    """
-    try:
-        os.setsid()
-        os.dup2(channel, 0)
-        os.dup2(out_w, 1)
-        os.dup2(err_w, 2)
-        for name in os.listdir("/proc/self/fd"):
-            if int(name) > 2:
-                with contextlib.suppress(OSError):
-                    os.close(int(name))
-        import ctypes
-
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-        if os.getppid() != parent:
-            os._exit(0)
-    except BaseException:
-        os._exit(1)
-    os.environ.pop("TEXTUAL", None)
-    # As `python -m` has it: the folder first; nothing of debugdash's command.
-    sys.path[0] = os.getcwd()
-    for name in [n for n in sys.modules if n == "debugdash.launch" or n.startswith("debugdash.core")]:
-        del sys.modules[name]
-    wait()
-    os._exit(0)  # wait() runs the server, which ends by SystemExit
 
 
 def take() -> Prestart | None:
@@ -417,7 +260,7 @@ def _path_prepend(env: dict[str, str], early_env: dict[str, str]) -> list[str] |
     return final[: len(final) - len(early)]
 
 
-def _widen(proc: _ForkedChild) -> None:
+def _widen(proc: early_start.ForkedChild) -> None:
     """1 MiB output pipes as every server gets: what it prints before the supervisor reads waits there."""
     import fcntl
 

@@ -69,6 +69,18 @@ def test_a_server_loads_its_consoles_with_the_first_console_query_not_at_start()
     assert not modules & {"debugdash.agent.evaluation", "debugdash.agent.console", "debugdash.protocol.console"}
 
 
+def test_a_server_loads_its_error_capture_with_the_first_error_not_at_start() -> None:
+    # ~3 ms of every server's start (issue 15: capture, statements, reprs); the
+    # tests of failing requests and load errors (tests/agent, tests/e2e) show they are still captured.
+    modules = _modules_after_import(
+        "import flask.cli, werkzeug.serving\n"
+        "from debugdash.agent import guard, hooks, link, output, runtime\n"
+        "import debugdash.agent.__main__"
+    )
+    assert "debugdash.agent.request_errors" in modules and "debugdash.agent.load_errors" in modules
+    assert not modules & {"debugdash.agent.capture", "debugdash.agent.statements", "debugdash.agent.reprs"}
+
+
 def test_the_console_messages_known_before_their_module_are_exactly_its_queries_and_replies() -> None:
     from debugdash.protocol import codec, commands, console, events
 

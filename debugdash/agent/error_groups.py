@@ -34,9 +34,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from debugdash.agent.capture import ExceptionSnapshot
 from debugdash.protocol.events import Event, RequestError, RequestErrorRepeat
 from debugdash.protocol.records import dataclass, field  # dataclasses.dataclass, cheaper to create
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from debugdash.agent.capture import ExceptionSnapshot
 
 #: At most one whole report per group per this many seconds while it repeats.
 WHOLE_INTERVAL = 0.25

@@ -25,7 +25,6 @@ from collections import OrderedDict
 from collections.abc import Callable
 from types import FrameType, TracebackType
 
-from debugdash.agent.capture import MAX_CHAIN, MAX_FRAMES, _is_debugdash_file, is_app_file, message_of, type_name
 from debugdash.protocol.records import dataclass  # dataclasses.dataclass, cheaper to create
 
 #: Occurrences kept with their frames unless the session says otherwise.
@@ -105,6 +104,8 @@ class FrameStore:
         if not frames:
             raise FramesGone(f"occurrence {occurrence} has no frames to evaluate in")
         if number is None:
+            from debugdash.agent.capture import is_app_file
+
             apps = [i for i, f in enumerate(frames) if is_app_file(f.filename)]
             number = apps[-1] if apps else len(frames) - 1
         if not 0 <= number < len(frames):
@@ -129,6 +130,8 @@ class FrameStore:
             kept = self._kept.get(occurrence)
         if kept is None:
             return ""
+        from debugdash.agent.capture import message_of, type_name
+
         message = message_of(kept.exception).strip().splitlines()
         kind = type_name(kept.exception)
         return f"{kind}: {message[0][:200]}" if message else kind
@@ -176,6 +179,8 @@ class FrameStore:
 
 def _chain_of(kept: _Kept) -> list[tuple[BaseException, TracebackType | None]]:
     """The chain ending in the kept exception, root cause first, as ``capture.exception_chain`` walks it."""
+    from debugdash.agent.capture import MAX_CHAIN
+
     links: list[tuple[BaseException, TracebackType | None]] = []
     seen: set[int] = set()
     current: BaseException | None = kept.exception
@@ -195,6 +200,8 @@ def _chain_of(kept: _Kept) -> list[tuple[BaseException, TracebackType | None]]:
 
 def _live_frames(tb: TracebackType | None) -> list[LiveFrame]:
     """The frames ``capture.frames_of`` reports for ``tb``, live, in the same order and numbering."""
+    from debugdash.agent.capture import MAX_FRAMES, _is_debugdash_file
+
     frames = []
     while tb is not None:
         code = tb.tb_frame.f_code
@@ -207,6 +214,8 @@ def _live_frames(tb: TracebackType | None) -> list[LiveFrame]:
 
 def _group_key(kept: _Kept) -> tuple[str, str, int]:
     """The dashboard's group key (``core.state``): type, and where the app raised it."""
+    from debugdash.agent.capture import is_app_file, type_name
+
     frames = _live_frames(kept.traceback)
     apps = [f for f in frames if is_app_file(f.filename)]
     where = apps[-1] if apps else (frames[-1] if frames else None)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 
-from debugdash.agent.capture import exception_chain, is_app_file, mark_reported, message_of
 from debugdash.agent.runtime import Agent
 from debugdash.protocol.events import LoadError
 
@@ -23,6 +22,8 @@ def report_load_error(
 
     Either way the files it names join what the reloader watches.
     """
+    from debugdash.agent.capture import exception_chain, is_app_file, mark_reported, message_of
+
     if not mark_reported(exc):
         return None
     related = _related(exc)

@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from debugdash.agent import logged_tracebacks
-from debugdash.agent.capture import chain_snapshot, mark_reported
 from debugdash.agent.error_groups import ErrorGroups, Occurrence
 from debugdash.agent.requests import RAISED_KEY, REQUEST_ID_KEY
 from debugdash.agent.tracebacks import drop_own_frame
@@ -42,6 +41,8 @@ class ErrorReporter:
         Every occurrence is captured here, at failure time (so its locals are
         the values they had); ``ErrorGroups`` decides how much of it is sent now.
         """
+        from debugdash.agent.capture import mark_reported
+
         if not mark_reported(exc):
             return
         # Every occurrence keeps its frames, whatever the event says of it (issue 13).
@@ -86,6 +87,8 @@ class ErrorReporter:
 
 def capture(environ: dict, exc: BaseException, streaming: bool = False, *, occurrence: str = "") -> Occurrence:
     """``exc`` raised by the request of ``environ``, as it is now (``.event()`` is its ``request_error``)."""
+    from debugdash.agent.capture import chain_snapshot
+
     return Occurrence(
         method=str(environ.get("REQUEST_METHOD", "")),
         path=str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", "")),

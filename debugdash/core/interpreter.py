@@ -13,6 +13,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from debugdash.core import prestart
 from debugdash.core.errors import UserInputError
 
 #: How long the probe of a foreign interpreter may take (a busy machine, a cold disk).
@@ -50,30 +51,6 @@ def given_python(given: str, source: str, cwd: Path, env: Mapping[str, str]) -> 
 # the server's load error to report.
 _PROBE = "import importlib.util; print('python', flush=True); importlib.util.find_spec('flask') and print('flask')"
 
-#: Probes started by the command's first lines (``start_probe``): python -> (folder, environment, process).
-_started: dict[str, tuple[str, dict[str, str], subprocess.Popen[str]]] = {}
-
-
-def start_probe(python: str, cwd: str, env: Mapping[str, str]) -> None:
-    """Begin the probe of ``python`` now, beside the early start of the server: an
-    interpreter's start (~40 ms) no longer waits for debugdash's imports, nor they for it.
-    ``given_python`` takes its answer if it asks the same of the same interpreter."""
-    try:
-        proc = subprocess.Popen(
-            [python, "-c", _PROBE], cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace",
-        )
-    except OSError:
-        return  # given_python runs it again and says why
-    _started[python] = (os.path.realpath(cwd), dict(env), proc)
-
-
-def discard_probes() -> None:
-    """End the probes nobody asked for (the command failed before its settings)."""
-    while _started:
-        _, _, proc = _started.popitem()[1]
-        _end(proc)
-
 
 def _end(proc: subprocess.Popen[str]) -> None:
     if proc.poll() is None:
@@ -83,24 +60,23 @@ def _end(proc: subprocess.Popen[str]) -> None:
 
 def _probe(python: str, given: str, source: str, cwd: Path, env: Mapping[str, str]) -> None:
     """Run ``python`` once to see that it is a Python with Flask, before anything starts."""
-    proc = None
-    started = _started.pop(python, None)
-    if started is not None:
-        folder, started_env, early = started
-        if folder == os.path.realpath(cwd) and started_env == dict(env):
-            proc = early
-        else:
-            _end(early)  # asked of another folder or environment: its answer may differ
+    timed_out = UserInputError(f"{source} {given} did not answer within {PROBE_TIMEOUT:g} s; give the path of the app's python")
     try:
-        if proc is None:
+        # The server's interpreter, started early by the command's first lines, answers as this run would.
+        stdout = prestart.check_answer(python, str(cwd), dict(env), PROBE_TIMEOUT)
+    except TimeoutError:
+        raise timed_out from None
+    proc = None
+    try:
+        if stdout is None:
             proc = subprocess.Popen(
                 [python, "-c", _PROBE], cwd=str(cwd), env=dict(env), stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace",
             )
-        stdout, _ = proc.communicate(timeout=PROBE_TIMEOUT)
+            stdout, _ = proc.communicate(timeout=PROBE_TIMEOUT)
     except subprocess.TimeoutExpired:
         _end(proc)
-        raise UserInputError(f"{source} {given} did not answer within {PROBE_TIMEOUT:g} s; give the path of the app's python") from None
+        raise timed_out from None
     except OSError as e:
         raise UserInputError(f"{source} {given} cannot be run ({e.strerror}); give the path of the app's python") from None
     said = stdout.split()

@@ -9,25 +9,28 @@ supervisor's first launch hands it the real command (``hand_over``) if it was
 started the way that command would be; otherwise it is ended unused
 (``discard``) and a fresh server is started as before.
 
-Standard library only, and nothing of debugdash at import: this module runs
-before everything else is imported.
+Standard library only, and nothing of debugdash at import but
+``core.early_start`` (how the interpreter is started, likewise): this module
+runs before everything else is imported.
 """
 
 from __future__ import annotations
 
+import _socket
 import contextlib
 import os
 import signal
-import socket
 import sys
 
+from debugdash.core import early_start
+
 # Only what the fork needs is imported at the top: every import here delays
-# the server's start (typing, json, shutil, subprocess, pathlib: ~10 ms).
+# the server's start (typing, json, shutil, subprocess, pathlib: ~10 ms; socket,
+# with selectors and array, ~3 ms: the socket pair is made with _socket).
 TYPE_CHECKING = False  # typing.TYPE_CHECKING's idiom without importing typing
 if TYPE_CHECKING:
-    import subprocess
+    import socket
     from collections.abc import Callable
-    from typing import Any
 
 #: "0" turns the early start off (then the server starts once the supervisor is up).
 PRESTART_SWITCH_ENV = "DEBUGDASH_PRESTART"
@@ -39,39 +42,20 @@ _NOT_SERVING = frozenset(
 #: Options that mean no server, or one started another way (attach: other interpreter flags; script mode).
 _NOT_HERE = frozenset({"-h", "--help", "--version", "--attach", "--script"})
 
-# The agent's package from its real folder, without the import folder a
-# session makes later (it would put nothing else of our environment on the
-# path either); the folder first on sys.path, as `python -m` would have it.
-# Until debugdash hands over, its death ends this process at once (and end of
-# file on fd 0 would, once the imports are done).
-_BOOT = """\
-import ctypes, os, sys
-ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)
-if os.getppid() != {parent}:
-    os._exit(0)
-if sys.path and sys.path[0] == "":
-    sys.path[0] = os.getcwd()
-import importlib.util
-spec = importlib.util.spec_from_file_location("debugdash", {init!r}, submodule_search_locations=[{package!r}])
-module = importlib.util.module_from_spec(spec)
-sys.modules["debugdash"] = module
-spec.loader.exec_module(module)
-from debugdash.agent import prestart
-prestart.main()
-"""
-
 _pending: Prestart | None = None
 
 
 class Prestart:
     """An agent interpreter started early, waiting on ``channel`` for its command."""
 
-    def __init__(self, proc: subprocess.Popen[bytes] | _ForkedChild, channel: socket.socket, python: str, cwd: str, env: dict[str, str]) -> None:
+    def __init__(self, proc: early_start.ForkedChild, channel: socket.socket, python: str, cwd: str, env: dict[str, str]) -> None:
         self.proc = proc
         self.channel: socket.socket | None = channel
         self.python = python
         self.cwd = cwd
         self.env = env
+        #: The environment the interpreter check's answer holds for; None when it gives none (``check_answer``).
+        self.check_env: dict[str, str] | None = None
 
     @property
     def pid(self) -> int:
@@ -108,11 +92,16 @@ class Prestart:
             "path_prepend": _path_prepend(env, self.env),
         }
         import json
+        import socket
 
         data = json.dumps(message).encode() + b"\n"
         try:
             sent = socket.send_fds(channel, [data], list(fds.values()))
-            channel.sendall(data[sent:])
+            # Only what is left: an early server that waited for this reads the
+            # whole line and closes its end at once, and sending even nothing
+            # to a closed end fails (EPIPE), which threw a fitting start away.
+            if sent < len(data):
+                channel.sendall(data[sent:])
         finally:
             channel.close()
 
@@ -122,12 +111,9 @@ class Prestart:
             self.channel.close()
             self.channel = None
         if self.proc.poll() is None:
-            import subprocess
-
             with contextlib.suppress(OSError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.proc.wait(timeout=5)
+            self.proc.wait()
         for stream in (self.proc.stdout, self.proc.stderr):
             if stream is not None:
                 stream.close()
@@ -149,135 +135,54 @@ def launch(args: list[str], environ: dict[str, str] | None = None, *, wait: Call
     if python is None:
         return None
     environ.pop("TEXTUAL", None)
-    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    # The settings check a named interpreter by running it once (``core.interpreter``): this start answers for it.
+    check = os.path.abspath(python) != os.path.abspath(sys.executable) and _names_python(args)
+    ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
-        if wait is not None and python == sys.executable and environ_is_ours and _fork_safe():
-            proc: subprocess.Popen[bytes] | _ForkedChild | None = _fork(theirs, ours, wait)
+        if wait is not None and python == sys.executable and environ_is_ours and early_start.fork_safe():
+            proc = early_start.fork(theirs, ours, wait)
         else:
-            proc = _spawn(python, theirs.fileno(), environ)
+            proc = early_start.spawn(python, theirs.fileno(), environ, check=check)
     finally:
         theirs.close()
     if proc is None:
         ours.close()
         return None
-    if os.path.abspath(python) != os.path.abspath(sys.executable) and _names_python(args):
-        # The settings check a named interpreter by running it once: that run starts now too.
-        from debugdash.core import interpreter
-
-        interpreter.start_probe(python, os.getcwd(), os.environ)
     _widen(proc)
-    _pending = Prestart(proc, ours, python, os.getcwd(), environ)
+    import socket
+
+    _pending = Prestart(proc, socket.socket(fileno=ours.detach()), python, os.getcwd(), environ)
+    if check:
+        _pending.check_env = dict(os.environ)
     return _pending
 
 
-def _spawn(python: str, channel: int, environ: dict[str, str]) -> subprocess.Popen[bytes] | None:
-    """A new interpreter (another one than ours, or ours under other flags) running the boot lines."""
-    import subprocess
-
-    package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
-    boot = _BOOT.format(init=os.path.join(package, "__init__.py"), package=package, parent=os.getpid())
+def check_answer(python: str, cwd: str, env: dict[str, str], timeout: float) -> str | None:
+    """What the early start of ``python`` printed for the interpreter check, as the
+    probe prints it; None when there is no early start of it in ``cwd`` under
+    ``env`` to ask, or it ended without answering. Raises TimeoutError."""
+    early = _pending
+    if early is None or early.channel is None or early.check_env is None or early.python != python:
+        return None
+    if os.path.realpath(cwd) != os.path.realpath(early.cwd) or dict(env) != early.check_env:
+        return None
+    early.check_env = None  # asked once, as a probe runs once
+    channel = early.channel
+    answer = b""
+    channel.settimeout(timeout)
     try:
-        return subprocess.Popen(
-            [python, "-c", boot], stdin=channel, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            cwd=os.getcwd(), env=environ, start_new_session=True,
-        )
+        while not answer.endswith(b"\n"):
+            data = channel.recv(64)
+            if not data:
+                return None
+            answer += data
+    except TimeoutError:
+        raise
     except OSError:
         return None
-
-
-class _ForkedChild:
-    """A child forked without exec, with what ``Prestart`` uses of a ``Popen``."""
-
-    def __init__(self, pid: int, stdout: Any, stderr: Any) -> None:
-        self.pid = pid
-        self.stdout = stdout
-        self.stderr = stderr
-        self.returncode: int | None = None
-
-    def poll(self) -> int | None:
-        if self.returncode is None:
-            self._reap(os.WNOHANG)
-        return self.returncode
-
-    def wait(self, timeout: float | None = None) -> int | None:
-        """Blocks until it exits: called only after it was sent SIGKILL."""
-        if self.returncode is None:
-            self._reap(0)
-        return self.returncode
-
-    def _reap(self, flags: int) -> None:
-        try:
-            pid, status = os.waitpid(self.pid, flags)
-        except ChildProcessError:
-            self.returncode = -1
-            return
-        if pid:
-            self.returncode = os.waitstatus_to_exitcode(status)
-
-
-def _fork_safe() -> bool:
-    """Forking this interpreter gives what a fresh one would be: no threads, no flags of its own."""
-    threading = sys.modules.get("threading")
-    if threading is not None and threading.active_count() > 1:
-        return False
-    flags = sys.flags
-    return not (
-        sys._xoptions or sys.warnoptions or flags.isolated or flags.ignore_environment or flags.no_site
-        or flags.no_user_site or flags.dev_mode or flags.optimize or flags.bytes_warning or flags.verbose
-        or flags.inspect or flags.interactive or flags.safe_path
-    )
-
-
-def _fork(theirs: socket.socket, ours: socket.socket, wait: Callable[[], None]) -> _ForkedChild | None:
-    """Our own interpreter, already started: forked, it skips an interpreter's start (and an exec)."""
-    out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
-    parent = os.getpid()
-    try:
-        pid = os.fork()
-    except OSError:
-        for fd in (out_r, out_w, err_r, err_w):
-            os.close(fd)
-        return None
-    if pid == 0:
-        # Their numbers are closed or reused below: nothing may close them again later.
-        channel = theirs.detach()
-        ours.detach()
-        _become_early(channel, out_w, err_w, parent, wait)
-    os.close(out_w)
-    os.close(err_w)
-    return _ForkedChild(pid, os.fdopen(out_r, "rb"), os.fdopen(err_r, "rb"))
-
-
-def _become_early(channel: int, out_w: int, err_w: int, parent: int, wait: Callable[[], None]) -> None:
-    """In the forked child: the descriptors, session and ties of the boot lines' interpreter, then wait.
-
-    Never returns: the server it becomes ends by SystemExit through our
-    callers, as a fresh interpreter's ``-m`` ends, running its atexit handlers.
-    """
-    try:
-        os.setsid()
-        os.dup2(channel, 0)
-        os.dup2(out_w, 1)
-        os.dup2(err_w, 2)
-        for name in os.listdir("/proc/self/fd"):
-            if int(name) > 2:
-                with contextlib.suppress(OSError):
-                    os.close(int(name))
-        import ctypes
-
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-        if os.getppid() != parent:
-            os._exit(0)
-    except BaseException:
-        os._exit(1)
-    os.environ.pop("TEXTUAL", None)
-    # As `python -m` has it: the folder first; nothing of debugdash's command.
-    sys.path[0] = os.getcwd()
-    for name in [n for n in sys.modules if n == "debugdash.launch" or n.startswith("debugdash.core")]:
-        del sys.modules[name]
-    wait()
-    os._exit(0)  # wait() runs the server, which ends by SystemExit
+    finally:
+        channel.settimeout(None)
+    return answer.decode(errors="replace")
 
 
 def take() -> Prestart | None:
@@ -288,19 +193,16 @@ def take() -> Prestart | None:
 
 
 def discard_pending() -> None:
-    """The command ended without a supervisor taking it (bad input, say): end it, and a probe left unasked."""
+    """The command ended without a supervisor taking it (bad input, say): end it."""
     early = take()
     if early is not None:
         early.discard()
-    interpreter = sys.modules.get("debugdash.core.interpreter")
-    if interpreter is not None:
-        interpreter.discard_probes()
 
 
 def _wanted(args: list[str], environ: dict[str, str]) -> bool:
     if environ.get(PRESTART_SWITCH_ENV) == "0" or not sys.platform.startswith("linux"):
         return False
-    if not hasattr(os, "pidfd_open") or not hasattr(socket, "send_fds"):
+    if not hasattr(os, "pidfd_open"):
         return False
     if args and args[0] in _NOT_SERVING:
         return False
@@ -321,16 +223,27 @@ def _python(args: list[str], environ: dict[str, str]) -> str | None:
         elif arg.startswith("--python="):
             given = arg.split("=", 1)[1]
     if given is not None:
-        import shutil
-        from pathlib import Path
+        if os.sep in given:
+            found: str | None = given
+        else:
+            import shutil
 
-        found = shutil.which(given) if os.sep not in given else given
-        # Spelled as core.interpreter spells it, or it would not match.
-        return str(Path(found).absolute()) if found and os.access(found, os.X_OK) else None
+            found = shutil.which(given)
+        return _absolute(found) if found and os.access(found, os.X_OK) else None
     venv = environ.get("VIRTUAL_ENV")
     if venv and os.path.exists(os.path.join(venv, "bin", "python")):
         return os.path.join(venv, "bin", "python")
     return sys.executable
+
+
+def _absolute(path: str) -> str:
+    """``str(Path(path).absolute())``, as core.interpreter spells it (or it would not
+    match), without importing pathlib (~5 ms) for a path it would leave as it is."""
+    if path.startswith("/") and not path.endswith(("/", "/.")) and "//" not in path and "/./" not in path:
+        return path
+    from pathlib import Path
+
+    return str(Path(path).absolute())
 
 
 def _names_python(args: list[str]) -> bool:
@@ -347,7 +260,7 @@ def _path_prepend(env: dict[str, str], early_env: dict[str, str]) -> list[str] |
     return final[: len(final) - len(early)]
 
 
-def _widen(proc: subprocess.Popen[bytes] | _ForkedChild) -> None:
+def _widen(proc: early_start.ForkedChild) -> None:
     """1 MiB output pipes as every server gets: what it prints before the supervisor reads waits there."""
     import fcntl
 

@@ -1,6 +1,6 @@
 """The early interpreter (``core.prestart``) made the supervisor's first server.
 
-It was started with ``subprocess`` before asyncio was imported, so asyncio does
+It was started (forked or spawned) before asyncio was imported, so asyncio does
 not wait for it: ``EarlyProcess`` gives it the face of an asyncio subprocess,
 its exit read through a pidfd (it is our child, reaped here and nowhere else),
 its output through the pipes it was started with.
@@ -49,7 +49,7 @@ class EarlyProcess:
         if pid == 0:
             return
         self.returncode = os.waitstatus_to_exitcode(status) if status >= 0 else -1
-        self._popen.returncode = self.returncode  # nothing of subprocess waits for it again
+        self._popen.returncode = self.returncode  # nothing waits for it again
         if self._pidfd is not None:
             asyncio.get_running_loop().remove_reader(self._pidfd)
             os.close(self._pidfd)

@@ -53,8 +53,9 @@ def main() -> int:
             for _ in range(STEPS):
                 result = run_load(port, args.path, step)
                 sent += result.requests
-                worker = max(server.tree(), key=_rss_mb)  # the serving worker is the largest member
-                rows.append((sent, _rss_mb(supervisor), _rss_mb(worker) if worker.pid != supervisor.pid else 0.0))
+                # The serving worker is the largest member below the supervisor (which may be larger).
+                worker = max((proc for proc in server.tree() if proc.pid != supervisor.pid), key=_rss_mb)
+                rows.append((sent, _rss_mb(supervisor), _rss_mb(worker)))
                 print(f"{sent:>8} requests  supervisor {rows[-1][1]:6.1f} MB  worker {rows[-1][2]:6.1f} MB", flush=True)
         wait_port_free(port)
     finally:

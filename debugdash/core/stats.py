@@ -119,8 +119,12 @@ class TreeSampler:
         return sorted(ports)
 
 
-#: While samples come out the same, the gap between them doubles up to this many ticks.
-QUIET_EVERY = 4
+#: While samples come out the same and no request comes, the gap between them doubles up to
+#: this many ticks.
+QUIET_EVERY = 8
+#: Samples this close count as the same (CPU in percentage points of a core, memory in bytes).
+STEADY_CPU_POINTS = 2.0
+STEADY_RSS_BYTES = 1_000_000
 
 
 class StatsTicks:
@@ -129,9 +133,9 @@ class StatsTicks:
     A sample of the known processes (a few /proc reads, ~0.3 ms) runs right in
     the tick; one that reads the whole machine's /proc runs in a thread, so a
     busy machine does not hold up the dashboard. An idle server gives the same
-    figures every second: while it does, samples are taken every 2, then
-    ``QUIET_EVERY`` ticks; a changed figure, or a new server, brings back one a
-    tick. (CPU % is then the average since the last sample.) Each tick answers
+    figures every second: while it does, samples are taken every 2, 4, then
+    ``QUIET_EVERY`` ticks; a changed figure, a request served, or a new server
+    brings back one a tick. (CPU % is then the average since the last sample.) Each tick answers
     how many ticks the next sample is away, so the ticker sleeps until then.
     """
 
@@ -186,14 +190,30 @@ class StatsTicks:
             self._in_thread = False
         self._done(stats)
 
+    def busy(self) -> bool:
+        """The server is serving requests: sample every tick from now. Whether that is
+        sooner than planned (the ticker should then wake at the next tick)."""
+        if self._every == 1:
+            return False
+        self._every = 1
+        self._next = self._clock()
+        return True
+
     def _done(self, stats: Stats | None) -> None:
         if stats is None:
             return
-        # Unchanged as a glance sees it: an idle server's CPU wobbles between 0.0 and
-        # 0.3 % and its memory by a few hundred kB, which must not keep the sampling
-        # (and the wake-ups it costs) at one a second. Shown exactly all the same.
-        figures = (stats.pids, round(stats.cpu_percent), stats.rss // 1_000_000, stats.threads, stats.ports)
-        self._every = min(self._every * 2, QUIET_EVERY) if figures == self._last else 1
-        self._last = figures
+        # Unchanged as a glance sees it: an idle server's CPU wobbles by a point or so
+        # (more on a small VM, where each of its wake-ups is charged milliseconds) and
+        # its memory by a few hundred kB; that must not keep the sampling, and the
+        # wake-ups it costs, at one a second. The figures are shown exactly all the same.
+        last = self._last
+        steady = (
+            last is not None
+            and (stats.pids, stats.threads, stats.ports) == last[0]
+            and abs(stats.cpu_percent - last[1]) < STEADY_CPU_POINTS
+            and abs(stats.rss - last[2]) < STEADY_RSS_BYTES
+        )
+        self._every = min(self._every * 2, QUIET_EVERY) if steady else 1
+        self._last = ((stats.pids, stats.threads, stats.ports), stats.cpu_percent, stats.rss)
         self._next = self._clock() + self._every * TICK_SECONDS
         self._publish(stats)

@@ -111,6 +111,7 @@ class Supervisor:
         )
         #: Everything that moves with time ticks here, in one wake-up a second (stats, the dashboard's clocks).
         self.ticker = Ticker()
+        self._stats: StatsTicks | None = None
         self.life.on_launch = self._forget_server
         self.life.on_exit = self._forget_ready
         #: What `debugdash mcp` reads, and the coding agents it reports (issue 17).
@@ -201,8 +202,8 @@ class Supervisor:
         for address in self.settings.allow:
             await self.grant(address, ttl=self.settings.ttl, wide=self.settings.wide)
         self.life.spawn_task(self.access.expiry_loop())
-        stats = StatsTicks(self.life.running_sampler, self.publish_one, self.life.reap_adopted, self.life.spawn_task)
-        self.ticker.subscribe(stats.tick, first=True)  # before the dashboard's tick, which shows the sample
+        self._stats = StatsTicks(self.life.running_sampler, self.publish_one, self.life.reap_adopted, self.life.spawn_task)
+        self.ticker.subscribe(self._stats.tick, first=True)  # before the dashboard's tick, which shows the sample
         if self.settings.binds_network and self.toggles.debugger:
             self.publish_one(Notice(level="warning", message=network_warning(self.settings)))
         if self.settings.attach:
@@ -278,6 +279,8 @@ class Supervisor:
     def _on_agent_event(self, event: Event) -> None:
         instead = self.requests.take(event)
         if instead is not None:
+            if self._stats is not None and self._stats.busy():
+                self.ticker.within(1)  # served requests: its figures every second again
             self.publish(instead)
             return
         if isinstance(event, Ready):

@@ -72,12 +72,13 @@ class _Sampler:
 
     def __init__(self) -> None:
         self.cpu = 0.0
+        self.rss = 40_000_000
 
     def costly(self) -> bool:
         return False
 
     def sample(self) -> Stats:
-        return Stats(pids=[7], cpu_percent=self.cpu, rss=40_000_000, threads=3, ports=[5000])
+        return Stats(pids=[7], cpu_percent=self.cpu, rss=self.rss, threads=3, ports=[5000])
 
 
 def test_the_ticker_sleeps_as_long_as_every_subscriber_can_wait_and_wakes_sooner_when_asked() -> None:
@@ -117,42 +118,71 @@ def test_the_ticker_sleeps_as_long_as_every_subscriber_can_wait_and_wakes_sooner
     asyncio.run(run())
 
 
+def _stats_ticks(sampler, now: list[float], published: list) -> StatsTicks:
+    return StatsTicks(lambda: sampler[0], lambda stats: published.append((now[0], stats.cpu_percent)), lambda: None, lambda _: None, clock=lambda: now[0])
+
+
 def test_stats_come_every_tick_while_they_change_and_less_often_while_they_do_not() -> None:
     serving = [_Sampler()]
-    published: list[tuple[int, float]] = []
-    tick = 0
+    published: list[tuple[float, float]] = []
     now = [0.0]
-    ticks = StatsTicks(
-        lambda: serving[0], lambda stats: published.append((tick, stats.cpu_percent)), lambda: None, lambda _: None,
-        clock=lambda: now[0],
-    )
+    ticks = _stats_ticks(serving, now, published)
     waits: list[int] = []
-    for tick in range(1, 13):
+    for tick in range(1, 26):
         now[0] = float(tick)
         waits.append(ticks.tick())
-    # The same figures: every tick, then every 2, then every QUIET_EVERY (4).
-    assert QUIET_EVERY == 4
-    assert [t for t, _ in published] == [1, 2, 4, 8, 12]
+    # The same figures: every tick, then every 2, 4, then every QUIET_EVERY (8).
+    assert QUIET_EVERY == 8
+    assert [t for t, _ in published] == [1, 2, 4, 8, 16, 24]
     # Each tick says how long the ticker may sleep: up to the next sample.
-    assert waits[:4] == [1, 2, 1, 4], waits
+    assert waits[:5] == [1, 2, 1, 4, 3], waits
     serving[0].cpu = 12.5
-    for tick in range(13, 17):
+    for tick in range(26, 33):
         now[0] = float(tick)
         ticks.tick()
     # A change is seen within QUIET_EVERY ticks, and then every tick again.
-    assert [t for t, _ in published][5:] == [16]
+    assert [t for t, _ in published][6:] == [32]
     serving[0].cpu = 30.0
-    tick = 17
-    now[0] = 17.0
+    now[0] = 33.0
     ticks.tick()
-    assert published[-1] == (17, 30.0)
-    for tick in range(18, 22):
+    assert published[-1] == (33, 30.0)
+    for tick in range(34, 38):
         now[0] = float(tick)
         ticks.tick()
     # A new server (a reload) is sampled on the next tick, however quiet the last one was.
     serving[0] = _Sampler()
     serving[0].cpu = 1.0
-    tick = 22
-    now[0] = 22.0
+    now[0] = 38.0
     ticks.tick()
-    assert published[-1] == (22, 1.0)
+    assert published[-1] == (38, 1.0)
+
+
+def test_an_idle_servers_wobble_of_a_point_of_cpu_or_some_kilobytes_still_backs_off() -> None:
+    serving = [_Sampler()]
+    published: list[tuple[float, float]] = []
+    now = [0.0]
+    ticks = _stats_ticks(serving, now, published)
+    wobble = [0.0, 1.2, 0.3, 1.5, 0.0, 0.9]
+    for tick in range(1, 17):
+        now[0] = float(tick)
+        serving[0].cpu = wobble[tick % len(wobble)]
+        serving[0].rss = 40_000_000 + 300_000 * (tick % 2)
+        ticks.tick()
+    assert [t for t, _ in published] == [1, 2, 4, 8, 16], "a CPU figure moving by about a point is an idle server"
+
+
+def test_a_request_brings_the_stats_back_to_every_tick_at_once() -> None:
+    serving = [_Sampler()]
+    published: list[tuple[float, float]] = []
+    now = [0.0]
+    ticks = _stats_ticks(serving, now, published)
+    for tick in range(1, 17):
+        now[0] = float(tick)
+        ticks.tick()
+    assert [t for t, _ in published] == [1, 2, 4, 8, 16]
+    now[0] = 17.2
+    assert ticks.busy(), "backed off: the ticker must be asked to wake sooner"
+    assert not ticks.busy(), "already every tick: nothing to ask"
+    now[0] = 18.0
+    ticks.tick()
+    assert published[-1][0] == 18.0, "sampled at the next tick, not 8 ticks after the last sample"

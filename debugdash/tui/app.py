@@ -192,9 +192,6 @@ class DashboardApp(ConsoleKeys, RequestKeys, App[None]):
         self._dirty.update(REDRAWS.get(type(event), ("attach", "reloads", "banner")))
 
     def _render_dirty(self) -> None:
-        if self._render_timer is not None:  # drawing everything now: the scheduled draw has nothing left
-            self._render_timer.stop()
-            self._render_timer = None
         dirty, self._dirty = self._dirty, set()
         if not dirty or self._stopped:
             return

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import http.client as httpclient
+import importlib.util
 import json
 import os
 import signal
@@ -398,3 +399,14 @@ def console_eval(port: int, secret: str, frame: int, cookie: str, expression: st
         headers={"Cookie": cookie},
     )
     return status, body
+
+
+def import_source(path: Path, source: str, name: str) -> Any:
+    """``source`` written to ``path`` and imported from there as module ``name`` (not put in
+    ``sys.modules``): frames of an app's own file, in the test's process."""
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import os
 import re
@@ -16,6 +15,7 @@ from werkzeug.debug import DebuggedApplication, tbtools
 from werkzeug.test import Client
 
 from debugdash.agent import debugger_page
+from tests.support import import_source
 
 SOURCE = '''
 def fail(n):
@@ -37,11 +37,7 @@ def werkzeugs_own(monkeypatch):
 @pytest.fixture
 def debugged(tmp_path: Path):
     """A Flask app failing in a file of its own, under Werkzeug's debugger (app and library frames)."""
-    path = tmp_path / "failing_views.py"
-    path.write_text(SOURCE)
-    spec = importlib.util.spec_from_file_location("failing_views", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = import_source(tmp_path / "failing_views.py", SOURCE, "failing_views")
     app = Flask("failing_views")
     app.debug = True
     app.add_url_rule("/boom/<int:n>", "boom", module.fail)
@@ -123,10 +119,7 @@ def _texts(cls: type, exc: BaseException) -> tuple[str, str]:
 
 def test_the_text_follows_an_edited_file_and_a_chain_as_werkzeug_renders_it(tmp_path: Path, werkzeugs_own) -> None:
     path = tmp_path / "edited_views.py"
-    path.write_text(CHANGING)
-    spec = importlib.util.spec_from_file_location("edited_views", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = import_source(path, CHANGING, "edited_views")
     werkzeugs = werkzeug.debug.DebugTraceback
     debugger_page.install()
     sharing = werkzeug.debug.DebugTraceback

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 import types
@@ -12,6 +11,7 @@ import pytest
 from werkzeug.debug import tbtools
 
 from debugdash.agent.logged_tracebacks import install
+from tests.support import import_source
 
 ORIGINAL = tbtools.DebugTraceback
 
@@ -37,11 +37,7 @@ def chained(n):
 @pytest.fixture
 def module(tmp_path: Path):
     path = tmp_path / "failing_app.py"
-    path.write_text(SOURCE)
-    spec = importlib.util.spec_from_file_location("failing_app", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    yield mod, path
+    yield import_source(path, SOURCE, "failing_app"), path
     sys.modules.pop("failing_app", None)
 
 
@@ -110,12 +106,7 @@ def test_the_same_code_in_two_files_names_its_own_file(tmp_path: Path, caching) 
     modules = []
     for name in ("one", "two"):
         (tmp_path / name).mkdir()
-        path = tmp_path / name / "twin_app.py"
-        path.write_text(SOURCE)
-        spec = importlib.util.spec_from_file_location(f"twin_app_{name}", path)
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        modules.append(mod)
+        modules.append(import_source(tmp_path / name / "twin_app.py", SOURCE, f"twin_app_{name}"))
     for _ in range(3):
         for name, mod in zip(("one", "two"), modules):
             exc = _raised(mod.fail, 1)

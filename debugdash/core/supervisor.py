@@ -109,7 +109,7 @@ class Supervisor:
             # Attach mode: the debug adapter is set up in a fresh worker (warm spare), never a fork.
             template_wanted=lambda: not self.toggles.attach and os.environ.get(TEMPLATE_SWITCH_ENV) != "0",
         )
-        #: Everything that moves with time ticks here, in one wake-up a second (stats, the dashboard's clocks).
+        #: Everything that moves with time ticks here, together and only as often as it moves (stats, the dashboard's clocks).
         self.ticker = Ticker()
         self._stats: StatsTicks | None = None
         self.life.on_launch = self._forget_server

@@ -79,19 +79,18 @@ class Ticker:
         self._handle = None
         served = self._at
         loop = asyncio.get_running_loop()
-        wait: int | None = None
+        needs = []
         for callback in list(self._subscribers):
             try:
                 need = callback()
             except Exception as e:  # noqa: BLE001  one subscriber's failure must not stop the others' clock
                 loop.call_exception_handler({"message": "a ticker subscriber failed", "exception": e})
                 need = None
-            need = 1 if need is None else max(1, need)
-            wait = need if wait is None else min(wait, need)
+            needs.append(1 if need is None else max(1, need))
         if not self._subscribers:
             return
         # From the tick just served, not from now: a handle run a hair early must not tick twice.
-        at = served + (wait or 1) * self.interval
+        at = served + min(needs) * self.interval
         if at <= loop.time():  # the loop was held up past the next tick: the next whole one after now
             at = (math.floor(loop.time() / self.interval) + 1) * self.interval
         self._wake_at(at)  # unless a subscriber's within() asked for a sooner one meanwhile

@@ -160,13 +160,9 @@ class DashboardApp(ConsoleKeys, RequestKeys, App[None]):
             self.state.apply(event)
             self._note(event)
             self._announcer.announce(event, self.state, before)
+        self._schedule_render()
         if not all(isinstance(event, Stats) for event in events):
-            self._schedule_render()
             self.sup.ticker.within(self._ticks_needed())  # e.g. a grant's countdown starts
-        else:
-            # A sample taken in the tick is drawn by the tick (this turn); one taken
-            # in a thread arrives later, and is drawn with whatever comes next.
-            self._mark("status")
 
     def _mark(self, *parts: str) -> None:
         self._dirty.update(parts)

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 
 from debugdash.core.audit import AuditLog
+from debugdash.core.callbacks import in_subscribers_context
 from debugdash.protocol.events import Event, Notice
 
 Subscriber = Callable[[list[Event]], None]
@@ -21,9 +22,11 @@ class EventBus:
         self._held: list[Event] | None = None
 
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
-        """Call ``callback(events)`` with each batch of events; returns the unsubscribe function."""
-        self._subscribers.append(callback)
-        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
+        """Call ``callback(events)`` with each batch of events, in the context it subscribed
+        from; returns the unsubscribe function."""
+        subscriber = in_subscribers_context(callback)
+        self._subscribers.append(subscriber)
+        return lambda: self._subscribers.remove(subscriber) if subscriber in self._subscribers else None
 
     def hold(self) -> None:
         """Keep what is published from now until ``held()``: for a face that subscribes late."""

@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from debugdash.core.callbacks import in_subscribers_context
 from debugdash.protocol.text import display_lines, has_line_over
 
 #: Lines kept for display; older ones are counted, not stored.
@@ -170,9 +171,11 @@ class LogBuffer:
         return self.since(max(self.last_seq - count, 0))
 
     def listen(self, callback: Callable[[], None]) -> Callable[[], None]:
-        """Call ``callback()`` after each batch of new lines; returns the unsubscribe function."""
-        self._listeners.append(callback)
-        return lambda: self._listeners.remove(callback) if callback in self._listeners else None
+        """Call ``callback()`` after each batch of new lines, in the context it subscribed
+        from; returns the unsubscribe function."""
+        listener = in_subscribers_context(callback)
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
 
 def _without_first_lines(block: bytes, count: int, drop: int) -> bytes:

@@ -23,6 +23,8 @@ import contextlib
 import math
 from collections.abc import Callable
 
+from debugdash.core.callbacks import in_subscribers_context
+
 TICK_SECONDS = 1.0
 
 #: A subscriber's answer: ticks until it next needs one (None: the next tick).
@@ -40,17 +42,18 @@ class Ticker:
 
     def subscribe(self, callback: Callable[[], Need], *, first: bool = False) -> Callable[[], None]:
         """Call ``callback`` at every wake-up (``first``: before the others, e.g. a sample they show);
-        it returns how many ticks it can wait (None: one). Returns the function that ends it.
-        Needs a running loop."""
+        it returns how many ticks it can wait (None: one). It is called in the context it
+        subscribed from. Returns the function that ends it. Needs a running loop."""
+        subscriber = in_subscribers_context(callback)
         if first:
-            self._subscribers.insert(0, callback)
+            self._subscribers.insert(0, subscriber)
         else:
-            self._subscribers.append(callback)
+            self._subscribers.append(subscriber)
         self.within(1)
 
         def unsubscribe() -> None:
             with contextlib.suppress(ValueError):
-                self._subscribers.remove(callback)
+                self._subscribers.remove(subscriber)
 
         return unsubscribe
 

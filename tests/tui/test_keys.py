@@ -45,7 +45,7 @@ async def test_failing_requests_show_as_grouped_errors_with_their_traceback(demo
         await until(
             pilot,
             lambda: [[row[0], row[1].split()[0]] for row in table_rows(table)] == [["1", "RuntimeError"], ["2", "ZeroDivisionError"]],
-            what="two error groups, newest first, with their counts",
+            what=lambda: f"two error groups, newest first, with their counts; shown: {table_rows(table)}",
         )
         rows = table_rows(table)
         assert rows[1][2] == f"demo/app.py:{demo_line(DIVIDE)}"
@@ -60,7 +60,11 @@ async def test_failing_requests_show_as_grouped_errors_with_their_traceback(demo
         assert (Path(frame.filename).name, frame.function) == ("app.py", "chained")
 
         await pilot.press("down")  # the ZeroDivisionError group
-        await until(pilot, lambda: traceback_lines(app)[-1] == "ZeroDivisionError: division by zero")
+        await until(
+            pilot,
+            lambda: traceback_lines(app)[-1] == "ZeroDivisionError: division by zero",
+            what=lambda: f"the ZeroDivisionError traceback; focus on {app.focused!r}, row {table.cursor_row} of {table_rows(table)}, traceback ends {traceback_lines(app)[-1:]}",
+        )
 
 
 async def test_enter_on_a_frame_shows_its_locals(demo_settings):

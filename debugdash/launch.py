@@ -26,7 +26,11 @@ def main(**kwargs: object) -> None:
 
 
 def _wait_as_server() -> None:
-    """In the child forked to be the server: import what it needs, wait for its command, run it."""
+    """In the child forked to be the server: fork its guard's standby while it is small,
+    import what it needs, wait for its command, run it."""
+    from debugdash.agent import standby
+
+    standby.start()
     from debugdash.agent import prestart
 
     prestart.main()

@@ -10,9 +10,10 @@ Set up before the app is imported, with three kernel mechanisms (Linux):
   debugdash dies the kernel freezes the server at once, even while app code
   holds the GIL in C, and the frozen subreaper keeps its tree together (a SIGKILL
   would scatter its children to init, where nothing can tell them apart);
-- a guard process, forked here, blocks on a pipe whose only writer is
-  debugdash. End of file means debugdash is gone, however it ended: the guard
-  kills every process below the server, then the server.
+- a guard process (forked here, or the early server's standby, started
+  before the server grew: ``agent.standby``) blocks on a pipe whose only
+  writer is debugdash. End of file means debugdash is gone, however it ended:
+  the guard kills every process below the server, then the server.
 
 No code of the server's runs on that path, so nothing the app does (holding the
 GIL, ignoring signals, calling setsid) can keep it alive.
@@ -20,12 +21,13 @@ GIL, ignoring signals, calling setsid) can keep it alive.
 
 from __future__ import annotations
 
+import _socket
 import atexit
 import os
 import signal
 import sys
-import time
 
+from debugdash.agent import process_tree, standby
 from debugdash.protocol.env import GUARD_FD_ENV, PARENT_PID_ENV
 
 _PR_SET_PDEATHSIG = 1
@@ -33,6 +35,8 @@ _PR_SET_CHILD_SUBREAPER = 36
 #: The exit code of a server whose debugdash is gone (as when the link drops).
 LOST_EXIT_CODE = 4
 
+#: How long ``protect`` waits for the early server's standby to say it is armed.
+STANDBY_TIMEOUT = 10.0
 #: The guard of this process, if it has one: never among what it kills itself.
 _guard_pid: int | None = None
 
@@ -45,12 +49,14 @@ def protect() -> None:
     os.environ[PARENT_PID_ENV] = str(os.getpid())
     keep_listener_private()
     if not parent.isdigit() or not sys.platform.startswith("linux"):
+        _drop_standby()
         if guard_fd is not None:
             os.close(guard_fd)
         return
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)
     # The guard first: a SIGSTOP with nobody to end the frozen server would hang it forever.
-    guarded = guard_fd is not None and _fork_guard(guard_fd, os.getpid())
+    guarded = guard_fd is not None and _start_guard(guard_fd, os.getpid())
+    _drop_standby()
     if guard_fd is not None:
         os.close(guard_fd)
     _prctl(_PR_SET_PDEATHSIG, signal.SIGSTOP if guarded else signal.SIGKILL)
@@ -71,7 +77,7 @@ def _on_exit() -> None:
     _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     end_descendants(os.getpid(), spare_guard=False)
     if guard is not None:
-        _kill(guard, signal.SIGKILL)
+        process_tree.kill(guard, signal.SIGKILL)
         try:
             os.waitpid(guard, 0)
         except ChildProcessError:
@@ -111,6 +117,49 @@ def _prctl(option: int, value: int) -> bool:
         return False
 
 
+def _start_guard(pipe: int, server: int) -> bool:
+    """Start the guard of ``server``, this process; True once it runs.
+
+    The early server's standby (``agent.standby``), started before the
+    server grew, becomes the guard when it gets the pipe, once it said it is
+    armed; any other server (or one whose standby did not arm) forks its guard
+    now, while it is still small (before the app is imported)."""
+    global _guard_pid
+    taken = standby.take()
+    if taken is not None:
+        pid, sock = taken
+        try:
+            sock.settimeout(STANDBY_TIMEOUT)  # armed ~100 ms before the server gets here
+            if sock.recv(1) != standby.ARMED:
+                raise ConnectionError("the standby ended unarmed")
+            sock.sendmsg([b"g"], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, pipe.to_bytes(4, sys.byteorder))])
+        except OSError:  # not armed, or gone: fork one as if there had been none
+            process_tree.kill(pid, signal.SIGKILL)
+            _reap(pid)
+        else:
+            _guard_pid = pid
+            return True
+        finally:
+            sock.close()
+    return _fork_guard(pipe, server)
+
+
+def _drop_standby() -> None:
+    """A standby no pipe was handed to reads end of file and ends: reap it."""
+    taken = standby.take()
+    if taken is not None:
+        pid, sock = taken
+        sock.close()
+        _reap(pid)
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+
 def _fork_guard(pipe: int, server: int) -> bool:
     """Fork the guard of ``server``; True in the server once the guard runs."""
     global _guard_pid
@@ -124,73 +173,13 @@ def _fork_guard(pipe: int, server: int) -> bool:
     try:
         _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # a guard whose server ended has nothing to guard
         if os.getppid() == server:
-            _release_everything_but(pipe)
-            while os.read(pipe, 1):
-                pass
-            end_tree(server)
+            process_tree.watch(pipe, server)
     finally:
         os._exit(0)
 
 
-def _release_everything_but(keep: int) -> None:
-    """Drop the server's output pipes and sockets: the guard must hold no port and keep no pipe open."""
-    null = os.open(os.devnull, os.O_RDWR)
-    for target in (0, 1, 2):
-        os.dup2(null, target)
-    os.closerange(3, keep)
-    os.closerange(keep + 1, os.sysconf("SC_OPEN_MAX"))
-
-
-def end_tree(root: int) -> None:
-    """Freeze ``root``, kill everything below it, then ``root``."""
-    _kill(root, signal.SIGSTOP)
-    end_descendants(root)
-    _kill(root, signal.SIGKILL)
-
-
 def end_descendants(root: int, *, spare_guard: bool = True) -> None:
-    """SIGKILL every process below ``root`` (but the caller) until none is left.
-
-    ``root`` is a subreaper, so a member forked while we kill is re-parented to it
-    and found by the next pass.
-    """
+    """SIGKILL every process below ``root`` (but the caller) until none is left."""
     # Spare the guard: when debugdash dies, the server may see its link close
     # and get here just before the kernel freezes it; the guard must live to finish.
-    spared = (os.getpid(), _guard_pid if spare_guard else None)
-    deadline = time.monotonic() + 2.0
-    while time.monotonic() < deadline:
-        members = [pid for pid in descendants(root) if pid not in spared]
-        if not members:
-            return
-        for pid in members:
-            _kill(pid, signal.SIGKILL)
-        time.sleep(0.005)
-
-
-def descendants(root: int) -> list[int]:
-    """Live (not zombie) processes below ``root``, read from /proc (no psutil in the app's environment)."""
-    children: dict[int, list[int]] = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                fields = f.read().rsplit(b")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if fields[0] != b"Z":
-            children.setdefault(int(fields[1]), []).append(int(name))
-    found: list[int] = []
-    todo = list(children.get(root, []))
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo.extend(children.get(pid, []))
-    return found
-
-
-def _kill(pid: int, sig: int) -> None:
-    try:
-        os.kill(pid, sig)
-    except OSError:
-        pass
+    process_tree.end_descendants(root, (_guard_pid,) if spare_guard else ())

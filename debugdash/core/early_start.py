@@ -47,6 +47,8 @@ spec = importlib.util.spec_from_file_location("debugdash", {init!r}, submodule_s
 module = importlib.util.module_from_spec(spec)
 sys.modules["debugdash"] = module
 spec.loader.exec_module(module)
+from debugdash.agent import standby
+standby.start()
 from debugdash.agent import prestart
 prestart.main()
 """

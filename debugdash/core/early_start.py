@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 # answers on fd 0 what ``core.interpreter``'s probe of a named interpreter
 # would print: the probe's own run was a third interpreter starting beside
 # this one and debugdash's imports, on a machine with two cores.
+# The guard's standby is forked before anything of the server is imported
+# (``agent.standby``), as in a forked early start.
 _BOOT = """\
 import ctypes, os, sys
 ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)

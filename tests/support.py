@@ -60,15 +60,16 @@ class SharedClock:
         os.replace(part, self.path)
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, interval: float = 0.02, what: str = "") -> Any:
-    """Poll ``predicate`` until it returns something truthy; fail at the deadline."""
+def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, interval: float = 0.02, what: str | Callable[[], str] = "") -> Any:
+    """Poll ``predicate`` until it returns something truthy; fail at the deadline
+    (``what`` says what was awaited; a callable can say what was seen instead)."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what or predicate}")
+            raise AssertionError(f"not within {timeout} s: {(what() if callable(what) else what) or predicate}")
         time.sleep(interval)
 
 

@@ -72,16 +72,19 @@ _POLL = 0.1
 class _WakingEvent(threading.Event):
     """The driver's ``exit_event``: setting it also wakes the input thread's ``select``."""
 
-    def __init__(self, wake_fd: int) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self._wake_fd = wake_fd
+        #: The write end of the input thread's wake pipe; -1 while there is none.
+        self.wake_fd = -1
 
     def set(self) -> None:
         super().set()
+        if self.wake_fd < 0:
+            return
         try:
-            os.write(self._wake_fd, b"x")
+            os.write(self.wake_fd, b"x")
         except OSError:
-            pass  # the pipe is full (the thread is waking anyway) or closed (it is gone)
+            pass  # the pipe is full: the thread is waking anyway
 
 
 def _select_timeout(parser: XTermParser) -> float | None:
@@ -102,10 +105,8 @@ class HangupSafeDriver(LinuxDriver):
         self._told_app = False
         if self._file is not None:
             self._file = _ForgivingFile(self._file, self._terminal_gone)
-        self._wake_read, self._wake_write = os.pipe()
-        os.set_blocking(self._wake_read, False)
-        os.set_blocking(self._wake_write, False)
-        self.exit_event = _WakingEvent(self._wake_write)
+        self._wake_read = self._wake_write = -1
+        self.exit_event = _WakingEvent()
 
     def _terminal_gone(self) -> None:
         if self._told_app:
@@ -115,14 +116,29 @@ class HangupSafeDriver(LinuxDriver):
         # call_later posts a message: safe from the input and writer threads.
         self._app.call_later(handler)
 
+    def start_application_mode(self) -> None:
+        # A wake pipe for each run of the input thread: suspending the app for
+        # $EDITOR closes the driver, and resuming starts it again. With the pipe
+        # closed for good, the new thread's select() failed (EBADF) and the app
+        # ended, unless some other file had taken the pipe's number meanwhile.
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_read, False)
+        os.set_blocking(self._wake_write, False)
+        self.exit_event.wake_fd = self._wake_write
+        super().start_application_mode()
+
     def close(self) -> None:
         super().close()
-        # The input thread was joined when input was disabled, before this.
+        # The input thread was joined when input was disabled, before this. No
+        # write may reach the pipe's number once closed: another file may take it.
+        self.exit_event.wake_fd = -1
         for fd in (self._wake_read, self._wake_write):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self._wake_read = self._wake_write = -1
 
     def run_input_thread(self) -> None:
         # The upstream loop, except that end-of-file and read errors end it, and

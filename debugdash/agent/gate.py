@@ -195,7 +195,15 @@ _IPV6_HOST = re.compile(r"\[([0-9a-fA-F:.]+)\](?::[0-9]{1,5})?")
 
 
 def _debugger_class() -> type:
-    """Werkzeug's DebuggedApplication, accepting a trusted IPv6 literal as the Host.
+    """Werkzeug's DebuggedApplication, with its Host check on every Werkzeug, and
+    accepting a trusted IPv6 literal as the Host.
+
+    Werkzeug checks the Host name (against DNS rebinding) only from 3.0.3 on:
+    under Flask 2.2-2.3 (Werkzeug 2.x, 3.0.0-3.0.2) a request naming any Host
+    got the console, the PIN prompt and, with the PIN, code execution. The
+    four doors the newer Werkzeug guards (console, command, PIN, PIN log) are
+    guarded here the same way, whatever the version; on a newer one the check
+    simply runs twice.
 
     Werkzeug cuts each trusted name at its first ":", so no IPv6 address ever
     matches and the console refuses a browser on http://[::1]:5000 (the page
@@ -203,10 +211,13 @@ def _debugger_class() -> type:
     not a DNS-rebinding risk; it is compared as an address with the trusted ones.
     """
     from werkzeug.debug import DebuggedApplication
+    from werkzeug.exceptions import SecurityError
+    from werkzeug.sansio.utils import host_is_trusted
 
     debugger_page.install()  # work the page repeats per frame and per failure, done once
     class Debugger(debugger_page.ReleasingPage, DebuggedApplication):
         on_untrusted_host: Callable[[dict], None] | None = None
+        trusted_hosts: list[str] = list(DEFAULT_TRUSTED_HOSTS)
 
         def check_host_trust(self, environ: dict) -> bool:
             trusted = self._host_trusted(environ)
@@ -214,8 +225,20 @@ def _debugger_class() -> type:
                 self.on_untrusted_host(environ)
             return trusted
 
+        def execute_command(self, request: Any, *args: Any) -> Any:
+            return super().execute_command(request, *args) if self.check_host_trust(request.environ) else SecurityError()
+
+        def display_console(self, request: Any) -> Any:
+            return super().display_console(request) if self.check_host_trust(request.environ) else SecurityError()
+
+        def pin_auth(self, request: Any) -> Any:
+            return super().pin_auth(request) if self.check_host_trust(request.environ) else SecurityError()
+
+        def log_pin_request(self, request: Any) -> Any:
+            return super().log_pin_request(request) if self.check_host_trust(request.environ) else SecurityError()
+
         def _host_trusted(self, environ: dict) -> bool:
-            if super().check_host_trust(environ):
+            if host_is_trusted(environ.get("HTTP_HOST"), self.trusted_hosts):
                 return True
             match = _IPV6_HOST.fullmatch(environ.get("HTTP_HOST") or "")
             if match is None:

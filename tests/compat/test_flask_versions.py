@@ -4,11 +4,13 @@ in an environment of its own as pipx installs it, started from the app's
 folder with the app's virtualenv active.
 
 Each app is served, reports a failing request with its frames, reloads when
-a file is saved, and keeps the debugger to this machine."""
+a file is saved, and keeps the debugger to this machine and to trusted Host
+names."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -98,8 +100,8 @@ def _serves_reports_reloads_and_gates(session: Session, port: int, changed: Path
     assert ready["port"] == port and ready["debugger"] is True and ready["reloader"] is True
     assert http(port, "/")[:2] == (200, "version one")
 
-    status, body, _ = http(port, "/cart")
-    assert status == 500 and debugger_page(body), "the debugger serves this machine"
+    status, debugger_page_body, _ = http(port, "/cart")
+    assert status == 500 and debugger_page(debugger_page_body), "the debugger serves this machine"
     error = session.wait_event("request_error", lambda e: e["path"] == "/cart")
     [exception] = error["chain"]
     assert exception["type"] == "KeyError"
@@ -109,6 +111,16 @@ def _serves_reports_reloads_and_gates(session: Session, port: int, changed: Path
 
     status, body, _ = http(port, "/cart", source="127.0.0.2")
     assert status == 500 and not debugger_page(body), "another address gets a plain 500"
+
+    # The Host check against DNS rebinding holds on every Werkzeug (Werkzeug
+    # itself checks only from 3.0.3): a page that names another Host gets
+    # neither the console nor the PIN prompt, and the refusal is reported.
+    secret = re.search(r'SECRET = "([^"]+)"', debugger_page_body).group(1)
+    foreign = {"Host": f"rebound.example:{port}"}
+    for door in ("/console", f"/?__debugger__=yes&cmd=pinauth&pin=000-000-000&s={secret}"):
+        status, body, _ = http(port, door, headers=foreign)
+        assert status == 400 and "auth" not in body and "Console" not in body, (door, status, body[:200])
+    session.wait_event("access_refused", lambda e: e["host"] == "rebound.example")
 
     mark = session.mark()
     changed.write_text(changed.read_text().replace("version one", "version two"))

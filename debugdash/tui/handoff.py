@@ -27,17 +27,29 @@ def open_in_editor(app: App[Any], frame: Frame | None) -> None:
     if not os.path.exists(frame.filename):
         app.notify(f"{frame.filename} is not on this machine.", severity="warning", markup=False)
         return
-    command = [*shlex.split(editor), f"+{frame.lineno}", frame.filename]
+    try:
+        command = [*shlex.split(editor), f"+{frame.lineno}", frame.filename]
+    except ValueError as e:  # an unclosed quote
+        app.notify(f"Could not read $EDITOR {editor!r}: {e}", severity="error", markup=False)
+        return
     try:
         with app.suspend():
-            result = subprocess.run(command, check=False)
+            # Caught in here: Textual resumes the dashboard only when the block
+            # ends normally (an editor not found left the terminal to nobody).
+            result = _run(command)
     except SuspendNotSupported:
-        result = subprocess.run(command, check=False, stdin=subprocess.DEVNULL)
-    except OSError as e:
-        app.notify(f"Could not run {editor}: {e.strerror}", severity="error", markup=False)
-        return
-    if result.returncode:
+        result = _run(command, stdin=subprocess.DEVNULL)
+    if isinstance(result, OSError):
+        app.notify(f"Could not run {editor}: {result.strerror}", severity="error", markup=False)
+    elif result.returncode:
         app.notify(f"{editor} exited with code {result.returncode}", severity="warning", markup=False)
+
+
+def _run(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[bytes] | OSError:
+    try:
+        return subprocess.run(command, check=False, **kwargs)
+    except OSError as e:
+        return e
 
 
 def copy_shown(app: App[Any], tab: str, attach_help: AttachInfo | None, view: TracebackView) -> None:

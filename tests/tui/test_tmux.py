@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import pty
+import shlex
 import shutil
 import signal
 import subprocess
@@ -47,7 +48,7 @@ class Tmux:
     ) -> None:
         # COLUMNS/LINES from the test runner's environment would override the pane's size.
         extra = [f"{name}={value}" for name, value in (env or {}).items()]
-        shell = " ".join(["env", "-u", "COLUMNS", "-u", "LINES", f"TERM={term}", *extra, *command])
+        shell = shlex.join(["env", "-u", "COLUMNS", "-u", "LINES", f"TERM={term}", *extra, *command])
         self.run("-f", "/dev/null", "new-session", "-d", "-s", "dash", "-x", str(size[0]), "-y", str(size[1]), "-c", str(REPO), shell)
 
     def screen(self) -> str:
@@ -143,6 +144,28 @@ def test_e_suspends_for_the_editor_and_resumes(tmux, tmp_path):
         assert record.read_text().split("\n")[1].endswith("demo/app.py")
         tmux.press("Enter")
         wait_for(lambda: "PIN" in tmux.screen() and "division by zero" in tmux.screen(), timeout=30, what="the dashboard back")
+        tmux.press("q")
+        assert not _gone_within(tree, GONE_WITHIN)
+    finally:
+        for proc in alive(tree):
+            proc.kill()
+
+
+def test_e_with_an_editor_that_is_not_installed_says_so_and_the_dashboard_stays(tmux, tmp_path):
+    # A common setup over SSH: EDITOR names a program of another machine (code -w).
+    port = free_port()
+    tmux.start(_dashboard(port), env={"EDITOR": "no-such-editor -w"})
+    tree: list[psutil.Process] = []
+    try:
+        _wait_running(tmux)
+        tree = _tree(tmux.pane_pid())
+        assert _get(port, "/divide") == 500
+        wait_for(lambda: "division by zero" in tmux.screen(), timeout=30, what="the traceback")
+        tmux.press("e")
+        wait_for(
+            lambda: "Could not run no-such-editor" in tmux.screen() and "PIN" in tmux.screen(),
+            timeout=30, what=lambda: f"the dashboard, saying so; screen:\n{tmux.screen()}",
+        )
         tmux.press("q")
         assert not _gone_within(tree, GONE_WITHIN)
     finally:

@@ -4,6 +4,7 @@ real HTTP, and checked by pid that nothing of the server tree is left."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pty
 import shlex
@@ -15,6 +16,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -124,53 +126,48 @@ def test_a_failing_request_appears_on_screen(tmux, term):
             proc.kill()
 
 
+@contextlib.contextmanager
+def _pressed_e_on_a_traceback(tmux, editor: str) -> Iterator[None]:
+    """The demo's dashboard with ``EDITOR=editor`` and ``e`` pressed on a failing
+    request's frame; after the block, ``q`` must end the whole tree."""
+    port = free_port()
+    tmux.start(_dashboard(port), env={"EDITOR": editor})
+    tree: list[psutil.Process] = []
+    try:
+        _wait_running(tmux)
+        tree = _tree(tmux.pane_pid())
+        assert _get(port, "/divide") == 500
+        wait_for(lambda: "division by zero" in tmux.screen(), timeout=30, what="the traceback")
+        tmux.press("e")
+        yield
+        tmux.press("q")
+        assert not _gone_within(tree, GONE_WITHIN)
+    finally:
+        for proc in alive(tree):
+            proc.kill()
+
+
 def test_e_suspends_for_the_editor_and_resumes(tmux, tmp_path):
     record = tmp_path / "editor-args"
     editor = tmp_path / "editor"
     # Reads a line from the terminal like a real editor would, then exits.
     editor.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {record}\necho EDITOR-RUNNING\nread answer\n')
     editor.chmod(0o755)
-    port = free_port()
-    tmux.start(_dashboard(port), env={"EDITOR": str(editor)})
-    tree: list[psutil.Process] = []
-    try:
-        _wait_running(tmux)
-        tree = _tree(tmux.pane_pid())
-        assert _get(port, "/divide") == 500
-        wait_for(lambda: "division by zero" in tmux.screen(), timeout=30, what="the traceback")
-        tmux.press("e")
+    with _pressed_e_on_a_traceback(tmux, str(editor)):
         wait_for(lambda: "EDITOR-RUNNING" in tmux.screen(), timeout=30, what="the editor to own the terminal")
         assert record.read_text().split("\n")[0] == f"+{demo_line(DIVIDE)}"
         assert record.read_text().split("\n")[1].endswith("demo/app.py")
         tmux.press("Enter")
         wait_for(lambda: "PIN" in tmux.screen() and "division by zero" in tmux.screen(), timeout=30, what="the dashboard back")
-        tmux.press("q")
-        assert not _gone_within(tree, GONE_WITHIN)
-    finally:
-        for proc in alive(tree):
-            proc.kill()
 
 
-def test_e_with_an_editor_that_is_not_installed_says_so_and_the_dashboard_stays(tmux, tmp_path):
+def test_e_with_an_editor_that_is_not_installed_says_so_and_the_dashboard_stays(tmux):
     # A common setup over SSH: EDITOR names a program of another machine (code -w).
-    port = free_port()
-    tmux.start(_dashboard(port), env={"EDITOR": "no-such-editor -w"})
-    tree: list[psutil.Process] = []
-    try:
-        _wait_running(tmux)
-        tree = _tree(tmux.pane_pid())
-        assert _get(port, "/divide") == 500
-        wait_for(lambda: "division by zero" in tmux.screen(), timeout=30, what="the traceback")
-        tmux.press("e")
+    with _pressed_e_on_a_traceback(tmux, "no-such-editor -w"):
         wait_for(
             lambda: "Could not run no-such-editor" in tmux.screen() and "PIN" in tmux.screen(),
             timeout=30, what=lambda: f"the dashboard, saying so; screen:\n{tmux.screen()}",
         )
-        tmux.press("q")
-        assert not _gone_within(tree, GONE_WITHIN)
-    finally:
-        for proc in alive(tree):
-            proc.kill()
 
 
 def test_c_puts_the_traceback_on_the_terminal_clipboard(tmux):

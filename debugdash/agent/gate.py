@@ -13,16 +13,14 @@ plain 500 and ``/console`` is the app's own 404.
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import re
 import sys
 import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
-from debugdash.agent import debugger_page
+from debugdash.agent.debugged import DEFAULT_TRUSTED_HOSTS, debugger_class
 from debugdash.agent.tracebacks import drop_own_frame
 from debugdash.protocol.addresses import granted, is_local, parse_peer
 from debugdash.protocol.clock import Clock, system_clock
@@ -31,8 +29,6 @@ from debugdash.protocol.peers import owner_uid, peer_uid
 from debugdash.protocol.commands import WireGrant, fresh_pin, fresh_pin_cookie
 
 CONSOLE_PATH = "/console"
-#: Werkzeug's own defaults; the bound host is added when debugdash sends none.
-DEFAULT_TRUSTED_HOSTS = (".localhost", "127.0.0.1")
 
 
 class DebuggerGate:
@@ -137,7 +133,7 @@ class DebuggerGate:
         per process, with the session's PIN and cookie name.
         """
         if self._debugged is None:
-            debugged = _debugger_class()(
+            debugged = debugger_class()(
                 _Replaying(app), evalex=True, console_path=CONSOLE_PATH, pin_security=True, pin_logging=False
             )
             hosts = [h for h in self.trusted_hosts if h] or [*DEFAULT_TRUSTED_HOSTS, bound_host]
@@ -188,75 +184,6 @@ def _host_name(header: str) -> str:
     if header.startswith("["):
         return header.partition("]")[0] + "]"
     return header.partition(":")[0]
-
-
-#: A Host header naming an IPv6 literal, as browsers send it: ``[::1]:5000``.
-_IPV6_HOST = re.compile(r"\[([0-9a-fA-F:.]+)\](?::[0-9]{1,5})?")
-
-
-def _debugger_class() -> type:
-    """Werkzeug's DebuggedApplication, with its Host check on every Werkzeug, and
-    accepting a trusted IPv6 literal as the Host.
-
-    Werkzeug checks the Host name (against DNS rebinding) only from 3.0.3 on:
-    under Flask 2.2-2.3 (Werkzeug 2.x, 3.0.0-3.0.2) a request naming any Host
-    got the console, the PIN prompt and, with the PIN, code execution. The
-    four doors the newer Werkzeug guards (console, command, PIN, PIN log) are
-    guarded here the same way, whatever the version; on a newer one the check
-    simply runs twice.
-
-    Werkzeug cuts each trusted name at its first ":", so no IPv6 address ever
-    matches and the console refuses a browser on http://[::1]:5000 (the page
-    shows, the PIN prompt answers 400). A literal address in the Host header is
-    not a DNS-rebinding risk; it is compared as an address with the trusted ones.
-    """
-    from werkzeug.debug import DebuggedApplication
-    from werkzeug.exceptions import SecurityError
-    from werkzeug.sansio.utils import host_is_trusted
-
-    debugger_page.install()  # work the page repeats per frame and per failure, done once
-    class Debugger(debugger_page.ReleasingPage, DebuggedApplication):
-        on_untrusted_host: Callable[[dict], None] | None = None
-        trusted_hosts: list[str] = list(DEFAULT_TRUSTED_HOSTS)
-
-        def check_host_trust(self, environ: dict) -> bool:
-            trusted = self._host_trusted(environ)
-            if not trusted and self.on_untrusted_host is not None:
-                self.on_untrusted_host(environ)
-            return trusted
-
-        def execute_command(self, request: Any, *args: Any) -> Any:
-            return super().execute_command(request, *args) if self.check_host_trust(request.environ) else SecurityError()
-
-        def display_console(self, request: Any) -> Any:
-            return super().display_console(request) if self.check_host_trust(request.environ) else SecurityError()
-
-        def pin_auth(self, request: Any) -> Any:
-            return super().pin_auth(request) if self.check_host_trust(request.environ) else SecurityError()
-
-        def log_pin_request(self, request: Any) -> Any:
-            return super().log_pin_request(request) if self.check_host_trust(request.environ) else SecurityError()
-
-        def _host_trusted(self, environ: dict) -> bool:
-            if host_is_trusted(environ.get("HTTP_HOST"), self.trusted_hosts):
-                return True
-            match = _IPV6_HOST.fullmatch(environ.get("HTTP_HOST") or "")
-            if match is None:
-                return False
-            try:
-                address = ipaddress.ip_address(match.group(1))
-            except ValueError:
-                return False
-            return any(_same_address(address, host) for host in self.trusted_hosts)
-
-    return Debugger
-
-
-def _same_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address, host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host.strip("[]")) == address
-    except ValueError:
-        return False
 
 
 #: How the dev server spells a loopback peer: no address to parse on the common path.

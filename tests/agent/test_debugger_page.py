@@ -181,10 +181,10 @@ def test_a_failure_keeps_its_frames_for_the_console_but_not_its_page(debugged: C
     # them, whose locals are the page and the response: twice the page, per failure, for good.
     werkzeugs_growth, page = _growth_per_failure(debugged.application)
     assert werkzeugs_growth > 2 * page
-    from debugdash.agent.gate import _debugger_class
+    from debugdash.agent.debugged import debugger_class
 
     werkzeugs = debugged.application
-    ours = _debugger_class()(werkzeugs.app, evalex=True, pin_security=True, pin_logging=False)
+    ours = debugger_class()(werkzeugs.app, evalex=True, pin_security=True, pin_logging=False)
     ours.pin = werkzeugs.pin
     client = Client(ours)
     grown, page = _growth_per_failure(ours)
